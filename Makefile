@@ -1,0 +1,52 @@
+# jobboard: the two commands a newcomer needs are `make dev` and `make test`.
+# Everything else here is what those two are made of.
+
+SHELL := /usr/bin/env bash
+.SHELLFLAGS := -euo pipefail -c
+
+FORGE := $(CURDIR)/node_modules/@foundry-rs/forge-linux-amd64/bin/forge
+# The snapshot covers the deterministic unit and gas tests only: fuzz and invariant gas
+# figures depend on the inputs drawn, which change with the number of runs.
+SNAPSHOT_FLAGS := --match-path 'test/JobBoard{.t,.gas.t}.sol'
+
+.PHONY: dev test tools contracts-test rust-test artifact snapshot fmt
+
+## Run the main job: a local chain with the contract deployed (see README).
+dev: tools
+	scripts/dev.sh
+
+## Run every test: contracts (format, build, tests, gas snapshot, artifact) and Rust.
+test: tools contracts-test rust-test
+
+## Install the pinned npm toolchain (forge, anvil, cast, solc) if it is missing or stale.
+tools: node_modules/.package-lock.json
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+contracts-test:
+	cd contracts && $(FORGE) fmt --check
+	cd contracts && $(FORGE) build --deny warnings
+	cd contracts && FOUNDRY_PROFILE=ci $(FORGE) test
+	cd contracts && $(FORGE) snapshot --check $(SNAPSHOT_FLAGS)
+	node scripts/artifact.mjs check
+
+rust-test:
+	cargo fmt --check
+	cargo clippy --all-targets -- -D warnings
+	cargo test
+
+## Regenerate the committed ABI/bytecode artifact after changing the contract.
+artifact:
+	cd contracts && $(FORGE) build
+	node scripts/artifact.mjs export
+
+## Regenerate the committed gas snapshot after changing the contract or its tests.
+snapshot:
+	cd contracts && $(FORGE) snapshot $(SNAPSHOT_FLAGS)
+
+## Format Solidity and Rust sources.
+fmt:
+	cd contracts && $(FORGE) fmt
+	cargo fmt

@@ -1,0 +1,21 @@
+//! jobboard: an on-chain job board's indexer and API.
+//!
+//! The code is laid out as the pipeline data flows through:
+//!
+//! ```text
+//! Ethereum node (JSON-RPC)
+//!   -> chain:    talks to the node: deploys, log ranges, heads
+//!   -> contract: sol! bindings from the Foundry artifact -> typed values; no I/O
+//!   -> indexer:  orders, checks and batches events (where chain, contract and store meet)
+//!   -> store:    the only module with SQL
+//!   -> api:      GraphQL over axum, reading through store
+//! ```
+//!
+//! Rules that keep the seams clean: `contract` does no I/O; `store` knows nothing of axum,
+//! GraphQL or alloy providers; `api` reads through `store` only; `indexer` is where the others
+//! meet.
+
+pub mod chain;
+pub mod cli;
+pub mod contract;
+pub mod telemetry;
