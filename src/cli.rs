@@ -1,6 +1,10 @@
 //! The command line: every flag is also a `JOBBOARD_*` environment variable, and values are
 //! parsed into typed form at start-up so a bad one fails fast, naming the flag.
 
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use alloy::primitives::Address;
 use clap::{Args, Parser, Subcommand};
 use url::Url;
 
@@ -25,6 +29,95 @@ pub enum Command {
     /// Deploy a new JobBoard contract, signing with the key in JOBBOARD_PRIVATE_KEY; prints its
     /// address and deploy block (the indexer's --contract and --start-block).
     Deploy(DeployArgs),
+    /// Follow the board's events into PostgreSQL: backfill from the start block, then follow
+    /// the head. One writer per board and database; a second one waits as a hot standby.
+    Index(IndexArgs),
+    /// Apply the database migrations and exit.
+    Migrate(DatabaseArgs),
+}
+
+/// Where the database is.
+#[derive(Debug, Clone, Args)]
+pub struct DatabaseArgs {
+    /// PostgreSQL connection URL.
+    #[arg(long = "database-url", env = "JOBBOARD_DATABASE_URL", value_parser = parse_database_url)]
+    pub database_url: String,
+}
+
+/// Arguments of `jobboard index`.
+#[derive(Debug, Clone, Args)]
+pub struct IndexArgs {
+    /// JSON-RPC URL of an Ethereum node; repeat (or comma-separate) for failover, tried in order.
+    #[arg(long = "rpc-url", env = "JOBBOARD_RPC_URL", required = true, value_delimiter = ',')]
+    pub rpc_urls: Vec<Url>,
+    /// The JobBoard contract's address.
+    #[arg(long, env = "JOBBOARD_CONTRACT")]
+    pub contract: Address,
+    /// The block to start from: the contract's deploy block (`jobboard deploy` prints it).
+    #[arg(long = "start-block", env = "JOBBOARD_START_BLOCK")]
+    pub start_block: u64,
+    /// The chain id the node must report (guards against indexing the wrong network).
+    #[arg(long = "chain-id", env = "JOBBOARD_CHAIN_ID")]
+    pub chain_id: Option<u64>,
+    #[command(flatten)]
+    #[allow(missing_docs, reason = "flattened group")]
+    pub database: DatabaseArgs,
+    /// Blocks below the head treated as final when the node has no `finalized` tag.
+    #[arg(long, env = "JOBBOARD_CONFIRMATIONS", default_value_t = 12)]
+    pub confirmations: u64,
+    /// How often to poll the node for new blocks once caught up (e.g. 500ms, 2s, 1m).
+    #[arg(long = "poll-interval", env = "JOBBOARD_POLL_INTERVAL", default_value = "2s", value_parser = parse_duration)]
+    pub poll_interval: Duration,
+    /// Time-out of one JSON-RPC request.
+    #[arg(long = "rpc-timeout", env = "JOBBOARD_RPC_TIMEOUT", default_value = "20s", value_parser = parse_duration)]
+    pub rpc_timeout: Duration,
+    /// eth_getLogs requests in flight during backfill.
+    #[arg(long = "fetch-concurrency", env = "JOBBOARD_FETCH_CONCURRENCY", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub fetch_concurrency: u16,
+    /// Events per database transaction during backfill.
+    #[arg(long = "batch-events", env = "JOBBOARD_BATCH_EVENTS", default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..))]
+    pub batch_events: u32,
+    /// Longest eth_getLogs block range to request (ranges adapt below it).
+    #[arg(long = "max-range", env = "JOBBOARD_MAX_RANGE", default_value_t = 500_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_range: u64,
+    /// Serve Prometheus metrics on this address (e.g. 127.0.0.1:9100); off if unset.
+    #[arg(long = "metrics-listen", env = "JOBBOARD_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
+}
+
+/// Parses a duration like `250ms`, `2s`, `1m` or a bare number of seconds.
+///
+/// # Errors
+/// A message naming the accepted forms.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit() && c != '.') {
+        Some(i) => text.split_at(i),
+        None => (text, "s"),
+    };
+    let value: f64 =
+        number.parse().map_err(|_| format!("'{text}' is not a duration like 500ms, 2s or 1m"))?;
+    let seconds = match unit {
+        "ms" => value / 1000.0,
+        "s" => value,
+        "m" => value * 60.0,
+        "h" => value * 3600.0,
+        _ => return Err(format!("unknown unit '{unit}' in '{text}': use ms, s, m or h")),
+    };
+    if !seconds.is_finite() || seconds < 0.0 {
+        return Err(format!("'{text}' is not a valid duration"));
+    }
+    Ok(Duration::from_secs_f64(seconds))
+}
+
+/// Checks that a database URL is a PostgreSQL URL, so a typo fails at start-up.
+fn parse_database_url(text: &str) -> Result<String, String> {
+    let url =
+        Url::parse(text).map_err(|e| format!("not a URL ({e}); expected postgres://user@host:port/db"))?;
+    if url.scheme() != "postgres" && url.scheme() != "postgresql" {
+        return Err(format!("scheme '{}' is not postgres:// or postgresql://", url.scheme()));
+    }
+    Ok(text.to_owned())
 }
 
 /// Where to reach the Ethereum node.
@@ -54,6 +147,46 @@ mod tests {
     #[test]
     fn cli_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn durations_parse_in_common_units() {
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("2s"), Ok(Duration::from_secs(2)));
+        assert_eq!(parse_duration("3"), Ok(Duration::from_secs(3)));
+        assert_eq!(parse_duration("1m"), Ok(Duration::from_secs(60)));
+        assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("5 parsecs").is_err());
+    }
+
+    #[test]
+    fn index_flags_fail_naming_the_flag() {
+        let base = [
+            "jobboard",
+            "index",
+            "--rpc-url",
+            "http://127.0.0.1:8545",
+            "--database-url",
+            "postgres://x@h/db",
+        ];
+        let err =
+            Cli::try_parse_from(base.iter().copied().chain(["--contract", "0x12", "--start-block", "1"]))
+                .expect_err("a short address must be rejected");
+        assert!(err.to_string().contains("--contract"), "{err}");
+        let ok = Cli::try_parse_from(base.iter().copied().chain([
+            "--contract",
+            "0x5fbdb2315678afecb367f032d93f642f64180aa3",
+            "--start-block",
+            "1",
+            "--rpc-url",
+            "http://127.0.0.1:8546",
+        ]))
+        .expect("valid flags parse");
+        let Command::Index(args) = ok.command else { panic!("expected index") };
+        assert_eq!(args.rpc_urls.len(), 2);
+        let err = Cli::try_parse_from(["jobboard", "migrate", "--database-url", "mysql://x@h/db"])
+            .expect_err("a non-postgres URL must be rejected");
+        assert!(err.to_string().contains("--database-url"), "{err}");
     }
 
     #[test]

@@ -18,4 +18,8 @@
 pub mod chain;
 pub mod cli;
 pub mod contract;
+pub mod indexer;
+pub mod local;
+pub mod shutdown;
+pub mod store;
 pub mod telemetry;

@@ -1,5 +1,13 @@
-//! Logging: `tracing` with an env-configurable filter (`RUST_LOG`, default `info`).
+//! Logging and metrics: `tracing` with an env-configurable filter (`RUST_LOG`, default `info`),
+//! and the indexer's counters rendered in Prometheus' text format.
 
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
 
 /// Installs the global subscriber: human-readable lines on stderr, filtered by `RUST_LOG`.
@@ -9,4 +17,171 @@ pub fn init() {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     // A second init (e.g. from tests) keeps the first subscriber, which is what we want.
     let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
+/// The indexer's metrics: cheap to clone, shared by the chain client, the indexer and the
+/// `/metrics` endpoint.
+#[derive(Debug, Clone, Default)]
+pub struct Metrics {
+    inner: Arc<MetricsInner>,
+}
+
+#[derive(Debug, Default)]
+struct MetricsInner {
+    rpc_calls: Mutex<BTreeMap<(&'static str, &'static str), u64>>,
+    events_indexed: AtomicU64,
+    indexed_block: AtomicU64,
+    head_block: AtomicU64,
+    finalized_block: AtomicU64,
+    reorgs: AtomicU64,
+    reorg_depth_total: AtomicU64,
+    reorg_depth_max: AtomicU64,
+    batches: AtomicU64,
+    batch_write_micros: AtomicU64,
+    decode_errors: AtomicU64,
+}
+
+impl Metrics {
+    /// Counts one RPC call by method and result (`ok`, `error_response`, `transient_error`).
+    pub fn rpc_call(&self, method: &'static str, result: &'static str) {
+        let mut calls = self.inner.rpc_calls.lock().unwrap_or_else(PoisonError::into_inner);
+        *calls.entry((method, result)).or_default() += 1;
+    }
+
+    /// Total RPC calls so far (all methods and results), for the bench's calls-per-event figure.
+    pub fn rpc_calls_total(&self) -> u64 {
+        self.inner.rpc_calls.lock().unwrap_or_else(PoisonError::into_inner).values().sum()
+    }
+
+    /// Records a committed batch.
+    pub fn batch_written(&self, events: usize, last_block: u64, took: Duration) {
+        self.inner.events_indexed.fetch_add(events as u64, Ordering::Relaxed);
+        self.inner.indexed_block.store(last_block, Ordering::Relaxed);
+        self.inner.batches.fetch_add(1, Ordering::Relaxed);
+        self.inner.batch_write_micros.fetch_add(took.as_micros() as u64, Ordering::Relaxed);
+    }
+
+    /// Records the node's head and finalized block.
+    pub fn chain_seen(&self, head: u64, finalized: u64) {
+        self.inner.head_block.store(head, Ordering::Relaxed);
+        self.inner.finalized_block.store(finalized, Ordering::Relaxed);
+    }
+
+    /// Records a reorg of `depth` blocks and the block reverted to.
+    pub fn reorg(&self, depth: u64, fork: u64) {
+        self.inner.reorgs.fetch_add(1, Ordering::Relaxed);
+        self.inner.reorg_depth_total.fetch_add(depth, Ordering::Relaxed);
+        self.inner.reorg_depth_max.fetch_max(depth, Ordering::Relaxed);
+        self.inner.indexed_block.store(fork, Ordering::Relaxed);
+    }
+
+    /// Counts a log that did not decode (reported and stopped on, never dropped).
+    pub fn decode_error(&self) {
+        self.inner.decode_errors.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Events written so far.
+    pub fn events_indexed(&self) -> u64 {
+        self.inner.events_indexed.load(Ordering::Relaxed)
+    }
+
+    /// The metrics in Prometheus' text exposition format.
+    pub fn render(&self) -> String {
+        let m = &self.inner;
+        let mut out = String::new();
+        let indexed = m.indexed_block.load(Ordering::Relaxed);
+        let head = m.head_block.load(Ordering::Relaxed);
+        let load = |v: &AtomicU64| v.load(Ordering::Relaxed);
+        let series: [(&str, &str, &str, u64); 11] = [
+            ("jobboard_indexed_block", "gauge", "Last block whose events are all in the database.", indexed),
+            ("jobboard_head_block", "gauge", "The node's latest block as last seen.", head),
+            (
+                "jobboard_finalized_block",
+                "gauge",
+                "The newest block treated as final.",
+                load(&m.finalized_block),
+            ),
+            ("jobboard_lag_blocks", "gauge", "Head minus indexed block.", head.saturating_sub(indexed)),
+            ("jobboard_events_indexed_total", "counter", "Board events written.", load(&m.events_indexed)),
+            ("jobboard_reorgs_total", "counter", "Reorganisations handled.", load(&m.reorgs)),
+            (
+                "jobboard_reorg_depth_blocks_total",
+                "counter",
+                "Sum of the depths of handled reorgs.",
+                load(&m.reorg_depth_total),
+            ),
+            ("jobboard_reorg_depth_max_blocks", "gauge", "Deepest reorg handled.", load(&m.reorg_depth_max)),
+            ("jobboard_decode_errors_total", "counter", "Logs that did not decode.", load(&m.decode_errors)),
+            ("jobboard_batches_total", "counter", "Batches committed.", load(&m.batches)),
+            (
+                "jobboard_rpc_calls_all_total",
+                "counter",
+                "JSON-RPC calls of every method and result.",
+                self.rpc_calls_total(),
+            ),
+        ];
+        for (name, kind, help, value) in series {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}");
+        }
+        let _ = writeln!(
+            out,
+            "# HELP jobboard_batch_write_seconds_total Time spent writing batches.\n# TYPE jobboard_batch_write_seconds_total counter\njobboard_batch_write_seconds_total {:.6}",
+            m.batch_write_micros.load(Ordering::Relaxed) as f64 / 1e6
+        );
+        let _ = writeln!(
+            out,
+            "# HELP jobboard_rpc_calls_total JSON-RPC calls by method and result.\n# TYPE jobboard_rpc_calls_total counter"
+        );
+        for ((method, result), n) in m.rpc_calls.lock().unwrap_or_else(PoisonError::into_inner).iter() {
+            let _ = writeln!(out, "jobboard_rpc_calls_total{{method=\"{method}\",result=\"{result}\"}} {n}");
+        }
+        out
+    }
+}
+
+/// Serves `GET /metrics` on `addr` until `cancel` fires: the indexer's own endpoint when it
+/// runs without the API.
+///
+/// # Errors
+/// The bind error if the address is in use or not local.
+pub async fn serve_metrics(
+    addr: std::net::SocketAddr,
+    metrics: Metrics,
+    cancel: CancellationToken,
+) -> std::io::Result<tokio::task::JoinHandle<()>> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let app =
+        axum::Router::new().route(
+            "/metrics",
+            axum::routing::get(move || {
+                let metrics = metrics.clone();
+                async move {
+                    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], metrics.render())
+                }
+            }),
+        );
+    Ok(tokio::spawn(async move {
+        let _ = axum::serve(listener, app).with_graceful_shutdown(cancel.cancelled_owned()).await;
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_counters_in_prometheus_format() {
+        let metrics = Metrics::default();
+        metrics.rpc_call("eth_getLogs", "ok");
+        metrics.rpc_call("eth_getLogs", "ok");
+        metrics.batch_written(5, 100, Duration::from_millis(3));
+        metrics.chain_seen(110, 90);
+        metrics.reorg(3, 97);
+        let text = metrics.render();
+        assert!(text.contains("jobboard_rpc_calls_total{method=\"eth_getLogs\",result=\"ok\"} 2"), "{text}");
+        assert!(text.contains("jobboard_events_indexed_total 5"), "{text}");
+        assert!(text.contains("jobboard_lag_blocks 13"), "{text}");
+        assert!(text.contains("jobboard_reorg_depth_max_blocks 3"), "{text}");
+        assert_eq!(metrics.rpc_calls_total(), 2);
+    }
 }

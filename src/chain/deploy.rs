@@ -33,9 +33,12 @@ pub async fn deploy_board<P: Provider>(provider: &P) -> Result<Deployment, Chain
     let pending = JobBoard::deploy_builder(provider)
         .send()
         .await
-        .map_err(|source| ChainError::Send { operation: "deployment", source })?;
+        .map_err(|source| ChainError::Send { operation: "deployment", source: Box::new(source) })?;
     let tx_hash = *pending.tx_hash();
-    let receipt = pending.get_receipt().await.map_err(|source| ChainError::Receipt { tx_hash, source })?;
+    let receipt = pending
+        .get_receipt()
+        .await
+        .map_err(|source| ChainError::Receipt { tx_hash, source: Box::new(source) })?;
     let block = receipt
         .block_number
         .ok_or_else(|| ChainError::Malformed(format!("receipt of {tx_hash} has no block number")))?;

@@ -21,7 +21,7 @@ pub enum ChainError {
         operation: &'static str,
         /// alloy's contract-call error (transport failure, revert during estimation, ...).
         #[source]
-        source: alloy::contract::Error,
+        source: Box<alloy::contract::Error>,
     },
     /// Waiting for a sent transaction's receipt failed.
     #[error("waiting for the receipt of {tx_hash} failed: {source}")]
@@ -30,7 +30,7 @@ pub enum ChainError {
         tx_hash: TxHash,
         /// Why waiting failed (transport error or time-out).
         #[source]
-        source: alloy::providers::PendingTransactionError,
+        source: Box<alloy::providers::PendingTransactionError>,
     },
     /// A transaction was mined but reverted.
     #[error("transaction {tx_hash} reverted in block {block}")]
@@ -46,16 +46,31 @@ pub enum ChainError {
 }
 
 impl ChainError {
-    /// Whether trying again can help: transport failures and time-outs can; error answers,
-    /// reverts and malformed answers will not change by retrying.
+    /// Whether trying again can help: transport failures, time-outs and a node's internal or
+    /// server errors can; malformed requests, unknown methods, reverts and malformed answers
+    /// will not change by retrying.
     pub fn is_transient(&self) -> bool {
         match self {
-            ChainError::Rpc { source, .. } => !source.is_error_resp(),
-            ChainError::Send { source: alloy::contract::Error::TransportError(source), .. } => {
-                !source.is_error_resp()
-            }
+            ChainError::Rpc { source, .. } => is_transient_transport(source),
+            ChainError::Send { source, .. } => match source.as_ref() {
+                alloy::contract::Error::TransportError(source) => is_transient_transport(source),
+                _ => false,
+            },
             ChainError::Receipt { .. } => true,
-            ChainError::Send { .. } | ChainError::Reverted { .. } | ChainError::Malformed(_) => false,
+            ChainError::Reverted { .. } | ChainError::Malformed(_) => false,
         }
+    }
+}
+
+/// JSON-RPC error codes that mean the request itself is wrong: parse error, invalid request,
+/// method not found, invalid params, and execution reverted.
+const PERMANENT_CODES: [i64; 5] = [-32700, -32600, -32601, -32602, 3];
+
+/// Transport failures are transient; error answers are, unless their code says the request is
+/// wrong (nodes answer -32603 or -32000 for overload and missing data that may come back).
+pub(crate) fn is_transient_transport(error: &alloy::transports::TransportError) -> bool {
+    match error.as_error_resp() {
+        Some(payload) => !PERMANENT_CODES.contains(&payload.code),
+        None => true,
     }
 }

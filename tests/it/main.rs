@@ -1,5 +1,8 @@
-//! Integration tests: one binary, real anvil (and, later, real PostgreSQL), started by the
-//! harness itself.
+//! Integration tests: one binary, real anvil and real PostgreSQL, started by the harness itself.
 
 mod contract;
+mod db;
 mod harness;
+mod indexer;
+mod rpc_proxy;
+mod scenario;

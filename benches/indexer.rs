@@ -1,0 +1,385 @@
+//! Indexer benchmark: `cargo bench --bench indexer [-- --events 100000 --live-samples 20]`.
+//!
+//! In one run on a local anvil and an embedded PostgreSQL it:
+//! 1. generates N board events through the contract's batch-friendly paths,
+//! 2. measures the machine's limits: plain `eth_getLogs` throughput and a raw `COPY` of N rows,
+//! 3. runs `jobboard index` (the release binary) as a separate process on an empty database and
+//!    reports events/s, RPC calls per 1000 events, peak RSS, and the ratio to the raw fetch,
+//! 4. measures how soon a new block's events are in the database while following the head.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use alloy::primitives::{Address, B256, U256};
+use alloy::providers::{Provider, ProviderBuilder, RootProvider};
+use alloy::rpc::types::{Filter, TransactionRequest};
+use alloy::sol_types::SolCall;
+use anyhow::{Context, Result, bail, ensure};
+use futures::StreamExt;
+use jobboard::chain::deploy_board;
+use jobboard::contract::JobBoard;
+use jobboard::local::anvil::{AnvilProcess, find_anvil};
+use jobboard::local::postgres::{EmbeddedPostgres, PostgresOptions};
+use sqlx::postgres::PgPoolOptions;
+use sqlx::{Connection, PgConnection};
+
+const APPLICANTS: usize = 100;
+const POLL_INTERVAL_MS: u64 = 200;
+
+struct Args {
+    events: usize,
+    live_samples: usize,
+}
+
+fn parse_args() -> Result<Args> {
+    let mut args = Args { events: 100_000, live_samples: 20 };
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--events" => args.events = it.next().context("--events takes a number")?.parse()?,
+            "--live-samples" => {
+                args.live_samples = it.next().context("--live-samples takes a number")?.parse()?
+            }
+            "--bench" => {} // passed by `cargo bench`
+            other => bail!("unknown argument {other}; use --events N --live-samples N"),
+        }
+    }
+    Ok(args)
+}
+
+fn say(line: impl AsRef<str>) {
+    println!("{}", line.as_ref());
+    let _ = std::io::stdout().flush();
+}
+
+async fn send(provider: &RootProvider, from: Address, to: Address, data: Vec<u8>) -> Result<()> {
+    let tx = TransactionRequest::default().from(from).to(to).input(data.into()).gas_limit(8_000_000);
+    // Fire and forget: the caller mines; receipts are not needed to generate load.
+    let _pending = provider.send_transaction(tx).await.context("eth_sendTransaction")?;
+    Ok(())
+}
+
+async fn rpc(
+    provider: &RootProvider,
+    method: &'static str,
+    params: serde_json::Value,
+) -> Result<serde_json::Value> {
+    Ok(provider.raw_request(method.into(), params).await?)
+}
+
+/// Mines until the pool is empty.
+async fn mine_all(provider: &RootProvider) -> Result<()> {
+    loop {
+        let status = rpc(provider, "txpool_status", serde_json::json!([])).await?;
+        let pending = status["pending"]
+            .as_str()
+            .and_then(|h| u64::from_str_radix(h.trim_start_matches("0x"), 16).ok())
+            .unwrap_or(0);
+        if pending == 0 {
+            return Ok(());
+        }
+        let _: serde_json::Value = rpc(provider, "evm_mine", serde_json::json!([])).await?;
+    }
+}
+
+/// Posts jobs, has 100 applicants apply to each, then moves every application twice with
+/// `setApplicationStatusBatch`: about 1 + 3 events per application.
+async fn generate(
+    provider: &RootProvider,
+    board: Address,
+    anvil: &AnvilProcess,
+    events: usize,
+) -> Result<usize> {
+    let employer = anvil.address(0).context("dev account 0")?;
+    let applications = events / 3;
+    let jobs = applications.div_ceil(APPLICANTS).max(1);
+    let posting = JobBoard::Posting {
+        title: "Senior Rust Engineer".into(),
+        company: "Acme Chain Tools".into(),
+        location: "Remote".into(),
+        tags: "rust,ethereum,postgres".into(),
+        description: "## The role\n\nBuild a fast, correct indexer for an on-chain job board.\n\n- Rust\n- PostgreSQL\n- Ethereum".into(),
+        salaryCurrency: "USD".into(),
+        salaryMin: 120_000,
+        salaryMax: 160_000,
+        deadline: 0,
+    };
+    for _ in 0..jobs {
+        send(provider, employer, board, JobBoard::postJobCall { posting: posting.clone() }.abi_encode())
+            .await?;
+    }
+    mine_all(provider).await?;
+
+    // Each applicant applies to jobs in order; applicants run concurrently.
+    let per_applicant = applications.div_ceil(APPLICANTS);
+    let mut tasks = Vec::new();
+    for a in 1..=APPLICANTS {
+        let applicant = anvil.address(a).context("dev account")?;
+        let provider = provider.clone();
+        let count = per_applicant.min(applications.saturating_sub((a - 1) * per_applicant)).min(jobs);
+        tasks.push(tokio::spawn(async move {
+            for job in 1..=count {
+                let hash = B256::from(U256::from(job * 1_000 + a));
+                send(
+                    &provider,
+                    applicant,
+                    board,
+                    JobBoard::applyToCall { jobId: U256::from(job), applicationHash: hash }.abi_encode(),
+                )
+                .await?;
+            }
+            Ok::<usize, anyhow::Error>(count)
+        }));
+    }
+    let mut submitted = 0;
+    for task in tasks {
+        submitted += task.await??;
+    }
+    mine_all(provider).await?;
+
+    let ids: Vec<U256> = (1..=submitted as u64).map(U256::from).collect();
+    for (round, status) in [(0u8, 1u8), (1, 3)] {
+        for (i, chunk) in ids.chunks(400).enumerate() {
+            // The second round hires the even chunks and rejects the odd ones.
+            let status = if round == 1 && i % 2 == 1 { 2 } else { status };
+            let call = JobBoard::setApplicationStatusBatchCall { applicationIds: chunk.to_vec(), status };
+            send(provider, employer, board, call.abi_encode()).await?;
+        }
+        mine_all(provider).await?;
+    }
+    Ok(jobs + submitted * 3)
+}
+
+/// Plain `eth_getLogs` over the whole history, `concurrency` calls in flight, ranges sized for
+/// about `per_call` logs each: what the node can serve, with no database and no decoding.
+async fn raw_fetch(
+    provider: &RootProvider,
+    board: Address,
+    from: u64,
+    to: u64,
+    events: usize,
+    concurrency: usize,
+) -> Result<(usize, Duration, usize)> {
+    let blocks = to - from + 1;
+    let per_call = 5_000usize;
+    let calls = events.div_ceil(per_call).max(1) as u64;
+    let span = blocks.div_ceil(calls).max(1);
+    let ranges: Vec<(u64, u64)> = (0..)
+        .map(|i| from + i * span)
+        .take_while(|s| *s <= to)
+        .map(|s| (s, (s + span - 1).min(to)))
+        .collect();
+    let started = Instant::now();
+    let counts: Vec<Result<usize>> = futures::stream::iter(ranges.iter().copied())
+        .map(|(a, b)| async move {
+            let logs = provider.get_logs(&Filter::new().address(board).from_block(a).to_block(b)).await?;
+            Ok(logs.len())
+        })
+        .buffered(concurrency)
+        .collect()
+        .await;
+    let total = counts.into_iter().sum::<Result<usize>>()?;
+    Ok((total, started.elapsed(), ranges.len()))
+}
+
+/// A raw `COPY` of `rows` event-shaped rows into a copy of the events table (with its keys and
+/// indexes): what PostgreSQL can absorb here, with no RPC and no projection.
+async fn raw_copy(url: &str, rows: usize) -> Result<Duration> {
+    let mut conn = PgConnection::connect(url).await?;
+    sqlx::query("CREATE TABLE raw_copy (LIKE events INCLUDING ALL)").execute(&mut conn).await?;
+    let data_hex = "00".repeat(64);
+    let mut text = String::with_capacity(rows * 400);
+    for i in 0..rows {
+        let block = i / 100;
+        text.push_str(&format!(
+            "31337\t{block}\t{}\t\\\\x{}\t\\\\x{}\t2026-01-01 00:00:00+00\t\\\\x{}\t0\tApplicationStatusChanged\t{}\t{i}\t\\N\t1\t\\\\x{}\t\\\\x{data_hex}\n",
+            i % 100,
+            "ab".repeat(20),
+            "cd".repeat(32),
+            "ef".repeat(32),
+            i / 100,
+            "01".repeat(96),
+        ));
+    }
+    let started = Instant::now();
+    let mut copy = conn
+        .copy_in_raw(
+            "COPY raw_copy (chain_id, block_number, log_index, contract, block_hash, block_time, tx_hash, tx_index, \
+             kind, job_id, application_id, actor, status, topics, data) FROM STDIN",
+        )
+        .await?;
+    copy.send(text.as_bytes()).await?;
+    copy.finish().await?;
+    let took = started.elapsed();
+    sqlx::query("DROP TABLE raw_copy").execute(&mut conn).await?;
+    Ok(took)
+}
+
+fn peak_rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+async fn checkpoint(conn: &mut PgConnection) -> Result<Option<i64>> {
+    Ok(sqlx::query_scalar("SELECT block_number FROM indexer_state LIMIT 1")
+        .fetch_optional(conn)
+        .await?
+        .flatten())
+}
+
+fn free_port() -> Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let args = parse_args()?;
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let work = tempfile::tempdir()?;
+    say(format!(
+        "== jobboard indexer bench: {} events, {} cores",
+        args.events,
+        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+    ));
+
+    let anvil = AnvilProcess::start(
+        &find_anvil(&root)?,
+        &["--accounts", "101", "--gas-limit", "300000000", "--no-mining", "--silent"],
+    )?;
+    let provider = ProviderBuilder::new()
+        .disable_recommended_fillers()
+        .connect_http(anvil.endpoint.clone())
+        .root()
+        .clone();
+    let deployer = ProviderBuilder::new()
+        .wallet(anvil.wallet().context("dev keys")?)
+        .connect_http(anvil.endpoint.clone());
+    let deploy = tokio::spawn(async move { deploy_board(&deployer).await });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    mine_all(&provider).await?;
+    let deployment = deploy.await??;
+    let board = deployment.address;
+
+    let started = Instant::now();
+    let generated = generate(&provider, board, &anvil, args.events).await?;
+    let head = provider.get_block_number().await?;
+    // Enough empty blocks on top that the whole history is below anvil's finalized (head - 64).
+    let _: serde_json::Value = rpc(&provider, "anvil_mine", serde_json::json!(["0x48"])).await?;
+    let head_after = provider.get_block_number().await?;
+    say(format!(
+        "generated   {generated} events in blocks {}..={head} in {:.1?}",
+        deployment.block,
+        started.elapsed()
+    ));
+
+    let (fetched, fetch_time, calls) =
+        raw_fetch(&provider, board, deployment.block, head_after, generated, 4).await?;
+    ensure!(fetched == generated, "raw fetch returned {fetched} logs, expected {generated}");
+    let raw_fetch_rate = fetched as f64 / fetch_time.as_secs_f64();
+    say(format!(
+        "raw fetch   {fetched} logs in {calls} eth_getLogs calls (4 in flight): {fetch_time:.2?} = {raw_fetch_rate:.0} logs/s"
+    ));
+
+    let pg = EmbeddedPostgres::start(PostgresOptions::new(work.path().join("pg"))).await?;
+    let admin = PgPoolOptions::new().max_connections(1).connect(&pg.url("postgres")).await?;
+    sqlx::query("CREATE DATABASE bench").execute(&admin).await?;
+    let url = pg.url("bench");
+    let pool = PgPoolOptions::new().max_connections(2).connect(&url).await?;
+    jobboard::store::MIGRATOR.run(&pool).await?;
+    let copy_time = raw_copy(&url, generated).await?;
+    say(format!(
+        "raw COPY    {generated} event rows: {copy_time:.2?} = {:.0} rows/s",
+        generated as f64 / copy_time.as_secs_f64()
+    ));
+
+    // The real thing, as an operator runs it.
+    let metrics_port = free_port()?;
+    let binary = env!("CARGO_BIN_EXE_jobboard");
+    let log = std::fs::File::create(work.path().join("index.log"))?;
+    let mut child = Command::new(binary)
+        .args(["index", "--rpc-url", anvil.endpoint.as_str(), "--database-url", &url])
+        .args(["--contract", &board.to_string(), "--start-block", &deployment.block.to_string()])
+        .args([
+            "--poll-interval",
+            &format!("{POLL_INTERVAL_MS}ms"),
+            "--metrics-listen",
+            &format!("127.0.0.1:{metrics_port}"),
+        ])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()?;
+    let pid = child.id();
+    let mut conn = PgConnection::connect(&url).await?;
+    let started = Instant::now();
+    loop {
+        if checkpoint(&mut conn).await? == Some(head_after as i64) {
+            break;
+        }
+        if let Some(status) = child.try_wait()? {
+            bail!(
+                "jobboard index exited with {status}: {}",
+                std::fs::read_to_string(work.path().join("index.log"))?
+            );
+        }
+        ensure!(started.elapsed() < Duration::from_secs(1800), "backfill did not finish in 30 minutes");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let backfill_time = started.elapsed();
+    let indexed: i64 = sqlx::query_scalar("SELECT count(*) FROM events").fetch_one(&mut conn).await?;
+    ensure!(indexed as usize == generated, "indexed {indexed} events, expected {generated}");
+    let metrics = reqwest::get(format!("http://127.0.0.1:{metrics_port}/metrics")).await?.text().await?;
+    let rpc_calls: f64 = metrics
+        .lines()
+        .filter(|l| l.starts_with("jobboard_rpc_calls_total{"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum();
+    let rate = generated as f64 / backfill_time.as_secs_f64();
+    say(format!(
+        "backfill    {generated} events in {backfill_time:.2?} = {rate:.0} events/s ({:.0}% of raw fetch); {:.2} RPC calls per 1000 events; peak RSS {:.1} MiB",
+        100.0 * rate / raw_fetch_rate,
+        rpc_calls * 1000.0 / generated as f64,
+        peak_rss_kib(pid).unwrap_or(0) as f64 / 1024.0,
+    ));
+
+    // Following the head: how long from a block being mined to its events being queryable.
+    let _: serde_json::Value = rpc(&provider, "evm_setAutomine", serde_json::json!([true])).await?;
+    let employer = anvil.address(0).context("dev account 0")?;
+    let mut latencies = Vec::new();
+    for i in 0..args.live_samples {
+        let job = U256::from(i as u64 + 1);
+        let before: i64 = sqlx::query_scalar("SELECT count(*) FROM events").fetch_one(&mut conn).await?;
+        // Spread the samples over the poll cycle.
+        tokio::time::sleep(Duration::from_millis(37 * (i as u64 % 7))).await;
+        send(&provider, employer, board, JobBoard::closeJobCall { jobId: job }.abi_encode()).await?;
+        let mined = Instant::now();
+        loop {
+            let now: i64 = sqlx::query_scalar("SELECT count(*) FROM events").fetch_one(&mut conn).await?;
+            if now > before {
+                break;
+            }
+            ensure!(mined.elapsed() < Duration::from_secs(10), "block not indexed within 10 s");
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        latencies.push(mined.elapsed());
+    }
+    latencies.sort();
+    if let (Some(p50), Some(max)) = (latencies.get(latencies.len() / 2), latencies.last()) {
+        say(format!(
+            "follow      block -> database latency over {} blocks: p50 {p50:.0?}, max {max:.0?} (poll interval {POLL_INTERVAL_MS} ms; target <= poll + 100 ms)",
+            latencies.len()
+        ));
+    }
+    say(format!(
+        "peak RSS of jobboard index after following: {:.1} MiB",
+        peak_rss_kib(pid).unwrap_or(0) as f64 / 1024.0
+    ));
+    let _ = child.kill();
+    let _ = child.wait();
+    Ok(())
+}

@@ -1,0 +1,541 @@
+//! The indexer: where chain, contract and store meet.
+//!
+//! ```text
+//! loop:
+//!   verify the checkpoint's hash against the node   (a mismatch is a reorg: revert, continue)
+//!   checkpoint < finalized -> backfill: pipelined eth_getLogs ranges -> bulk batches
+//!   checkpoint < head      -> follow: headers + logs of the new blocks, parent-hash checked
+//!   otherwise              -> record the head, sleep one poll interval
+//! ```
+//!
+//! Every write is one transaction holding the batch's events, projections, window rows and the
+//! checkpoint, made on the connection that holds the writer lock (see [`lock`]), so a crash at
+//! any instant leaves all of a batch or none of it, and a restart continues exactly after it.
+
+pub mod lock;
+mod range;
+
+use std::collections::{BTreeSet, HashMap};
+use std::time::{Duration, Instant};
+
+use alloy::primitives::{Address, B256};
+use alloy::rpc::types::Log;
+use futures::StreamExt;
+use futures::stream::FuturesOrdered;
+use sqlx::PgConnection;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tracing::{Instrument, debug, info, info_span, warn};
+
+pub use range::{FetchError, RangeSizer, fetch_all_logs};
+
+use crate::chain::{BlockRef, ChainClient, ChainError};
+use crate::contract::{IndexedEvent, LogError};
+use crate::store::{self, Batch, Board, StoreError};
+
+/// How the indexer runs; every value has a CLI flag.
+#[derive(Debug, Clone)]
+pub struct IndexerConfig {
+    /// The board contract.
+    pub contract: Address,
+    /// The first block to index (the deploy block).
+    pub start_block: u64,
+    /// Depth below the head treated as final when the node has no `finalized` tag.
+    pub confirmations: u64,
+    /// How often to poll the head once caught up.
+    pub poll_interval: Duration,
+    /// `eth_getLogs` requests in flight during backfill.
+    pub fetch_concurrency: usize,
+    /// Events per write transaction during backfill (a batch also ends at the last range).
+    pub batch_events: usize,
+    /// First `eth_getLogs` range length; it adapts from there.
+    pub initial_range: u64,
+    /// Longest `eth_getLogs` range ever requested.
+    pub max_range: u64,
+    /// Most blocks handled per step while following the head (headers are fetched for each).
+    pub max_follow_range: u64,
+}
+
+impl IndexerConfig {
+    /// Defaults for everything but the contract and start block.
+    pub fn new(contract: Address, start_block: u64) -> IndexerConfig {
+        IndexerConfig {
+            contract,
+            start_block,
+            confirmations: 12,
+            poll_interval: Duration::from_secs(2),
+            fetch_concurrency: 4,
+            batch_events: 10_000,
+            initial_range: 2_000,
+            max_range: 500_000,
+            max_follow_range: 100,
+        }
+    }
+}
+
+/// Why indexing stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum IndexerError {
+    /// The node failed after retries, or answered with an error.
+    #[error(transparent)]
+    Chain(#[from] ChainError),
+    /// Fetching logs failed.
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A log from the board's address does not decode: stop rather than drop it.
+    #[error("{0}; is --contract a JobBoard?")]
+    Log(#[from] LogError),
+    /// A reorg reaches below the oldest block the window holds (below the finalized point).
+    #[error(
+        "reorg deeper than the reorg window: block {block} changed and no stored block back to {oldest:?} is canonical"
+    )]
+    ReorgTooDeep {
+        /// The checkpoint that no longer matches.
+        block: u64,
+        /// The oldest block in the window.
+        oldest: Option<u64>,
+    },
+    /// The node answered inconsistently (e.g. a block it reported is missing).
+    #[error("inconsistent answer from the node: {0}")]
+    Inconsistent(String),
+}
+
+impl IndexerError {
+    /// Whether restarting the loop can help (the node or database may come back).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            IndexerError::Chain(e) | IndexerError::Fetch(FetchError::Chain(e)) => e.is_transient(),
+            IndexerError::Store(e) => e.is_transient(),
+            IndexerError::Inconsistent(_) => true,
+            _ => false,
+        }
+    }
+}
+
+/// The writer: follows one board into the database over one connection.
+pub struct Indexer<'c> {
+    client: ChainClient,
+    conn: &'c mut PgConnection,
+    board: Board,
+    config: IndexerConfig,
+    sizer: RangeSizer,
+    /// The stored checkpoint: `(number, hash)` of the last fully indexed block.
+    checkpoint: Option<(u64, B256)>,
+    backfill_done: bool,
+}
+
+impl<'c> Indexer<'c> {
+    /// Prepares to index `board` over `conn` (which must hold the writer lock), registering the
+    /// board on first use.
+    ///
+    /// # Errors
+    /// [`IndexerError::Store`] if the board is registered with another start block or the
+    /// database fails.
+    pub async fn new(
+        client: ChainClient,
+        conn: &'c mut PgConnection,
+        board: Board,
+        config: IndexerConfig,
+    ) -> Result<Indexer<'c>, IndexerError> {
+        let state = store::register_board(conn, &board, config.start_block).await?;
+        let sizer = RangeSizer::new(config.initial_range, config.max_range);
+        Ok(Indexer {
+            client,
+            conn,
+            board,
+            sizer,
+            checkpoint: state.checkpoint,
+            backfill_done: state.backfill_done,
+            config,
+        })
+    }
+
+    /// The last fully indexed block, if any.
+    pub fn checkpoint(&self) -> Option<u64> {
+        self.checkpoint.map(|(n, _)| n)
+    }
+
+    fn next_block(&self) -> u64 {
+        self.checkpoint.map_or(self.config.start_block, |(n, _)| n + 1)
+    }
+
+    /// Runs until `cancel` fires (returning `Ok`) or a permanent error occurs. Cancellation is
+    /// honoured between batches, never inside a write.
+    ///
+    /// # Errors
+    /// Any [`IndexerError`]; transient ones are retried inside first.
+    pub async fn run(&mut self, cancel: &CancellationToken) -> Result<(), IndexerError> {
+        while !cancel.is_cancelled() {
+            let progressed = self.step(cancel).await?;
+            if !progressed {
+                tokio::select! {
+                    () = cancel.cancelled() => break,
+                    () = tokio::time::sleep(self.config.poll_interval) => {}
+                }
+            }
+        }
+        info!(checkpoint = ?self.checkpoint(), "indexer stopped");
+        Ok(())
+    }
+
+    /// One iteration of the main loop; returns whether any block was indexed or reverted.
+    ///
+    /// # Errors
+    /// Any [`IndexerError`].
+    pub async fn step(&mut self, cancel: &CancellationToken) -> Result<bool, IndexerError> {
+        let head = self.client.head().await?;
+        let finalized = match self.client.finalized().await? {
+            Some(f) => f.min(head),
+            None => head.saturating_sub(self.config.confirmations),
+        };
+        self.client.metrics().chain_seen(head, finalized);
+
+        if let Some((number, hash)) = self.checkpoint {
+            if number > head {
+                // The node is behind us (a lagging failover node): wait, this is not a reorg.
+                debug!(head, checkpoint = number, "node is behind the checkpoint; waiting");
+                return Ok(false);
+            }
+            if !self.is_canonical(number, hash).await? {
+                self.handle_reorg().await?;
+                return Ok(true);
+            }
+        }
+
+        let next = self.next_block();
+        if next <= finalized {
+            self.backfill(next, finalized, head, finalized, cancel).await?;
+            return Ok(true);
+        }
+        if !self.backfill_done {
+            self.mark_backfill_done(head, finalized).await?;
+        }
+        if next <= head {
+            let to = head.min(next + self.config.max_follow_range - 1);
+            return self.follow(next, to, head, finalized).await;
+        }
+        store::update_head(self.conn, &self.board, head, Some(finalized)).await?;
+        Ok(false)
+    }
+
+    /// Whether the node's block `number` still has `hash`. A block the node lacks counts as
+    /// canonical (lagging node), so only a positive mismatch triggers a reorg.
+    async fn is_canonical(&self, number: u64, hash: B256) -> Result<bool, IndexerError> {
+        match self.client.block(number).await? {
+            Some(block) => Ok(block.hash == hash),
+            None => Ok(true),
+        }
+    }
+
+    /// Finds the newest stored block that is still canonical and reverts to it.
+    async fn handle_reorg(&mut self) -> Result<(), IndexerError> {
+        let Some((number, hash)) = self.checkpoint else { return Ok(()) };
+        // Confirm: a single odd answer (a flaky load balancer) must not cost a revert.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        if self.is_canonical(number, hash).await? {
+            return Ok(());
+        }
+        let window = store::load_window(self.conn, &self.board).await?;
+        let mut fork = None;
+        for stored in &window {
+            if stored.number > number {
+                continue;
+            }
+            match self.client.block(stored.number).await? {
+                Some(block) if block.hash == stored.hash => {
+                    fork = Some(*stored);
+                    break;
+                }
+                Some(_) => {}
+                None => {
+                    return Err(IndexerError::Inconsistent(format!(
+                        "node lost block {} while reporting a reorg above it",
+                        stored.number
+                    )));
+                }
+            }
+        }
+        let Some(fork) = fork else {
+            return Err(IndexerError::ReorgTooDeep {
+                block: number,
+                oldest: window.last().map(|b| b.number),
+            });
+        };
+        let span = info_span!("revert", from = number, to = fork.number);
+        let summary = store::revert_to(self.conn, &self.board, &fork).instrument(span).await?;
+        let depth = number - fork.number;
+        self.client.metrics().reorg(depth, fork.number);
+        warn!(
+            depth,
+            fork = fork.number,
+            events_removed = summary.events_removed,
+            "reorg: reverted to fork point"
+        );
+        self.checkpoint = Some((fork.number, fork.hash));
+        Ok(())
+    }
+
+    async fn mark_backfill_done(&mut self, head: u64, finalized: u64) -> Result<(), IndexerError> {
+        // An empty batch at the checkpoint: flips the flag atomically with the checkpoint.
+        if let Some((number, _)) = self.checkpoint {
+            let Some(block) = self.client.block(number).await? else {
+                return Err(IndexerError::Inconsistent(format!("node lost block {number}")));
+            };
+            let batch = Batch {
+                previous: Some(number),
+                checkpoint: block,
+                events: &[],
+                window: &[],
+                finalized: Some(finalized),
+                head: Some(head),
+                backfill_done: true,
+            };
+            store::apply_batch(self.conn, &self.board, &batch).await?;
+        }
+        self.backfill_done = true;
+        info!(head, finalized, "backfill done; following the head");
+        Ok(())
+    }
+
+    /// Indexes the final blocks `[from, to]`: fetching runs ahead on several concurrent requests
+    /// through a bounded, ordered pipeline; this task writes in bulk.
+    async fn backfill(
+        &mut self,
+        from: u64,
+        to: u64,
+        head: u64,
+        finalized: u64,
+        cancel: &CancellationToken,
+    ) -> Result<(), IndexerError> {
+        info!(from, to, blocks = to - from + 1, "backfilling");
+        let started = Instant::now();
+        let (tx, mut rx) = mpsc::channel(self.config.fetch_concurrency * 2);
+        let fetcher = tokio::spawn(fetch_pipeline(
+            self.client.clone(),
+            self.sizer.clone(),
+            self.config.contract,
+            from,
+            to,
+            self.config.fetch_concurrency,
+            tx,
+            cancel.clone(),
+        ));
+
+        let mut pending: Vec<IndexedEvent> = Vec::new();
+        let mut covered = None;
+        let mut last_write = Instant::now();
+        let mut result = Ok(());
+        while let Some(fetched) = rx.recv().await {
+            let (range_to, events) = match fetched {
+                Ok(fetched) => fetched,
+                Err(error) => {
+                    result = Err(error);
+                    break;
+                }
+            };
+            pending.extend(events);
+            covered = Some(range_to);
+            let full = pending.len() >= self.config.batch_events;
+            let due = last_write.elapsed() >= Duration::from_secs(2);
+            if full || due || range_to == to || cancel.is_cancelled() {
+                if let Err(error) =
+                    self.write_backfill_batch(&mut pending, range_to, to, head, finalized).await
+                {
+                    result = Err(error);
+                    break;
+                }
+                last_write = Instant::now();
+                if cancel.is_cancelled() {
+                    break;
+                }
+            }
+        }
+        drop(rx);
+        fetcher.abort();
+        result?;
+        if covered.is_some() && !pending.is_empty() {
+            return Err(IndexerError::Inconsistent("backfill ended with unwritten events".into()));
+        }
+        let events = self.client.metrics().events_indexed();
+        info!(from, to = ?self.checkpoint(), took = ?started.elapsed(), events_total = events, "backfill range done");
+        Ok(())
+    }
+
+    async fn write_backfill_batch(
+        &mut self,
+        pending: &mut Vec<IndexedEvent>,
+        range_to: u64,
+        to: u64,
+        head: u64,
+        finalized: u64,
+    ) -> Result<(), IndexerError> {
+        let Some(block) = self.client.block(range_to).await? else {
+            return Err(IndexerError::Inconsistent(format!("node lost finalized block {range_to}")));
+        };
+        let write_started = Instant::now();
+        let window = [block];
+        let batch = Batch {
+            previous: self.checkpoint(),
+            checkpoint: block,
+            events: pending,
+            window: &window,
+            finalized: Some(finalized),
+            head: Some(head),
+            backfill_done: false,
+        };
+        store::apply_batch(self.conn, &self.board, &batch).await?;
+        let took = write_started.elapsed();
+        self.client.metrics().batch_written(pending.len(), range_to, took);
+        debug!(
+            to_block = range_to,
+            events = pending.len(),
+            ?took,
+            remaining_blocks = to - range_to,
+            "wrote batch"
+        );
+        pending.clear();
+        self.checkpoint = Some((block.number, block.hash));
+        Ok(())
+    }
+
+    /// Indexes `[from, to]` above the finalized point: headers for every block, parent hashes
+    /// checked against the checkpoint and each other, logs matched to those headers.
+    async fn follow(&mut self, from: u64, to: u64, head: u64, finalized: u64) -> Result<bool, IndexerError> {
+        // Headers are fetched concurrently but kept in order; a missing one (the node's view
+        // moved) ends the run there.
+        let client = &self.client;
+        let fetched: Vec<Result<Option<BlockRef>, ChainError>> =
+            futures::stream::iter(from..=to).map(|number| client.block(number)).buffered(8).collect().await;
+        let mut headers = Vec::with_capacity(fetched.len());
+        for block in fetched {
+            match block? {
+                Some(block) => headers.push(block),
+                None => break,
+            }
+        }
+        if headers.is_empty() {
+            return Ok(false);
+        }
+        let expected_parent = self.checkpoint.map(|(_, hash)| hash);
+        if let (Some(parent), Some(first)) = (expected_parent, headers.first())
+            && first.parent_hash != parent
+        {
+            debug!(block = first.number, "new block does not extend the checkpoint; checking for a reorg");
+            return Ok(false); // the next step's canonical check handles it
+        }
+        if headers.windows(2).any(|pair| pair[1].parent_hash != pair[0].hash) {
+            debug!(from, to, "headers changed while fetching; retrying");
+            return Ok(false);
+        }
+        let to = headers.last().map_or(to, |b| b.number);
+        let logs = fetch_all_logs(&self.client, &self.sizer, self.config.contract, from, to).await?;
+        let by_number: HashMap<u64, &BlockRef> = headers.iter().map(|b| (b.number, b)).collect();
+        let mut events = Vec::with_capacity(logs.len());
+        for log in &logs {
+            let header = log.block_number.and_then(|n| by_number.get(&n));
+            let Some(header) = header.filter(|h| Some(h.hash) == log.block_hash) else {
+                debug!(from, to, "a log's block hash does not match its header; retrying");
+                return Ok(false);
+            };
+            events.push(self.decode(log, Some(header.time))?);
+        }
+        let checkpoint = *headers.last().ok_or_else(|| IndexerError::Inconsistent("no headers".into()))?;
+        let write_started = Instant::now();
+        let batch = Batch {
+            previous: self.checkpoint(),
+            checkpoint,
+            events: &events,
+            window: &headers,
+            finalized: Some(finalized),
+            head: Some(head),
+            backfill_done: true,
+        };
+        store::apply_batch(self.conn, &self.board, &batch).await?;
+        self.client.metrics().batch_written(events.len(), checkpoint.number, write_started.elapsed());
+        debug!(from, to, events = events.len(), "indexed new blocks");
+        self.checkpoint = Some((checkpoint.number, checkpoint.hash));
+        Ok(true)
+    }
+
+    fn decode(&self, log: &Log, block_time: Option<u64>) -> Result<IndexedEvent, IndexerError> {
+        IndexedEvent::from_rpc_log(log, block_time).map_err(|error| {
+            self.client.metrics().decode_error();
+            IndexerError::Log(error)
+        })
+    }
+}
+
+type Fetched = Result<(u64, Vec<IndexedEvent>), IndexerError>;
+
+/// Fetches `[from, to]` in adaptive ranges, `concurrency` at a time, and sends each range's
+/// decoded events in order. Memory is bounded by the in-flight ranges plus the channel.
+#[allow(clippy::too_many_arguments, reason = "a task entry point; the arguments are its whole context")]
+async fn fetch_pipeline(
+    client: ChainClient,
+    sizer: RangeSizer,
+    contract: Address,
+    from: u64,
+    to: u64,
+    concurrency: usize,
+    tx: mpsc::Sender<Fetched>,
+    cancel: CancellationToken,
+) {
+    let mut next = from;
+    let mut in_flight = FuturesOrdered::new();
+    loop {
+        while in_flight.len() < concurrency.max(1) && next <= to && !cancel.is_cancelled() {
+            let end = to.min(next.saturating_add(sizer.current() - 1));
+            let (client, sizer) = (client.clone(), sizer.clone());
+            in_flight.push_back(tokio::spawn(async move {
+                let logs = fetch_all_logs(&client, &sizer, contract, next, end).await?;
+                let events = decode_with_timestamps(&client, &logs).await?;
+                Ok::<_, IndexerError>((end, events))
+            }));
+            next = end + 1;
+        }
+        let Some(joined) = in_flight.next().await else { return };
+        let result =
+            joined.unwrap_or_else(|e| Err(IndexerError::Inconsistent(format!("fetch task failed: {e}"))));
+        let failed = result.is_err();
+        if tx.send(result).await.is_err() || failed {
+            return;
+        }
+    }
+}
+
+/// Decodes logs, fetching headers only for blocks whose logs lack `blockTimestamp`.
+async fn decode_with_timestamps(
+    client: &ChainClient,
+    logs: &[Log],
+) -> Result<Vec<IndexedEvent>, IndexerError> {
+    let missing: BTreeSet<u64> =
+        logs.iter().filter(|l| l.block_timestamp.is_none()).filter_map(|l| l.block_number).collect();
+    let mut times = HashMap::with_capacity(missing.len());
+    let mut lookups = futures::stream::iter(missing)
+        .map(|number| async move { (number, client.block(number).await) })
+        .buffer_unordered(8);
+    while let Some((number, block)) = lookups.next().await {
+        match block? {
+            Some(block) => {
+                times.insert(number, block.time);
+            }
+            None => {
+                return Err(IndexerError::Inconsistent(format!(
+                    "node has logs but no header for block {number}"
+                )));
+            }
+        }
+    }
+    logs.iter()
+        .map(|log| {
+            let time = log.block_number.and_then(|n| times.get(&n).copied());
+            IndexedEvent::from_rpc_log(log, time).map_err(|error| {
+                client.metrics().decode_error();
+                IndexerError::Log(error)
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,152 @@
+//! Adaptive `eth_getLogs` ranges: grow quickly while answers are small, shrink or follow the
+//! node's hint when it refuses, and never retry a refused range unchanged.
+
+use std::sync::{Arc, Mutex, PoisonError};
+
+use alloy::primitives::Address;
+use alloy::rpc::types::Log;
+
+use crate::chain::{ChainClient, ChainError, RangeRefusal};
+
+/// The logs-per-call the sizer aims for: large enough that calls are few, small enough that a
+/// node's result cap (commonly 10 000) and response-size limits are rarely hit.
+const TARGET_LOGS_PER_CALL: usize = 5_000;
+
+/// Chooses the next range length from what the node accepted and refused so far. Shared by the
+/// concurrent fetchers so that one refusal teaches all of them.
+#[derive(Debug, Clone)]
+pub struct RangeSizer {
+    state: Arc<Mutex<SizerState>>,
+}
+
+#[derive(Debug)]
+struct SizerState {
+    size: u64,
+    /// A hard limit the node stated ("exceed maximum block range: N").
+    ceiling: u64,
+}
+
+impl RangeSizer {
+    /// Starts at `initial` blocks per call, never above `max`.
+    pub fn new(initial: u64, max: u64) -> RangeSizer {
+        let max = max.max(1);
+        RangeSizer { state: Arc::new(Mutex::new(SizerState { size: initial.clamp(1, max), ceiling: max })) }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, SizerState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The range length to request next.
+    pub fn current(&self) -> u64 {
+        self.lock().size
+    }
+
+    /// A call over `span` blocks returned `logs` logs: grow while sparse, shrink when dense.
+    pub fn accepted(&self, span: u64, logs: usize) {
+        let mut s = self.lock();
+        if logs < TARGET_LOGS_PER_CALL / 2 && span >= s.size {
+            s.size = s.size.saturating_mul(2).min(s.ceiling);
+        } else if logs > TARGET_LOGS_PER_CALL * 2 {
+            let scaled = (span as u128 * TARGET_LOGS_PER_CALL as u128 / logs as u128) as u64;
+            s.size = scaled.clamp(1, s.ceiling);
+        }
+    }
+
+    /// The node refused `span` blocks; `accepted_span` is what will be tried instead.
+    pub fn refused(&self, refusal: RangeRefusal, accepted_span: u64) {
+        let mut s = self.lock();
+        if let RangeRefusal::MaxRange(n) = refusal {
+            s.ceiling = s.ceiling.min(n.max(1));
+        }
+        s.size = accepted_span.clamp(1, s.ceiling);
+    }
+}
+
+/// Why fetching a range failed.
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    /// The node failed (after retries).
+    #[error(transparent)]
+    Chain(#[from] ChainError),
+    /// The node refuses even a single block's logs.
+    #[error("the node refuses eth_getLogs for the single block {block}; use a node without a result cap")]
+    SingleBlockRefused {
+        /// The block.
+        block: u64,
+    },
+}
+
+/// Fetches every log of `contract` in `[from, to]`, splitting the range as the node demands.
+///
+/// # Errors
+/// [`FetchError::Chain`] when the node keeps failing, [`FetchError::SingleBlockRefused`] when
+/// no split can satisfy it.
+pub async fn fetch_all_logs(
+    client: &ChainClient,
+    sizer: &RangeSizer,
+    contract: Address,
+    from: u64,
+    to: u64,
+) -> Result<Vec<Log>, FetchError> {
+    let mut logs = Vec::new();
+    let mut start = from;
+    while start <= to {
+        let mut end = to;
+        loop {
+            match client.logs_retrying(contract, start, end).await? {
+                Ok(batch) => {
+                    sizer.accepted(end - start + 1, batch.len());
+                    logs.extend(batch);
+                    break;
+                }
+                Err(refusal) => {
+                    if end == start {
+                        return Err(FetchError::SingleBlockRefused { block: start });
+                    }
+                    let halfway = start + (end - start) / 2;
+                    let new_end = match refusal {
+                        RangeRefusal::Hint { to_block } if to_block >= start && to_block < end => to_block,
+                        RangeRefusal::MaxRange(n) if n >= 1 && start + n - 1 < end => start + n - 1,
+                        _ => halfway,
+                    };
+                    sizer.refused(refusal, new_end - start + 1);
+                    end = new_end;
+                }
+            }
+        }
+        start = end + 1;
+    }
+    Ok(logs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grows_while_sparse_and_respects_a_stated_ceiling() {
+        let sizer = RangeSizer::new(100, 1_000_000);
+        for _ in 0..5 {
+            let span = sizer.current();
+            sizer.accepted(span, 10);
+        }
+        assert_eq!(sizer.current(), 3_200);
+        sizer.refused(RangeRefusal::MaxRange(2_000), 2_000);
+        assert_eq!(sizer.current(), 2_000);
+        sizer.accepted(2_000, 0);
+        assert_eq!(sizer.current(), 2_000, "must not grow past the node's stated maximum");
+    }
+
+    #[test]
+    fn shrinks_when_dense_and_follows_hints() {
+        let sizer = RangeSizer::new(10_000, 1_000_000);
+        sizer.accepted(10_000, 40_000);
+        assert_eq!(sizer.current(), 1_250);
+        sizer.refused(RangeRefusal::Hint { to_block: 99 }, 100);
+        assert_eq!(sizer.current(), 100);
+        // A refusal by result count is density, not a ceiling: the sizer may grow again.
+        sizer.accepted(100, 1);
+        assert_eq!(sizer.current(), 200);
+    }
+}

@@ -1,0 +1,145 @@
+//! The indexer's own rows: registration, checkpoint, reorg window and status.
+
+use alloy::primitives::B256;
+use chrono::{DateTime, Utc};
+use sqlx::PgConnection;
+
+use super::{Board, StoreError, from_sql_i64, to_sql_i64};
+use crate::chain::BlockRef;
+
+/// Where indexing of one board stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexerState {
+    /// The block indexing started from (the deploy block).
+    pub start_block: u64,
+    /// The last block whose events are all in the database, with its hash.
+    pub checkpoint: Option<(u64, B256)>,
+    /// The newest block treated as final.
+    pub finalized_block: Option<u64>,
+    /// The node's head as last seen.
+    pub head_block: Option<u64>,
+    /// Whether backfill reached the finalized block.
+    pub backfill_done: bool,
+    /// When the state last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Registers a board to index from `start_block`, or checks that an existing registration
+/// uses the same start block.
+///
+/// # Errors
+/// [`StoreError::StartBlockMismatch`] if the board is registered with another start block.
+pub async fn register_board(
+    conn: &mut PgConnection,
+    board: &Board,
+    start_block: u64,
+) -> Result<IndexerState, StoreError> {
+    sqlx::query(
+        "INSERT INTO indexer_state (chain_id, contract, start_block) VALUES ($1, $2, $3) \
+         ON CONFLICT (chain_id, contract) DO NOTHING",
+    )
+    .bind(board.chain_id_sql()?)
+    .bind(board.contract.to_vec())
+    .bind(to_sql_i64(start_block, "start block")?)
+    .execute(&mut *conn)
+    .await?;
+    let state = load_state(conn, board)
+        .await?
+        .ok_or_else(|| StoreError::Corrupt("indexer_state row vanished after insert".into()))?;
+    if state.start_block != start_block {
+        return Err(StoreError::StartBlockMismatch {
+            chain_id: board.chain_id,
+            contract: board.contract.to_string(),
+            existing: state.start_block,
+            requested: start_block,
+        });
+    }
+    Ok(state)
+}
+
+type WindowRow = (i64, Vec<u8>, Vec<u8>, DateTime<Utc>);
+type StateRow = (i64, Option<i64>, Option<Vec<u8>>, Option<i64>, Option<i64>, bool, DateTime<Utc>);
+
+/// Reads the board's indexer state; `None` if it was never registered.
+///
+/// # Errors
+/// [`StoreError::Database`] on a failed query, [`StoreError::Corrupt`] on impossible values.
+pub async fn load_state(conn: &mut PgConnection, board: &Board) -> Result<Option<IndexerState>, StoreError> {
+    let row: Option<StateRow> = sqlx::query_as(
+        "SELECT start_block, block_number, block_hash, finalized_block, head_block, backfill_done, updated_at \
+         FROM indexer_state WHERE chain_id = $1 AND contract = $2",
+    )
+    .bind(board.chain_id_sql()?)
+    .bind(board.contract.to_vec())
+    .fetch_optional(conn)
+    .await?;
+    let Some((start, number, hash, finalized, head, backfill_done, updated_at)) = row else {
+        return Ok(None);
+    };
+    let checkpoint = match (number, hash) {
+        (Some(number), Some(hash)) => Some((from_sql_i64(number, "block number")?, hash_from_sql(&hash)?)),
+        (None, None) => None,
+        _ => return Err(StoreError::Corrupt("checkpoint has a number without a hash".into())),
+    };
+    Ok(Some(IndexerState {
+        start_block: from_sql_i64(start, "start block")?,
+        checkpoint,
+        finalized_block: finalized.map(|b| from_sql_i64(b, "finalized block")).transpose()?,
+        head_block: head.map(|b| from_sql_i64(b, "head block")).transpose()?,
+        backfill_done,
+        updated_at,
+    }))
+}
+
+/// Reads the reorg window, newest block first.
+///
+/// # Errors
+/// [`StoreError::Database`] on a failed query, [`StoreError::Corrupt`] on malformed rows.
+pub async fn load_window(conn: &mut PgConnection, board: &Board) -> Result<Vec<BlockRef>, StoreError> {
+    let rows: Vec<WindowRow> = sqlx::query_as(
+        "SELECT number, hash, parent_hash, time FROM blocks WHERE chain_id = $1 AND contract = $2 \
+         ORDER BY number DESC",
+    )
+    .bind(board.chain_id_sql()?)
+    .bind(board.contract.to_vec())
+    .fetch_all(conn)
+    .await?;
+    rows.into_iter()
+        .map(|(number, hash, parent, time)| {
+            Ok(BlockRef {
+                number: from_sql_i64(number, "block number")?,
+                hash: hash_from_sql(&hash)?,
+                parent_hash: hash_from_sql(&parent)?,
+                time: u64::try_from(time.timestamp()).unwrap_or(0),
+            })
+        })
+        .collect()
+}
+
+/// Records the node's head and finalized block without moving the checkpoint (the API's
+/// `_meta` and `/readyz` read these).
+///
+/// # Errors
+/// [`StoreError::Database`] on a failed statement.
+pub async fn update_head(
+    conn: &mut PgConnection,
+    board: &Board,
+    head: u64,
+    finalized: Option<u64>,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE indexer_state SET head_block = $3, finalized_block = GREATEST(finalized_block, $4), \
+             updated_at = now() WHERE chain_id = $1 AND contract = $2",
+    )
+    .bind(board.chain_id_sql()?)
+    .bind(board.contract.to_vec())
+    .bind(to_sql_i64(head, "head block")?)
+    .bind(finalized.map(|f| to_sql_i64(f, "finalized block")).transpose()?)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub(crate) fn hash_from_sql(bytes: &[u8]) -> Result<B256, StoreError> {
+    B256::try_from(bytes).map_err(|_| StoreError::Corrupt(format!("hash of {} bytes", bytes.len())))
+}
