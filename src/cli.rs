@@ -34,6 +34,75 @@ pub enum Command {
     Index(IndexArgs),
     /// Apply the database migrations and exit.
     Migrate(DatabaseArgs),
+    /// Serve the GraphQL API from the database (any number of replicas; no node needed).
+    Serve(ServeArgs),
+    /// Index and serve in one process: `index` and `serve` together.
+    Run(RunArgs),
+    /// Print the GraphQL schema (SDL), as committed in schema.graphql.
+    Schema,
+}
+
+/// Arguments of `jobboard serve`.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    #[allow(missing_docs, reason = "flattened group")]
+    pub database: DatabaseArgs,
+    /// The JobBoard contract whose index to serve.
+    #[arg(long, env = "JOBBOARD_CONTRACT")]
+    pub contract: Address,
+    /// The board's chain id; needed only when the database indexes the contract on several chains.
+    #[arg(long = "chain-id", env = "JOBBOARD_CHAIN_ID")]
+    pub chain_id: Option<u64>,
+    #[command(flatten)]
+    #[allow(missing_docs, reason = "flattened group")]
+    pub api: ApiArgs,
+}
+
+/// Arguments of `jobboard run`.
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    #[allow(missing_docs, reason = "flattened group")]
+    pub index: IndexArgs,
+    #[command(flatten)]
+    #[allow(missing_docs, reason = "flattened group")]
+    pub api: ApiArgs,
+}
+
+/// How the API listens and what it allows.
+#[derive(Debug, Clone, Args)]
+pub struct ApiArgs {
+    /// Address to serve HTTP on.
+    #[arg(long, env = "JOBBOARD_LISTEN", default_value = "127.0.0.1:8000")]
+    pub listen: SocketAddr,
+    /// Origins allowed to call the API from a browser; repeat or comma-separate; `*` for any.
+    #[arg(long = "cors-origin", env = "JOBBOARD_CORS_ORIGIN", value_delimiter = ',', default_value = "*")]
+    pub cors_origins: Vec<String>,
+    /// Largest request body accepted, in bytes.
+    #[arg(long = "max-body-bytes", env = "JOBBOARD_MAX_BODY_BYTES", default_value_t = 262_144)]
+    pub max_body_bytes: usize,
+    /// Deepest query accepted (nesting levels).
+    #[arg(long = "max-depth", env = "JOBBOARD_MAX_DEPTH", default_value_t = 12)]
+    pub max_depth: usize,
+    /// Most complex query accepted (fields, weighted by page sizes).
+    #[arg(long = "max-complexity", env = "JOBBOARD_MAX_COMPLEXITY", default_value_t = 5_000)]
+    pub max_complexity: usize,
+    /// Largest `first`/`last` accepted.
+    #[arg(long = "max-page-size", env = "JOBBOARD_MAX_PAGE_SIZE", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub max_page_size: u32,
+    /// Cancel any SQL statement running longer than this.
+    #[arg(long = "statement-timeout", env = "JOBBOARD_STATEMENT_TIMEOUT", default_value = "5s", value_parser = parse_duration)]
+    pub statement_timeout: Duration,
+    /// Longest wait for the index to reach a client's X-Min-Block.
+    #[arg(long = "min-block-wait", env = "JOBBOARD_MIN_BLOCK_WAIT", default_value = "5s", value_parser = parse_duration)]
+    pub min_block_wait: Duration,
+    /// /readyz fails when the indexer has not reported for this long.
+    #[arg(long = "stall-after", env = "JOBBOARD_STALL_AFTER", default_value = "2m", value_parser = parse_duration)]
+    pub stall_after: Duration,
+    /// Database connections of the API's pool.
+    #[arg(long = "db-connections", env = "JOBBOARD_DB_CONNECTIONS", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub db_connections: u32,
 }
 
 /// Where the database is.

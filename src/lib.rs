@@ -15,6 +15,7 @@
 //! GraphQL or alloy providers; `api` reads through `store` only; `indexer` is where the others
 //! meet.
 
+pub mod api;
 pub mod chain;
 pub mod cli;
 pub mod contract;

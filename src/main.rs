@@ -7,13 +7,19 @@ use alloy::providers::ProviderBuilder;
 use alloy::signers::local::PrivateKeySigner;
 use anyhow::{Context, Result, bail};
 use clap::Parser;
+use jobboard::api::{self, ApiConfig, ApiState, PageLimits};
 use jobboard::chain::{ChainClient, RetryPolicy, deploy_board, redact};
-use jobboard::cli::{Cli, Command, DatabaseArgs, DeployArgs, IndexArgs, PRIVATE_KEY_ENV};
+use jobboard::cli::{
+    ApiArgs, Cli, Command, DatabaseArgs, DeployArgs, IndexArgs, PRIVATE_KEY_ENV, RunArgs, ServeArgs,
+};
 use jobboard::indexer::{Indexer, IndexerConfig, lock};
 use jobboard::shutdown;
-use jobboard::store::{Board, MIGRATOR};
+use jobboard::store::{Board, MIGRATOR, Reader, chains_indexing};
 use jobboard::telemetry::{self, Metrics};
-use sqlx::postgres::PgPoolOptions;
+use sqlx::PgPool;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use tokio_util::sync::CancellationToken;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 use tracing::{info, warn};
 
 #[tokio::main]
@@ -24,6 +30,12 @@ async fn main() -> Result<()> {
         Command::Deploy(args) => deploy(args).await,
         Command::Index(args) => index(args).await,
         Command::Migrate(args) => migrate(&args).await,
+        Command::Serve(args) => serve(args).await,
+        Command::Run(args) => run(args).await,
+        Command::Schema => {
+            print!("{}", jobboard::api::sdl());
+            Ok(())
+        }
     }
 }
 
@@ -67,6 +79,19 @@ async fn migrate(args: &DatabaseArgs) -> Result<()> {
 async fn index(args: IndexArgs) -> Result<()> {
     let cancel = shutdown::on_signal();
     let metrics = Metrics::default();
+    let (client, board) = connect_node(&args, &metrics).await?;
+    migrate(&args.database).await?;
+    if let Some(addr) = args.metrics_listen {
+        telemetry::serve_metrics(addr, metrics.clone(), cancel.clone())
+            .await
+            .with_context(|| format!("serving metrics on --metrics-listen {addr}"))?;
+        info!(%addr, "metrics at /metrics");
+    }
+    run_indexer(&args, client, board, cancel).await
+}
+
+/// Connects to the node and checks it is the right chain and holds the contract.
+async fn connect_node(args: &IndexArgs, metrics: &Metrics) -> Result<(ChainClient, Board)> {
     let retry = RetryPolicy { timeout: args.rpc_timeout, ..RetryPolicy::default() };
     let client = ChainClient::new(&args.rpc_urls, retry, metrics.clone()).context("configuring --rpc-url")?;
     let urls: Vec<String> = args.rpc_urls.iter().map(redact).collect();
@@ -84,22 +109,25 @@ async fn index(args: IndexArgs) -> Result<()> {
             args.contract
         );
     }
-    migrate(&args.database).await?;
-    if let Some(addr) = args.metrics_listen {
-        telemetry::serve_metrics(addr, metrics.clone(), cancel.clone())
-            .await
-            .with_context(|| format!("serving metrics on --metrics-listen {addr}"))?;
-        info!(%addr, "metrics at /metrics");
-    }
+    Ok((client, Board { chain_id, contract: args.contract }))
+}
 
-    let board = Board { chain_id, contract: args.contract };
+/// Runs the indexer until `cancel` fires or it fails permanently; waits as a standby while
+/// another process holds the writer lock.
+async fn run_indexer(
+    args: &IndexArgs,
+    client: ChainClient,
+    board: Board,
+    cancel: CancellationToken,
+) -> Result<()> {
     let mut config = IndexerConfig::new(args.contract, args.start_block);
     config.confirmations = args.confirmations;
     config.poll_interval = args.poll_interval;
     config.fetch_concurrency = usize::from(args.fetch_concurrency);
     config.batch_events = args.batch_events as usize;
     config.max_range = args.max_range;
-    info!(chain_id, contract = %args.contract, start_block = args.start_block, rpc = ?urls, "starting indexer");
+    let urls: Vec<String> = args.rpc_urls.iter().map(redact).collect();
+    info!(chain_id = board.chain_id, contract = %args.contract, start_block = args.start_block, rpc = ?urls, "starting indexer");
 
     while !cancel.is_cancelled() {
         let conn = lock::acquire_writer(&args.database.database_url, &board, Duration::from_secs(1), &cancel)
@@ -117,4 +145,87 @@ async fn index(args: IndexArgs) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The API's connection pool: statement timeout set on every connection.
+async fn api_pool(database_url: &str, api: &ApiArgs) -> Result<PgPool> {
+    let options: PgConnectOptions = database_url.parse().context("parsing --database-url")?;
+    let timeout_ms = api.statement_timeout.as_millis().to_string();
+    let options = options.options([("statement_timeout", timeout_ms.as_str())]);
+    PgPoolOptions::new()
+        .max_connections(api.db_connections)
+        .min_connections(2)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect_with(options)
+        .await
+        .context("connecting to the database given by --database-url")
+}
+
+fn api_config(api: &ApiArgs) -> Result<ApiConfig> {
+    let cors = if api.cors_origins.iter().any(|o| o == "*") {
+        CorsLayer::permissive()
+    } else {
+        let origins = api
+            .cors_origins
+            .iter()
+            .map(|o| o.parse().with_context(|| format!("--cors-origin {o:?} is not a valid origin")))
+            .collect::<Result<Vec<axum::http::HeaderValue>>>()?;
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(origins))
+            .allow_methods([axum::http::Method::GET, axum::http::Method::POST])
+            .allow_headers(tower_http::cors::Any)
+    };
+    Ok(ApiConfig {
+        max_body_bytes: api.max_body_bytes,
+        min_block_wait: api.min_block_wait,
+        stall_after: api.stall_after,
+        max_depth: api.max_depth,
+        max_complexity: api.max_complexity,
+        pages: PageLimits { default: 20.min(api.max_page_size as usize), max: api.max_page_size as usize },
+        cors,
+    })
+}
+
+async fn serve(args: ServeArgs) -> Result<()> {
+    let cancel = shutdown::on_signal();
+    let config = api_config(&args.api)?;
+    let pool = api_pool(&args.database.database_url, &args.api).await?;
+    MIGRATOR.run(&pool).await.context("applying migrations")?;
+    let chain_id = match args.chain_id {
+        Some(chain_id) => chain_id,
+        None => match chains_indexing(&pool, &args.contract).await?.as_slice() {
+            [chain_id] => *chain_id,
+            [] => bail!(
+                "the database has no index of {}: start `jobboard index` for it first, or pass --chain-id",
+                args.contract
+            ),
+            many => bail!("{} is indexed on chains {many:?}: pass --chain-id", args.contract),
+        },
+    };
+    let reader = Reader::new(pool, Board { chain_id, contract: args.contract })?;
+    let state = ApiState::new(reader, config, Metrics::default(), cancel.clone());
+    api::serve(args.api.listen, state, cancel)
+        .await
+        .with_context(|| format!("serving on --listen {}", args.api.listen))
+}
+
+async fn run(args: RunArgs) -> Result<()> {
+    let cancel = shutdown::on_signal();
+    let config = api_config(&args.api)?;
+    let metrics = Metrics::default();
+    let (client, board) = connect_node(&args.index, &metrics).await?;
+    migrate(&args.index.database).await?;
+    let pool = api_pool(&args.index.database.database_url, &args.api).await?;
+    let state = ApiState::new(Reader::new(pool, board)?, config, metrics, cancel.clone());
+    let listener = tokio::net::TcpListener::bind(args.api.listen)
+        .await
+        .with_context(|| format!("listening on --listen {}", args.api.listen))?;
+    info!(addr = %args.api.listen, "GraphQL API at /graphql (GraphiQL in a browser)");
+    let server = tokio::spawn(api::serve_on(listener, state, cancel.clone()));
+    let indexed = run_indexer(&args.index, client, board, cancel.clone()).await;
+    // The indexer is the critical task: when it stops, for any reason, the process stops.
+    cancel.cancel();
+    let served = server.await.context("the API task panicked")?;
+    indexed?;
+    served.context("serving the API")
 }

@@ -39,6 +39,22 @@ struct MetricsInner {
     batches: AtomicU64,
     batch_write_micros: AtomicU64,
     decode_errors: AtomicU64,
+    api_requests: Mutex<BTreeMap<(String, &'static str), RequestStats>>,
+}
+
+/// Upper bounds (seconds) of the API latency histogram's buckets.
+const LATENCY_BUCKETS: [f64; 12] =
+    [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5];
+
+/// Distinct operation names tracked before the rest are counted as `other` (names come from
+/// clients, so their number must be bounded).
+const MAX_OPERATIONS: usize = 200;
+
+#[derive(Debug, Default, Clone)]
+struct RequestStats {
+    count: u64,
+    sum_seconds: f64,
+    buckets: [u64; LATENCY_BUCKETS.len()],
 }
 
 impl Metrics {
@@ -78,6 +94,32 @@ impl Metrics {
     /// Counts a log that did not decode (reported and stopped on, never dropped).
     pub fn decode_error(&self) {
         self.inner.decode_errors.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Records one API request: its operation name (as sent by the client), its outcome (`ok`,
+    /// `error`) and how long it took.
+    pub fn api_request(&self, operation: Option<&str>, outcome: &'static str, took: Duration) {
+        let name: String = operation
+            .unwrap_or("anonymous")
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .take(64)
+            .collect();
+        let mut requests = self.inner.api_requests.lock().unwrap_or_else(PoisonError::into_inner);
+        let key = if requests.len() >= MAX_OPERATIONS && !requests.contains_key(&(name.clone(), outcome)) {
+            ("other".to_owned(), outcome)
+        } else {
+            (name, outcome)
+        };
+        let stats = requests.entry(key).or_default();
+        let seconds = took.as_secs_f64();
+        stats.count += 1;
+        stats.sum_seconds += seconds;
+        for (bucket, bound) in stats.buckets.iter_mut().zip(LATENCY_BUCKETS) {
+            if seconds <= bound {
+                *bucket += 1;
+            }
+        }
     }
 
     /// Events written so far.
@@ -134,6 +176,30 @@ impl Metrics {
         );
         for ((method, result), n) in m.rpc_calls.lock().unwrap_or_else(PoisonError::into_inner).iter() {
             let _ = writeln!(out, "jobboard_rpc_calls_total{{method=\"{method}\",result=\"{result}\"}} {n}");
+        }
+        let requests = m.api_requests.lock().unwrap_or_else(PoisonError::into_inner);
+        if !requests.is_empty() {
+            let _ = writeln!(
+                out,
+                "# HELP jobboard_api_request_duration_seconds GraphQL requests by operation and outcome.\n# TYPE jobboard_api_request_duration_seconds histogram"
+            );
+            for ((operation, outcome), stats) in requests.iter() {
+                let labels = format!("operation=\"{operation}\",outcome=\"{outcome}\"");
+                for (n, bound) in stats.buckets.iter().zip(LATENCY_BUCKETS) {
+                    let _ = writeln!(
+                        out,
+                        "jobboard_api_request_duration_seconds_bucket{{{labels},le=\"{bound}\"}} {n}"
+                    );
+                }
+                let _ = writeln!(
+                    out,
+                    "jobboard_api_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {count}\n\
+                     jobboard_api_request_duration_seconds_sum{{{labels}}} {sum:.6}\n\
+                     jobboard_api_request_duration_seconds_count{{{labels}}} {count}",
+                    count = stats.count,
+                    sum = stats.sum_seconds
+                );
+            }
         }
         out
     }

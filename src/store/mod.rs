@@ -6,7 +6,9 @@
 //! so a crash leaves all of a batch or none of it, and a second writer can never interleave.
 
 mod error;
+pub mod notify;
 mod project;
+mod read;
 mod revert;
 mod state;
 mod write;
@@ -16,8 +18,13 @@ use chrono::{DateTime, Utc};
 use sqlx::migrate::Migrator;
 
 pub use error::StoreError;
+pub use read::{
+    ActivityFilter, ActivityRow, ApplicantRow, ApplicationFilter, ApplicationOrder, ApplicationParent,
+    ApplicationRow, ApplicationScope, BlockInfo, EmployerRow, IndexStatus, JobFilter, JobOrder, JobRow,
+    JobStatus, Page, PageRequest, Reader, RevisionRow, Scope, SortKey, StatusChangeRow,
+};
 pub use revert::{RevertSummary, revert_to};
-pub use state::{IndexerState, load_state, load_window, register_board, update_head};
+pub use state::{IndexerState, chains_indexing, load_state, load_window, register_board, update_head};
 pub use write::{Batch, apply_batch};
 
 /// The schema migrations in `migrations/`, embedded in the binary.

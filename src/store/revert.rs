@@ -11,6 +11,7 @@ use alloy::primitives::{B256, Bytes};
 use chrono::{DateTime, Utc};
 use sqlx::{Connection, PgConnection};
 
+use super::notify::{Change, notify};
 use super::project::{project, recompute_counts};
 use super::state::hash_from_sql;
 use super::{Board, StoreError, from_sql_i64, to_sql_i64, to_sql_time};
@@ -153,6 +154,7 @@ pub async fn revert_to(
     .bind(to_sql_time(fork.time)?)
     .execute(&mut *tx)
     .await?;
+    notify(&mut tx, board, Change::Reverted { to: fork.number, hash: fork.hash }).await?;
     tx.commit().await?;
     Ok(RevertSummary { fork: fork.number, events_removed: deleted.len() as u64, reverted_from })
 }

@@ -143,3 +143,20 @@ pub async fn update_head(
 pub(crate) fn hash_from_sql(bytes: &[u8]) -> Result<B256, StoreError> {
     B256::try_from(bytes).map_err(|_| StoreError::Corrupt(format!("hash of {} bytes", bytes.len())))
 }
+
+/// The chains on which `contract` is indexed in this database (for `serve` without
+/// `--chain-id`).
+///
+/// # Errors
+/// [`StoreError::Database`] on a failed query.
+pub async fn chains_indexing(
+    pool: &sqlx::PgPool,
+    contract: &alloy::primitives::Address,
+) -> Result<Vec<u64>, StoreError> {
+    let rows: Vec<i64> =
+        sqlx::query_scalar("SELECT chain_id FROM indexer_state WHERE contract = $1 ORDER BY chain_id")
+            .bind(contract.to_vec())
+            .fetch_all(pool)
+            .await?;
+    rows.into_iter().map(|c| from_sql_i64(c, "chain id")).collect()
+}

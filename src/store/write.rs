@@ -2,6 +2,7 @@
 
 use sqlx::{Connection, PgConnection};
 
+use super::notify::{Change, notify};
 use super::project::{project, recompute_counts};
 use super::{Board, StoreError, to_sql_i64, to_sql_time};
 use crate::chain::BlockRef;
@@ -47,6 +48,7 @@ pub async fn apply_batch(
     let touched = project(&mut tx, board, batch.events).await?;
     recompute_counts(&mut tx, board, &touched, &[], &[]).await?;
     write_window(&mut tx, chain_id, &contract, batch.window, batch.finalized).await?;
+    notify(&mut tx, board, Change::Indexed { to: batch.checkpoint.number }).await?;
 
     tx.commit().await?;
     Ok(())

@@ -25,13 +25,13 @@ use crate::scenario::{
     Scenario, TestChain, TestPosting, assert_db_matches_model, assert_same_dump, dump_tables,
 };
 
-fn test_config(chain: &TestChain) -> IndexerConfig {
+pub(crate) fn test_config(chain: &TestChain) -> IndexerConfig {
     let mut config = IndexerConfig::new(chain.board, chain.deploy_block);
     config.poll_interval = Duration::from_millis(50);
     config
 }
 
-fn board_of(chain: &TestChain) -> Board {
+pub(crate) fn board_of(chain: &TestChain) -> Board {
     Board { chain_id: chain.chain_id, contract: chain.board }
 }
 
@@ -58,7 +58,7 @@ async fn index_to_head_via(
     }
 }
 
-async fn index_to_head(chain: &TestChain, db: &TestDatabase, config: IndexerConfig) -> Result<()> {
+pub(crate) async fn index_to_head(chain: &TestChain, db: &TestDatabase, config: IndexerConfig) -> Result<()> {
     index_to_head_via(chain, db, chain.anvil.endpoint.clone(), config, RetryPolicy::default()).await
 }
 

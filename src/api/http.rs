@@ -1,0 +1,236 @@
+//! The HTTP surface: `POST /graphql` (JSON, batches too), `GET /graphql` (GraphiQL, or the
+//! graphql-transport-ws upgrade), `/healthz`, `/readyz`, `/metrics`; the `X-Min-Block` wait;
+//! and the extension that gives every GraphQL error an `extensions.code`.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use async_graphql::extensions::{
+    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextValidation,
+};
+use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource};
+use async_graphql::parser::types::ExecutableDocument;
+use async_graphql::{
+    BatchRequest, ErrorExtensionValues, Response, ServerError, ServerResult, ValidationResult, Variables,
+};
+use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::{State, WebSocketUpgrade};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::json;
+
+use super::ApiState;
+use super::schema::Meta;
+
+/// The header a client sets to read its own writes: the block its transaction landed in.
+pub const MIN_BLOCK_HEADER: &str = "x-min-block";
+
+/// The routes, with the body limit and CORS layers applied.
+pub fn routes(state: ApiState) -> Router {
+    let cors = state.config.cors.clone();
+    let body_limit = state.config.max_body_bytes;
+    Router::new()
+        .route("/graphql", get(graphql_get).post(graphql_post))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .layer(axum::extract::DefaultBodyLimit::max(body_limit))
+        .layer(cors)
+        .with_state(state)
+}
+
+/// A GraphQL-shaped error response with one error and its code.
+fn error_response(status: StatusCode, code: &str, message: impl Into<String>) -> axum::response::Response {
+    let body = json!({ "errors": [{ "message": message.into(), "extensions": { "code": code } }] });
+    (status, Json(body)).into_response()
+}
+
+async fn graphql_post(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> axum::response::Response {
+    let started = Instant::now();
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return error_response(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "PAYLOAD_TOO_LARGE",
+                format!("the request body is larger than {} bytes", state.config.max_body_bytes),
+            );
+        }
+        Err(rejection) => return error_response(rejection.status(), "BAD_REQUEST", rejection.body_text()),
+    };
+    let request: BatchRequest = match serde_json::from_slice(&body) {
+        Ok(request) => request,
+        Err(error) => {
+            return error_response(
+                StatusCode::BAD_REQUEST,
+                "BAD_REQUEST",
+                format!("the body is not a GraphQL request in JSON ({error}); send {{\"query\": \"…\"}}"),
+            );
+        }
+    };
+    if let Some(value) = headers.get(MIN_BLOCK_HEADER) {
+        let Some(block) = value.to_str().ok().and_then(|v| v.trim().parse::<u64>().ok()) else {
+            return error_response(
+                StatusCode::BAD_REQUEST,
+                "BAD_USER_INPUT",
+                "X-Min-Block must be a decimal block number",
+            );
+        };
+        if let Err(at) = state.context.live.wait_for_block(block, state.config.min_block_wait).await {
+            let at = at.map_or_else(|| "no block".to_owned(), |b| format!("block {b}"));
+            let error = super::ApiError::NotYetIndexed { wanted: block, at };
+            state.metrics.api_request(None, "not_yet_indexed", started.elapsed());
+            return error_response(StatusCode::OK, error.code(), error.to_string());
+        }
+    }
+    let operation = match &request {
+        BatchRequest::Single(r) => r.operation_name.clone(),
+        BatchRequest::Batch(_) => Some("batch".to_owned()),
+    };
+    let response = state.schema.execute_batch(request).await;
+    let outcome = if response.is_ok() { "ok" } else { "error" };
+    state.metrics.api_request(operation.as_deref(), outcome, started.elapsed());
+    Json(response).into_response()
+}
+
+async fn graphql_get(
+    State(state): State<ApiState>,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+    protocol: Result<GraphQLProtocol, StatusCode>,
+) -> axum::response::Response {
+    match (upgrade, protocol) {
+        (Ok(upgrade), Ok(protocol)) => {
+            let schema = state.schema.clone();
+            upgrade
+                .protocols(ALL_WEBSOCKET_PROTOCOLS)
+                .on_upgrade(move |socket| GraphQLWebSocket::new(socket, schema, protocol).serve())
+        }
+        (Ok(_), Err(_)) => error_response(
+            StatusCode::BAD_REQUEST,
+            "BAD_REQUEST",
+            "WebSocket upgrades need the graphql-transport-ws subprotocol",
+        ),
+        (Err(_), _) => {
+            Html(GraphiQLSource::build().endpoint("/graphql").subscription_endpoint("/graphql").finish())
+                .into_response()
+        }
+    }
+}
+
+/// Ready when the database answers, the backfill is done, and the indexer reported recently.
+async fn readyz(State(state): State<ApiState>) -> axum::response::Response {
+    let reader = &state.context.reader;
+    let not_ready =
+        |reason: String| (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "ready": false, "reason": reason })));
+    let status = match reader.status().await {
+        Ok(Some(status)) => status,
+        Ok(None) => return not_ready("the indexer has not registered this board yet".into()).into_response(),
+        Err(error) => {
+            tracing::warn!(%error, "readiness check cannot read the database");
+            return not_ready("the database is unreachable".into()).into_response();
+        }
+    };
+    if !status.backfill_done {
+        let at = status.block.as_ref().map(|b| b.number);
+        return not_ready(format!("backfilling: at block {at:?} of {:?}", status.finalized_number))
+            .into_response();
+    }
+    let silent = chrono::Utc::now().signed_duration_since(status.updated_at);
+    if silent.to_std().is_ok_and(|silent| silent > state.config.stall_after) {
+        return not_ready(format!(
+            "the indexer has not reported for {}s (stalled or down)",
+            silent.num_seconds()
+        ))
+        .into_response();
+    }
+    let meta = Meta::from_status(reader, Some(&status));
+    let body = json!({
+        "ready": true,
+        "block": status.block.as_ref().map(|b| b.number),
+        "head": status.head_block,
+        "synced": meta.synced,
+    });
+    (StatusCode::OK, Json(body)).into_response()
+}
+
+async fn metrics(State(state): State<ApiState>) -> impl IntoResponse {
+    let mut text = state.metrics.render();
+    text.push_str(&format!(
+        "# HELP jobboard_api_sql_statements_total SQL statements run by API reads.\n\
+         # TYPE jobboard_api_sql_statements_total counter\njobboard_api_sql_statements_total {}\n",
+        state.context.reader.statements()
+    ));
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
+}
+
+/// Gives every error a stable `extensions.code`: parse and validation failures and limits by
+/// kind; errors raised while resolving without one of our codes are bad arguments (a scalar
+/// that did not parse), since every error our resolvers raise carries its code.
+pub struct ErrorCodes;
+
+impl ExtensionFactory for ErrorCodes {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(ErrorCodes)
+    }
+}
+
+fn with_code(mut error: ServerError, code: &str) -> ServerError {
+    let has_code = error.extensions.as_ref().is_some_and(|e| e.get("code").is_some());
+    if !has_code {
+        error.extensions.get_or_insert_with(ErrorExtensionValues::default).set("code", code);
+    }
+    error
+}
+
+#[async_trait::async_trait]
+impl Extension for ErrorCodes {
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        next.run(ctx, query, variables).await.map_err(|e| with_code(e, "GRAPHQL_PARSE_FAILED"))
+    }
+
+    async fn validation(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        next: NextValidation<'_>,
+    ) -> Result<ValidationResult, Vec<ServerError>> {
+        next.run(ctx).await.map_err(|errors| {
+            errors
+                .into_iter()
+                .map(|e| {
+                    let code = match e.message.as_str() {
+                        "Query is too complex." => "QUERY_TOO_COMPLEX",
+                        "Query is nested too deep." => "QUERY_TOO_DEEP",
+                        _ => "GRAPHQL_VALIDATION_FAILED",
+                    };
+                    with_code(e, code)
+                })
+                .collect()
+        })
+    }
+
+    async fn execute(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        operation_name: Option<&str>,
+        next: NextExecute<'_>,
+    ) -> Response {
+        let mut response = next.run(ctx, operation_name).await;
+        response.errors = response.errors.into_iter().map(|e| with_code(e, "BAD_USER_INPUT")).collect();
+        response
+    }
+}

@@ -1,0 +1,166 @@
+//! The live hub: one task per API process listens for the writer's change notices and fans
+//! them out to subscriptions and to requests waiting on `X-Min-Block`.
+//!
+//! Notices can be lost (a dropped connection, a restart), so they are only a wake-up: the hub
+//! also re-reads the index status every second and pushes whatever it has not pushed yet.
+//! Events reach subscribers only after their transaction committed, in chain order; a revert
+//! is pushed as a REORG before the events that replace the reverted ones.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use alloy::primitives::B256;
+use tokio::sync::{broadcast, watch};
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, warn};
+
+use crate::store::notify::{self, Change};
+use crate::store::{ActivityRow, IndexStatus, Reader};
+
+/// Something a subscription may push.
+#[derive(Debug, Clone)]
+pub enum LiveEvent {
+    /// A committed event.
+    Activity(ActivityRow),
+    /// Everything above block `to` was reverted.
+    Reorg {
+        /// The fork point.
+        to: u64,
+        /// Its hash, when known.
+        hash: Option<B256>,
+    },
+}
+
+/// Handles to the hub's outputs, cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Live {
+    events: broadcast::Sender<Arc<LiveEvent>>,
+    status: watch::Receiver<Option<IndexStatus>>,
+}
+
+impl Live {
+    /// A receiver of every event pushed from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<LiveEvent>> {
+        self.events.subscribe()
+    }
+
+    /// A receiver of the index status, updated whenever it changes.
+    pub fn status(&self) -> watch::Receiver<Option<IndexStatus>> {
+        self.status.clone()
+    }
+
+    /// Waits until the index holds block `block`, up to `bound`; returns where it stands.
+    pub async fn wait_for_block(&self, block: u64, bound: Duration) -> Result<(), Option<i64>> {
+        let mut status = self.status.clone();
+        let reached = |s: &Option<IndexStatus>| {
+            s.as_ref()
+                .and_then(|s| s.block.as_ref())
+                .is_some_and(|b| u64::try_from(b.number).unwrap_or(0) >= block)
+        };
+        let waited = tokio::time::timeout(bound, status.wait_for(reached)).await;
+        match waited {
+            Ok(Ok(_)) => Ok(()),
+            _ => Err(self.status.borrow().as_ref().and_then(|s| s.block.as_ref()).map(|b| b.number)),
+        }
+    }
+}
+
+/// Starts the hub for `reader`'s board; it stops when `cancel` fires.
+pub fn spawn(reader: Reader, cancel: CancellationToken) -> Live {
+    let (events, _) = broadcast::channel(4096);
+    let (status_tx, status) = watch::channel(None);
+    let hub = Hub { reader, events: events.clone(), status: status_tx, pushed_up_to: None };
+    tokio::spawn(hub.run(cancel));
+    Live { events, status }
+}
+
+struct Hub {
+    reader: Reader,
+    events: broadcast::Sender<Arc<LiveEvent>>,
+    status: watch::Sender<Option<IndexStatus>>,
+    /// The last block whose events were pushed (`None` until the first status read).
+    pushed_up_to: Option<i64>,
+}
+
+impl Hub {
+    async fn run(mut self, cancel: CancellationToken) {
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut listener = None;
+        loop {
+            if listener.is_none() {
+                match notify::listen(self.reader.pool()).await {
+                    Ok(l) => listener = Some(l),
+                    Err(error) => warn!(%error, "cannot listen for change notices; polling every second"),
+                }
+            }
+            let notice = tokio::select! {
+                () = cancel.cancelled() => return,
+                _ = tick.tick() => None,
+                notice = async {
+                    match listener.as_mut() {
+                        Some(l) => l.recv().await,
+                        None => std::future::pending().await,
+                    }
+                } => Some(notice),
+            };
+            match notice {
+                Some(Ok(notification)) => {
+                    if let Some(notice) = notify::parse_notice(notification.payload())
+                        && notice.is_for(&self.reader.board())
+                        && let Change::Reverted { to, hash } = notice.change
+                    {
+                        self.push_reorg(i64::try_from(to).unwrap_or(i64::MAX), Some(hash));
+                    }
+                }
+                Some(Err(error)) => {
+                    warn!(%error, "change notice connection lost; reconnecting");
+                    listener = None;
+                }
+                None => {}
+            }
+            if let Err(error) = self.sync().await {
+                debug!(%error, "reading the index status failed; retrying on the next tick");
+            }
+        }
+    }
+
+    fn push_reorg(&mut self, to: i64, hash: Option<B256>) {
+        if self.pushed_up_to.is_some_and(|pushed| pushed > to) {
+            let _ = self.events.send(Arc::new(LiveEvent::Reorg { to: u64::try_from(to).unwrap_or(0), hash }));
+            self.pushed_up_to = Some(to);
+        }
+    }
+
+    /// Reads the status, publishes it, and pushes the events of newly indexed blocks.
+    async fn sync(&mut self) -> Result<(), crate::store::StoreError> {
+        let status = self.reader.status().await?;
+        let indexed = status.as_ref().and_then(|s| s.block.as_ref()).map(|b| (b.number, b.hash.clone()));
+        self.status.send_if_modified(|current| {
+            if *current == status {
+                false
+            } else {
+                current.clone_from(&status);
+                true
+            }
+        });
+        let Some((block, hash)) = indexed else { return Ok(()) };
+        match self.pushed_up_to {
+            None => self.pushed_up_to = Some(block),
+            Some(pushed) if block < pushed => {
+                // A revert whose notice was missed.
+                self.push_reorg(block, B256::try_from(hash.as_slice()).ok());
+            }
+            Some(pushed) if block > pushed => {
+                if self.events.receiver_count() > 0 {
+                    for row in self.reader.activity_between(pushed, block).await? {
+                        let _ = self.events.send(Arc::new(LiveEvent::Activity(row)));
+                    }
+                }
+                self.pushed_up_to = Some(block);
+            }
+            Some(_) => {}
+        }
+        Ok(())
+    }
+}

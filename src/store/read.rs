@@ -1,0 +1,1248 @@
+//! The API's reads: filtered, ordered, keyset-paginated lists of jobs, applications and
+//! activity, the lookups its loaders batch, and where indexing stands.
+//!
+//! Every list is keyset-paginated on `(sort key, id)`: a page never scans the rows before it,
+//! so the thousandth page costs what the first does. Sort keys are compared as SQL values of
+//! the column's own type; the cursor carries them as text, which PostgreSQL prints losslessly.
+//! Lists nested under a parent (an employer's jobs, a job's applications) are fetched for a
+//! whole page of parents in one statement with `CROSS JOIN LATERAL`, so a page costs a fixed
+//! number of statements however many rows it has.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use alloy::primitives::Address;
+use chrono::{DateTime, Utc};
+use sqlx::{PgPool, Postgres, QueryBuilder};
+
+use super::{Board, StoreError, to_sql_i64};
+
+/// The on-chain state of a job as readers see it (expiry depends on the reader's clock).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum JobStatus {
+    /// Not closed, and its deadline (if any) not passed.
+    Open,
+    /// Closed by its employer.
+    Closed,
+    /// Not closed on-chain, but its deadline has passed.
+    Expired,
+}
+
+/// Conditions on jobs; every set field must hold, then every `and` filter, then at least one
+/// `or` filter (when there are any).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct JobFilter {
+    /// The job id is one of these.
+    pub id_in: Option<Vec<u64>>,
+    /// Posted by this employer.
+    pub employer: Option<Address>,
+    /// In any of these states.
+    pub status_in: Option<Vec<JobStatus>>,
+    /// Title contains this text, ignoring case.
+    pub title_contains: Option<String>,
+    /// Location contains this text, ignoring case.
+    pub location_contains: Option<String>,
+    /// Has this tag (tags are compared trimmed and lowercased).
+    pub tags_has: Option<String>,
+    /// Disclosed minimum salary at least this.
+    pub salary_min_gte: Option<u64>,
+    /// Disclosed maximum salary at most this.
+    pub salary_max_lte: Option<u64>,
+    /// Posted at or after this time.
+    pub posted_at_gte: Option<DateTime<Utc>>,
+    /// Posted at or before this time.
+    pub posted_at_lte: Option<DateTime<Utc>>,
+    /// Has a deadline at or after this time.
+    pub deadline_gte: Option<DateTime<Utc>>,
+    /// Filters that must all hold too.
+    pub and: Vec<JobFilter>,
+    /// Filters of which at least one must hold, when not empty.
+    pub or: Vec<JobFilter>,
+}
+
+/// How a list of jobs is ordered; ties are broken by id in the same direction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum JobOrder {
+    /// Newest posting first.
+    Newest,
+    /// Oldest posting first.
+    Oldest,
+    /// Highest disclosed maximum salary first; undisclosed last.
+    SalaryHighToLow,
+    /// Soonest deadline first; no deadline last.
+    DeadlineSoonest,
+    /// Most live applications first.
+    MostApplications,
+    /// Best full-text match first (only with a search).
+    Relevance,
+}
+
+/// Conditions on applications, combined like [`JobFilter`]'s.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct ApplicationFilter {
+    /// The application id is one of these.
+    pub id_in: Option<Vec<u64>>,
+    /// For this job.
+    pub job_id: Option<u64>,
+    /// From this applicant.
+    pub applicant: Option<Address>,
+    /// With any of these statuses (the on-chain bytes, 0 Submitted .. 4 Withdrawn).
+    pub status_in: Option<Vec<u8>>,
+    /// Submitted at or after this time.
+    pub submitted_at_gte: Option<DateTime<Utc>>,
+    /// Submitted at or before this time.
+    pub submitted_at_lte: Option<DateTime<Utc>>,
+    /// Filters that must all hold too.
+    pub and: Vec<ApplicationFilter>,
+    /// Filters of which at least one must hold, when not empty.
+    pub or: Vec<ApplicationFilter>,
+}
+
+/// How a list of applications is ordered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ApplicationOrder {
+    /// Newest submission first.
+    Newest,
+    /// Oldest submission first.
+    Oldest,
+    /// Most recent status change first.
+    RecentlyUpdated,
+}
+
+/// Conditions on the activity feed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct ActivityFilter {
+    /// Events about this job (its posting, updates, close and applications).
+    pub job_id: Option<u64>,
+    /// Events about this application.
+    pub application_id: Option<u64>,
+    /// Events by or about this address: as the employer of the job or the applicant.
+    pub address: Option<Address>,
+    /// Events of these kinds (Solidity event names).
+    pub kind_in: Option<Vec<String>>,
+}
+
+/// A position in an ordered list: the row's sort value (as SQL text; empty when the order is
+/// by id alone) and its id.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SortKey {
+    /// The sort expression's value, printed by PostgreSQL.
+    pub value: String,
+    /// The row's id (job id, application id, or log index for activity).
+    pub id: i64,
+}
+
+/// Which slice of an ordered list to read.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct PageRequest {
+    /// Only rows after this key (in list order).
+    pub after: Option<SortKey>,
+    /// Only rows before this key (in list order).
+    pub before: Option<SortKey>,
+    /// How many rows.
+    pub limit: usize,
+    /// Take the last `limit` rows of the slice instead of the first.
+    pub from_end: bool,
+}
+
+/// One page of rows in list order, each with its key.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    /// The rows and their keys.
+    pub rows: Vec<(SortKey, T)>,
+    /// Whether the slice holds more rows beyond the page (after it, or before it when read
+    /// from the end).
+    pub has_more: bool,
+}
+
+impl<T> Default for Page<T> {
+    fn default() -> Self {
+        Self { rows: Vec::new(), has_more: false }
+    }
+}
+
+/// A job as stored, with its current posting.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct JobRow {
+    /// The on-chain id.
+    pub job_id: i64,
+    /// The employer's address (20 bytes).
+    pub employer: Vec<u8>,
+    /// Current title.
+    pub title: String,
+    /// Current company.
+    pub company: String,
+    /// Current location.
+    pub location: String,
+    /// Current tags, split, trimmed and lowercased.
+    pub tags: Vec<String>,
+    /// Current description (markdown).
+    pub description: String,
+    /// Currency code of the salary.
+    pub salary_currency: String,
+    /// Disclosed minimum salary, decimal.
+    pub salary_min: Option<String>,
+    /// Disclosed maximum salary, decimal.
+    pub salary_max: Option<String>,
+    /// Application deadline.
+    pub deadline: Option<DateTime<Utc>>,
+    /// Closed on-chain.
+    pub closed: bool,
+    /// Block of the `JobPosted` event.
+    pub posted_block: i64,
+    /// Transaction of the `JobPosted` event.
+    pub posted_tx: Vec<u8>,
+    /// Time of the `JobPosted` block.
+    pub posted_at: DateTime<Utc>,
+    /// Time of the latest event about the posting.
+    pub updated_at: DateTime<Utc>,
+    /// Time of the `JobClosed` block.
+    pub closed_at: Option<DateTime<Utc>>,
+    /// Live (not withdrawn) applications.
+    pub application_count: i32,
+}
+
+/// One version of a posting.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct RevisionRow {
+    /// The job.
+    pub job_id: i64,
+    /// Title.
+    pub title: String,
+    /// Company.
+    pub company: String,
+    /// Location.
+    pub location: String,
+    /// Tags as posted (comma-separated).
+    pub tags_text: String,
+    /// Description.
+    pub description: String,
+    /// Salary currency.
+    pub salary_currency: String,
+    /// Minimum salary, decimal.
+    pub salary_min: Option<String>,
+    /// Maximum salary, decimal.
+    pub salary_max: Option<String>,
+    /// Deadline.
+    pub deadline: Option<DateTime<Utc>>,
+    /// Block of the event that published this version.
+    pub block_number: i64,
+    /// Its log index.
+    pub log_index: i32,
+    /// Its transaction.
+    pub tx_hash: Vec<u8>,
+    /// Its block's time.
+    pub block_time: DateTime<Utc>,
+}
+
+/// An application as stored, with its current status.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ApplicationRow {
+    /// The on-chain id.
+    pub application_id: i64,
+    /// The job applied to.
+    pub job_id: i64,
+    /// The applicant's address.
+    pub applicant: Vec<u8>,
+    /// The salted document hash.
+    pub application_hash: Vec<u8>,
+    /// Current status byte.
+    pub status: i16,
+    /// Block of the `ApplicationSubmitted` event.
+    pub submitted_block: i64,
+    /// Its transaction.
+    pub submitted_tx: Vec<u8>,
+    /// Its block's time.
+    pub submitted_at: DateTime<Utc>,
+    /// Time of the latest status change.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// One status an application has had (the first is its submission).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct StatusChangeRow {
+    /// The application.
+    pub application_id: i64,
+    /// The status byte.
+    pub status: i16,
+    /// Block of the event.
+    pub block_number: i64,
+    /// Its log index.
+    pub log_index: i32,
+    /// Its transaction.
+    pub tx_hash: Vec<u8>,
+    /// Its block's time.
+    pub block_time: DateTime<Utc>,
+}
+
+/// An address that posted jobs.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct EmployerRow {
+    /// The address.
+    pub address: Vec<u8>,
+    /// Jobs posted.
+    pub job_count: i32,
+    /// Jobs open now (not closed, deadline not passed).
+    pub open_job_count: i32,
+}
+
+/// An address that applied.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ApplicantRow {
+    /// The address.
+    pub address: Vec<u8>,
+    /// Every application submitted, withdrawn ones included.
+    pub application_count: i32,
+    /// Applications not withdrawn.
+    pub live_application_count: i32,
+}
+
+/// One indexed event, as the activity feed shows it.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ActivityRow {
+    /// The Solidity event name.
+    pub kind: String,
+    /// The job concerned.
+    pub job_id: i64,
+    /// The application concerned, for application events.
+    pub application_id: Option<i64>,
+    /// The new status byte, for `ApplicationStatusChanged`.
+    pub status: Option<i16>,
+    /// The job's employer (absent only if the job is not indexed).
+    pub employer: Option<Vec<u8>>,
+    /// The application's applicant, for application events.
+    pub applicant: Option<Vec<u8>>,
+    /// Block number.
+    pub block_number: i64,
+    /// Block hash.
+    pub block_hash: Vec<u8>,
+    /// Log index in the block.
+    pub log_index: i32,
+    /// Transaction hash.
+    pub tx_hash: Vec<u8>,
+    /// Block time.
+    pub block_time: DateTime<Utc>,
+}
+
+/// A block as the status reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlockInfo {
+    /// Number.
+    pub number: i64,
+    /// Hash (32 bytes).
+    pub hash: Vec<u8>,
+    /// Time.
+    pub time: DateTime<Utc>,
+}
+
+/// Where indexing stands, for `_meta` and `/readyz`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexStatus {
+    /// The last block whose events are all in the database.
+    pub block: Option<BlockInfo>,
+    /// The newest indexed block that is also final.
+    pub finalized_block: Option<BlockInfo>,
+    /// The finalized block number as last seen from the node.
+    pub finalized_number: Option<i64>,
+    /// The node's head as last seen.
+    pub head_block: Option<i64>,
+    /// Backfill reached the finalized block.
+    pub backfill_done: bool,
+    /// When the indexer last wrote its state (it does on every poll).
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Reads one board's data for the API, counting the statements it runs (the `/metrics`
+/// figure that shows the loaders keep a page at a fixed number of statements).
+#[derive(Debug, Clone)]
+pub struct Reader {
+    pool: PgPool,
+    board: Board,
+    chain_id: i64,
+    contract: Vec<u8>,
+    statements: Arc<AtomicU64>,
+}
+
+const JOB_COLUMNS: &str = "j.job_id, j.employer, j.title, j.company, j.location, j.tags, j.description, \
+     j.salary_currency, j.salary_min::text AS salary_min, j.salary_max::text AS salary_max, j.deadline, \
+     j.closed, j.posted_block, j.posted_tx, j.posted_at, j.updated_at, j.closed_at, j.application_count";
+
+const APPLICATION_COLUMNS: &str = "a.application_id, a.job_id, a.applicant, a.application_hash, a.status, \
+     a.submitted_block, a.submitted_tx, a.submitted_at, a.updated_at";
+
+const ACTIVITY_COLUMNS: &str = "e.kind, e.job_id, e.application_id, e.status, j.employer, a.applicant, \
+     e.block_number, e.block_hash, e.log_index, e.tx_hash, e.block_time";
+
+const ACTIVITY_FROM: &str = "events e \
+     LEFT JOIN jobs j ON j.chain_id = e.chain_id AND j.contract = e.contract AND j.job_id = e.job_id \
+     LEFT JOIN applications a ON a.chain_id = e.chain_id AND a.contract = e.contract \
+       AND a.application_id = e.application_id";
+
+/// The SQL of one ordering: its sort expression (None: by id alone), the type the cursor's
+/// text is cast back to, and whether the list runs high to low.
+struct OrderSql {
+    key: Option<(&'static str, &'static str)>,
+    id: &'static str,
+    descending: bool,
+}
+
+impl JobOrder {
+    fn sql(self) -> OrderSql {
+        let (key, descending) = match self {
+            JobOrder::Newest => (None, true),
+            JobOrder::Oldest => (None, false),
+            JobOrder::SalaryHighToLow => (Some(("COALESCE(j.salary_max, -1)", "numeric")), true),
+            JobOrder::DeadlineSoonest => {
+                (Some(("COALESCE(j.deadline, 'infinity'::timestamptz)", "timestamptz")), false)
+            }
+            JobOrder::MostApplications => (Some(("j.application_count", "integer")), true),
+            JobOrder::Relevance => {
+                (Some(("ts_rank(j.search, websearch_to_tsquery('english', ", "real")), true)
+            }
+        };
+        OrderSql { key, id: "j.job_id", descending }
+    }
+}
+
+impl ApplicationOrder {
+    fn sql(self) -> OrderSql {
+        let (key, descending) = match self {
+            ApplicationOrder::Newest => (None, true),
+            ApplicationOrder::Oldest => (None, false),
+            ApplicationOrder::RecentlyUpdated => (Some(("a.updated_block", "bigint")), true),
+        };
+        OrderSql { key, id: "a.application_id", descending }
+    }
+}
+
+/// Which rows a list draws from: all of the board's, or those of each of several parents.
+#[derive(Debug, Clone)]
+pub enum Scope<P> {
+    /// Every row.
+    All,
+    /// The rows of each parent, listed separately.
+    Parents(Vec<P>),
+}
+
+impl Reader {
+    /// A reader of `board`'s data through `pool`.
+    ///
+    /// # Errors
+    /// [`StoreError::OutOfRange`] for a chain id above `i64::MAX`.
+    pub fn new(pool: PgPool, board: Board) -> Result<Self, StoreError> {
+        Ok(Self {
+            chain_id: board.chain_id_sql()?,
+            contract: board.contract.to_vec(),
+            pool,
+            board,
+            statements: Arc::new(AtomicU64::new(0)),
+        })
+    }
+
+    /// The board read.
+    pub fn board(&self) -> Board {
+        self.board
+    }
+
+    /// The pool reads go through.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// SQL statements run so far by this reader and its clones.
+    pub fn statements(&self) -> u64 {
+        self.statements.load(Ordering::Relaxed)
+    }
+
+    fn count_statement(&self) {
+        self.statements.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn board_condition(&self, qb: &mut QueryBuilder<'_, Postgres>, alias: &str) {
+        qb.push(format_args!(" {alias}.chain_id = "))
+            .push_bind(self.chain_id)
+            .push(format_args!(" AND {alias}.contract = "))
+            .push_bind(self.contract.clone());
+    }
+
+    /// A page of jobs for each parent employer (or one page of all jobs, keyed by `None`).
+    ///
+    /// # Errors
+    /// [`StoreError::Database`] on a failed statement (a statement timeout included).
+    pub async fn jobs(
+        &self,
+        scope: &Scope<Address>,
+        filter: &JobFilter,
+        search: Option<&str>,
+        order: JobOrder,
+        page: &PageRequest,
+    ) -> Result<HashMap<Option<Address>, Page<JobRow>>, StoreError> {
+        let order_sql = order.sql();
+        let mut qb = QueryBuilder::new("");
+        let inner = |qb: &mut QueryBuilder<'_, Postgres>, parent: bool| -> Result<(), StoreError> {
+            qb.push("SELECT ").push(JOB_COLUMNS).push(", ");
+            push_key_text(qb, &order_sql, search);
+            qb.push(" FROM jobs j WHERE");
+            self.board_condition(qb, "j");
+            if parent {
+                qb.push(" AND j.employer = p.parent");
+            }
+            qb.push(" AND ");
+            push_job_filter(qb, filter);
+            if let Some(search) = search {
+                qb.push(" AND j.search @@ websearch_to_tsquery('english', ")
+                    .push_bind(search.to_owned())
+                    .push(")");
+            }
+            push_page(qb, &order_sql, search, page)?;
+            Ok(())
+        };
+        let rows: Vec<(Option<Vec<u8>>, JobRow, String, i64)> = match scope {
+            Scope::All => {
+                inner(&mut qb, false)?;
+                self.count_statement();
+                let rows: Vec<KeyedJob> = qb.build_query_as().fetch_all(&self.pool).await?;
+                rows.into_iter().map(|r| (None, r.row, r.sort_key, r.sort_id)).collect()
+            }
+            Scope::Parents(parents) => {
+                let parents: Vec<Vec<u8>> = parents.iter().map(|a| a.to_vec()).collect();
+                qb.push("SELECT p.parent, x.* FROM UNNEST(")
+                    .push_bind(parents)
+                    .push("::bytea[]) AS p(parent) CROSS JOIN LATERAL (");
+                inner(&mut qb, true)?;
+                qb.push(") x");
+                self.count_statement();
+                let rows: Vec<ParentKeyedJob> = qb.build_query_as().fetch_all(&self.pool).await?;
+                rows.into_iter().map(|r| (Some(r.parent), r.job.row, r.job.sort_key, r.job.sort_id)).collect()
+            }
+        };
+        let mut pages = HashMap::new();
+        for (parent, row, value, id) in rows {
+            let parent = parent.map(|p| Address::from_slice(&p));
+            pages.entry(parent).or_insert_with(Page::default).rows.push((SortKey { value, id }, row));
+        }
+        Ok(finish_pages(pages, page))
+    }
+
+    /// How many jobs match, for each parent employer (or in all, keyed by `None`).
+    ///
+    /// # Errors
+    /// [`StoreError::Database`] on a failed statement.
+    pub async fn count_jobs(
+        &self,
+        scope: &Scope<Address>,
+        filter: &JobFilter,
+        search: Option<&str>,
+    ) -> Result<HashMap<Option<Address>, i64>, StoreError> {
+        let mut qb = QueryBuilder::new("");
+        let inner = |qb: &mut QueryBuilder<'_, Postgres>, parent: bool| {
+            qb.push("SELECT count(*) FROM jobs j WHERE");
+            self.board_condition(qb, "j");
+            if parent {
+                qb.push(" AND j.employer = p.parent");
+            }
+            qb.push(" AND ");
+            push_job_filter(qb, filter);
+            if let Some(search) = search {
+                qb.push(" AND j.search @@ websearch_to_tsquery('english', ")
+                    .push_bind(search.to_owned())
+                    .push(")");
+            }
+        };
+        self.count_statement();
+        match scope {
+            Scope::All => {
+                inner(&mut qb, false);
+                let n: i64 = qb.build_query_scalar().fetch_one(&self.pool).await?;
+                Ok(HashMap::from([(None, n)]))
+            }
+            Scope::Parents(parents) => {
+                let parents: Vec<Vec<u8>> = parents.iter().map(|a| a.to_vec()).collect();
+                qb.push("SELECT p.parent, (");
+                inner(&mut qb, true);
+                qb.push(") FROM UNNEST(").push_bind(parents).push("::bytea[]) AS p(parent)");
+                let rows: Vec<(Vec<u8>, i64)> = qb.build_query_as().fetch_all(&self.pool).await?;
+                Ok(rows.into_iter().map(|(p, n)| (Some(Address::from_slice(&p)), n)).collect())
+            }
+        }
+    }
+
+    /// A page of applications for each parent (a job or an applicant), or of all of them.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`] on a failed statement.
+    pub async fn applications(
+        &self,
+        scope: &ApplicationScope,
+        filter: &ApplicationFilter,
+        order: ApplicationOrder,
+        page: &PageRequest,
+    ) -> Result<HashMap<ApplicationParent, Page<ApplicationRow>>, StoreError> {
+        let order_sql = order.sql();
+        let mut qb = QueryBuilder::new("");
+        let inner = |qb: &mut QueryBuilder<'_, Postgres>, parent: Option<&str>| -> Result<(), StoreError> {
+            qb.push("SELECT ").push(APPLICATION_COLUMNS).push(", ");
+            push_key_text(qb, &order_sql, None);
+            qb.push(" FROM applications a WHERE");
+            self.board_condition(qb, "a");
+            if let Some(column) = parent {
+                qb.push(format_args!(" AND a.{column} = p.parent"));
+            }
+            qb.push(" AND ");
+            push_application_filter(qb, filter);
+            push_page(qb, &order_sql, None, page)?;
+            Ok(())
+        };
+        self.count_statement();
+        let mut pages: HashMap<ApplicationParent, Page<ApplicationRow>> = HashMap::new();
+        let mut push = |parent: ApplicationParent, keyed: KeyedApplication| {
+            pages
+                .entry(parent)
+                .or_default()
+                .rows
+                .push((SortKey { value: keyed.sort_key, id: keyed.sort_id }, keyed.row));
+        };
+        match scope {
+            ApplicationScope::All => {
+                inner(&mut qb, None)?;
+                let rows: Vec<KeyedApplication> = qb.build_query_as().fetch_all(&self.pool).await?;
+                rows.into_iter().for_each(|r| push(ApplicationParent::All, r));
+            }
+            ApplicationScope::Jobs(jobs) => {
+                let jobs = jobs.iter().map(|&id| to_sql_i64(id, "job id")).collect::<Result<Vec<_>, _>>()?;
+                qb.push("SELECT p.parent, x.* FROM UNNEST(")
+                    .push_bind(jobs)
+                    .push("::bigint[]) AS p(parent) CROSS JOIN LATERAL (");
+                inner(&mut qb, Some("job_id"))?;
+                qb.push(") x");
+                let rows: Vec<JobKeyedApplication> = qb.build_query_as().fetch_all(&self.pool).await?;
+                for r in rows {
+                    let parent = ApplicationParent::Job(u64::try_from(r.parent).unwrap_or_default());
+                    push(parent, r.application);
+                }
+            }
+            ApplicationScope::Applicants(applicants) => {
+                let applicants: Vec<Vec<u8>> = applicants.iter().map(|a| a.to_vec()).collect();
+                qb.push("SELECT p.parent, x.* FROM UNNEST(")
+                    .push_bind(applicants)
+                    .push("::bytea[]) AS p(parent) CROSS JOIN LATERAL (");
+                inner(&mut qb, Some("applicant"))?;
+                qb.push(") x");
+                let rows: Vec<AddressKeyedApplication> = qb.build_query_as().fetch_all(&self.pool).await?;
+                for r in rows {
+                    push(ApplicationParent::Applicant(Address::from_slice(&r.parent)), r.application);
+                }
+            }
+        }
+        Ok(finish_pages(pages, page))
+    }
+
+    /// How many applications match, for each parent (or in all).
+    ///
+    /// # Errors
+    /// [`StoreError::Database`] on a failed statement.
+    pub async fn count_applications(
+        &self,
+        scope: &ApplicationScope,
+        filter: &ApplicationFilter,
+    ) -> Result<HashMap<ApplicationParent, i64>, StoreError> {
+        let mut qb = QueryBuilder::new("");
+        let inner = |qb: &mut QueryBuilder<'_, Postgres>, parent: Option<&str>| {
+            qb.push("SELECT count(*) FROM applications a WHERE");
+            self.board_condition(qb, "a");
+            if let Some(column) = parent {
+                qb.push(format_args!(" AND a.{column} = p.parent"));
+            }
+            qb.push(" AND ");
+            push_application_filter(qb, filter);
+        };
+        self.count_statement();
+        match scope {
+            ApplicationScope::All => {
+                inner(&mut qb, None);
+                let n: i64 = qb.build_query_scalar().fetch_one(&self.pool).await?;
+                Ok(HashMap::from([(ApplicationParent::All, n)]))
+            }
+            ApplicationScope::Jobs(jobs) => {
+                let jobs = jobs.iter().map(|&id| to_sql_i64(id, "job id")).collect::<Result<Vec<_>, _>>()?;
+                qb.push("SELECT p.parent, (");
+                inner(&mut qb, Some("job_id"));
+                qb.push(") FROM UNNEST(").push_bind(jobs).push("::bigint[]) AS p(parent)");
+                let rows: Vec<(i64, i64)> = qb.build_query_as().fetch_all(&self.pool).await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(p, n)| (ApplicationParent::Job(u64::try_from(p).unwrap_or_default()), n))
+                    .collect())
+            }
+            ApplicationScope::Applicants(applicants) => {
+                let applicants: Vec<Vec<u8>> = applicants.iter().map(|a| a.to_vec()).collect();
+                qb.push("SELECT p.parent, (");
+                inner(&mut qb, Some("applicant"));
+                qb.push(") FROM UNNEST(").push_bind(applicants).push("::bytea[]) AS p(parent)");
+                let rows: Vec<(Vec<u8>, i64)> = qb.build_query_as().fetch_all(&self.pool).await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(p, n)| (ApplicationParent::Applicant(Address::from_slice(&p)), n))
+                    .collect())
+            }
+        }
+    }
+
+    /// Jobs by id (missing ids are absent from the map).
+    ///
+    /// # Errors
+    /// [`StoreError::Database`] on a failed statement.
+    pub async fn jobs_by_id(&self, ids: &[u64]) -> Result<HashMap<u64, JobRow>, StoreError> {
+        let ids = ids.iter().map(|&id| to_sql_i64(id, "job id")).collect::<Result<Vec<_>, _>>()?;
+        let mut qb = QueryBuilder::new("SELECT ");
+        qb.push(JOB_COLUMNS).push(" FROM jobs j WHERE");
+        self.board_condition(&mut qb, "j");
+        qb.push(" AND j.job_id = ANY(").push_bind(ids).push(")");
+        self.count_statement();
+        let rows: Vec<JobRow> = qb.build_query_as().fetch_all(&self.pool).await?;
+        Ok(rows.into_iter().map(|r| (u64::try_from(r.job_id).unwrap_or_default(), r)).collect())
+    }
+
+    /// Applications by id.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`] on a failed statement.
+    pub async fn applications_by_id(&self, ids: &[u64]) -> Result<HashMap<u64, ApplicationRow>, StoreError> {
+        let ids = ids.iter().map(|&id| to_sql_i64(id, "application id")).collect::<Result<Vec<_>, _>>()?;
+        let mut qb = QueryBuilder::new("SELECT ");
+        qb.push(APPLICATION_COLUMNS).push(" FROM applications a WHERE");
+        self.board_condition(&mut qb, "a");
+        qb.push(" AND a.application_id = ANY(").push_bind(ids).push(")");
+        self.count_statement();
+        let rows: Vec<ApplicationRow> = qb.build_query_as().fetch_all(&self.pool).await?;
+        Ok(rows.into_iter().map(|r| (u64::try_from(r.application_id).unwrap_or_default(), r)).collect())
+    }
+
+    /// Employers by address, with open jobs counted at read time (expiry moves with the clock).
+    ///
+    /// # Errors
+    /// [`StoreError::Database`] on a failed statement.
+    pub async fn employers(
+        &self,
+        addresses: &[Address],
+    ) -> Result<HashMap<Address, EmployerRow>, StoreError> {
+        let addresses: Vec<Vec<u8>> = addresses.iter().map(|a| a.to_vec()).collect();
+        let mut qb = QueryBuilder::new(
+            "SELECT e.address, e.job_count, (SELECT count(*) FROM jobs j WHERE j.chain_id = e.chain_id \
+               AND j.contract = e.contract AND j.employer = e.address AND ",
+        );
+        push_status_condition(&mut qb, JobStatus::Open);
+        qb.push(")::int AS open_job_count FROM employers e WHERE");
+        self.board_condition(&mut qb, "e");
+        qb.push(" AND e.address = ANY(").push_bind(addresses).push(")");
+        self.count_statement();
+        let rows: Vec<EmployerRow> = qb.build_query_as().fetch_all(&self.pool).await?;
+        Ok(rows.into_iter().map(|r| (Address::from_slice(&r.address), r)).collect())
+    }
+
+    /// Applicants by address.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`] on a failed statement.
+    pub async fn applicants(
+        &self,
+        addresses: &[Address],
+    ) -> Result<HashMap<Address, ApplicantRow>, StoreError> {
+        let addresses: Vec<Vec<u8>> = addresses.iter().map(|a| a.to_vec()).collect();
+        let mut qb = QueryBuilder::new(
+            "SELECT e.address, e.application_count, e.live_application_count FROM applicants e WHERE",
+        );
+        self.board_condition(&mut qb, "e");
+        qb.push(" AND e.address = ANY(").push_bind(addresses).push(")");
+        self.count_statement();
+        let rows: Vec<ApplicantRow> = qb.build_query_as().fetch_all(&self.pool).await?;
+        Ok(rows.into_iter().map(|r| (Address::from_slice(&r.address), r)).collect())
+    }
+
+    /// Every revision of each job, oldest first.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`] on a failed statement.
+    pub async fn revisions(&self, jobs: &[u64]) -> Result<HashMap<u64, Vec<RevisionRow>>, StoreError> {
+        let ids = jobs.iter().map(|&id| to_sql_i64(id, "job id")).collect::<Result<Vec<_>, _>>()?;
+        let mut qb = QueryBuilder::new(
+            "SELECT r.job_id, r.title, r.company, r.location, r.tags_text, r.description, r.salary_currency, \
+               r.salary_min::text AS salary_min, r.salary_max::text AS salary_max, r.deadline, r.block_number, \
+               r.log_index, r.tx_hash, r.block_time FROM job_revisions r WHERE",
+        );
+        self.board_condition(&mut qb, "r");
+        qb.push(" AND r.job_id = ANY(")
+            .push_bind(ids)
+            .push(") ORDER BY r.job_id, r.block_number, r.log_index");
+        self.count_statement();
+        let rows: Vec<RevisionRow> = qb.build_query_as().fetch_all(&self.pool).await?;
+        let mut map: HashMap<u64, Vec<RevisionRow>> = HashMap::new();
+        for row in rows {
+            map.entry(u64::try_from(row.job_id).unwrap_or_default()).or_default().push(row);
+        }
+        Ok(map)
+    }
+
+    /// Every status of each application, oldest first.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`] on a failed statement.
+    pub async fn status_history(
+        &self,
+        applications: &[u64],
+    ) -> Result<HashMap<u64, Vec<StatusChangeRow>>, StoreError> {
+        let ids =
+            applications.iter().map(|&id| to_sql_i64(id, "application id")).collect::<Result<Vec<_>, _>>()?;
+        let mut qb = QueryBuilder::new(
+            "SELECT s.application_id, s.status, s.block_number, s.log_index, s.tx_hash, s.block_time \
+             FROM application_status_changes s WHERE",
+        );
+        self.board_condition(&mut qb, "s");
+        qb.push(" AND s.application_id = ANY(")
+            .push_bind(ids)
+            .push(") ORDER BY s.application_id, s.block_number, s.log_index");
+        self.count_statement();
+        let rows: Vec<StatusChangeRow> = qb.build_query_as().fetch_all(&self.pool).await?;
+        let mut map: HashMap<u64, Vec<StatusChangeRow>> = HashMap::new();
+        for row in rows {
+            map.entry(u64::try_from(row.application_id).unwrap_or_default()).or_default().push(row);
+        }
+        Ok(map)
+    }
+
+    /// A page of the activity feed, newest first.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`] on a failed statement.
+    pub async fn activity(
+        &self,
+        filter: &ActivityFilter,
+        page: &PageRequest,
+    ) -> Result<Page<ActivityRow>, StoreError> {
+        let order_sql =
+            OrderSql { key: Some(("e.block_number", "bigint")), id: "e.log_index", descending: true };
+        let mut qb = QueryBuilder::new("SELECT ");
+        qb.push(ACTIVITY_COLUMNS)
+            .push(", e.block_number::text AS sort_key, e.log_index::bigint AS sort_id FROM ");
+        qb.push(ACTIVITY_FROM).push(" WHERE");
+        self.board_condition(&mut qb, "e");
+        push_activity_filter(&mut qb, filter);
+        push_page(&mut qb, &order_sql, None, page)?;
+        self.count_statement();
+        let rows: Vec<KeyedActivity> = qb.build_query_as().fetch_all(&self.pool).await?;
+        let mut pages = HashMap::from([(
+            (),
+            Page {
+                rows: rows
+                    .into_iter()
+                    .map(|r| (SortKey { value: r.sort_key, id: r.sort_id }, r.row))
+                    .collect(),
+                has_more: false,
+            },
+        )]);
+        pages = finish_pages(pages, page);
+        Ok(pages.remove(&()).unwrap_or_default())
+    }
+
+    /// The events of blocks `(after, up_to]`, oldest first: what a subscription pushes after
+    /// the indexer commits them.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`] on a failed statement.
+    pub async fn activity_between(&self, after: i64, up_to: i64) -> Result<Vec<ActivityRow>, StoreError> {
+        let mut qb = QueryBuilder::new("SELECT ");
+        qb.push(ACTIVITY_COLUMNS).push(" FROM ").push(ACTIVITY_FROM).push(" WHERE");
+        self.board_condition(&mut qb, "e");
+        qb.push(" AND e.block_number > ")
+            .push_bind(after)
+            .push(" AND e.block_number <= ")
+            .push_bind(up_to)
+            .push(" ORDER BY e.block_number, e.log_index");
+        self.count_statement();
+        Ok(qb.build_query_as().fetch_all(&self.pool).await?)
+    }
+
+    /// Where indexing stands; `None` if the board was never registered.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`] on a failed statement.
+    pub async fn status(&self) -> Result<Option<IndexStatus>, StoreError> {
+        type Row = (
+            Option<i64>,
+            Option<Vec<u8>>,
+            Option<DateTime<Utc>>,
+            Option<i64>,
+            Option<i64>,
+            bool,
+            DateTime<Utc>,
+            Option<i64>,
+            Option<Vec<u8>>,
+            Option<DateTime<Utc>>,
+        );
+        self.count_statement();
+        let row: Option<Row> = sqlx::query_as(
+            "SELECT s.block_number, s.block_hash, s.block_time, s.finalized_block, s.head_block, \
+                    s.backfill_done, s.updated_at, f.number, f.hash, f.time \
+             FROM indexer_state s \
+             LEFT JOIN LATERAL (SELECT b.number, b.hash, b.time FROM blocks b \
+                 WHERE b.chain_id = s.chain_id AND b.contract = s.contract AND b.number <= s.finalized_block \
+                 ORDER BY b.number DESC LIMIT 1) f ON true \
+             WHERE s.chain_id = $1 AND s.contract = $2",
+        )
+        .bind(self.chain_id)
+        .bind(&self.contract)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some((number, hash, time, finalized, head, backfill_done, updated_at, f_number, f_hash, f_time)) =
+            row
+        else {
+            return Ok(None);
+        };
+        let block = match (number, hash, time) {
+            (Some(number), Some(hash), Some(time)) => Some(BlockInfo { number, hash, time }),
+            _ => None,
+        };
+        // The newest indexed block that is final: the checkpoint itself while it is below the
+        // finalized point (backfill), else the window's newest block at or below it.
+        let finalized_block = match (&block, finalized) {
+            (Some(b), Some(f)) if b.number <= f => Some(b.clone()),
+            _ => match (f_number, f_hash, f_time) {
+                (Some(number), Some(hash), Some(time)) => Some(BlockInfo { number, hash, time }),
+                _ => None,
+            },
+        };
+        Ok(Some(IndexStatus {
+            block,
+            finalized_block,
+            finalized_number: finalized,
+            head_block: head,
+            backfill_done,
+            updated_at,
+        }))
+    }
+}
+
+/// Which rows an application list draws from.
+#[derive(Debug, Clone)]
+pub enum ApplicationScope {
+    /// Every application of the board.
+    All,
+    /// Those of each of these jobs.
+    Jobs(Vec<u64>),
+    /// Those of each of these applicants.
+    Applicants(Vec<Address>),
+}
+
+/// The parent an application page belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ApplicationParent {
+    /// The board-wide list.
+    All,
+    /// One job's applications.
+    Job(u64),
+    /// One applicant's applications.
+    Applicant(Address),
+}
+
+#[derive(sqlx::FromRow)]
+struct KeyedJob {
+    #[sqlx(flatten)]
+    row: JobRow,
+    sort_key: String,
+    sort_id: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct ParentKeyedJob {
+    parent: Vec<u8>,
+    #[sqlx(flatten)]
+    job: KeyedJob,
+}
+
+#[derive(sqlx::FromRow)]
+struct KeyedApplication {
+    #[sqlx(flatten)]
+    row: ApplicationRow,
+    sort_key: String,
+    sort_id: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct JobKeyedApplication {
+    parent: i64,
+    #[sqlx(flatten)]
+    application: KeyedApplication,
+}
+
+#[derive(sqlx::FromRow)]
+struct AddressKeyedApplication {
+    parent: Vec<u8>,
+    #[sqlx(flatten)]
+    application: KeyedApplication,
+}
+
+#[derive(sqlx::FromRow)]
+struct KeyedActivity {
+    #[sqlx(flatten)]
+    row: ActivityRow,
+    sort_key: String,
+    sort_id: i64,
+}
+
+/// Selects the sort value as text (`sort_key`) and the id (`sort_id`) for the cursor.
+fn push_key_text(qb: &mut QueryBuilder<'_, Postgres>, order: &OrderSql, search: Option<&str>) {
+    match order.key {
+        Some(_) => {
+            push_key_expression(qb, order, search);
+            qb.push("::text AS sort_key");
+        }
+        None => {
+            qb.push("''::text AS sort_key");
+        }
+    }
+    qb.push(format_args!(", {}::bigint AS sort_id", order.id));
+}
+
+fn push_key_expression(qb: &mut QueryBuilder<'_, Postgres>, order: &OrderSql, search: Option<&str>) {
+    if let Some((expression, _)) = order.key {
+        qb.push(expression);
+        if expression.ends_with("websearch_to_tsquery('english', ") {
+            // Relevance ranks against the search; without one every row ranks equal.
+            qb.push_bind(search.unwrap_or_default().to_owned()).push("))");
+        }
+    }
+}
+
+/// Appends the cursor conditions, the ordering and the limit (one more row than asked, to
+/// learn whether there are more).
+fn push_page(
+    qb: &mut QueryBuilder<'_, Postgres>,
+    order: &OrderSql,
+    search: Option<&str>,
+    page: &PageRequest,
+) -> Result<(), StoreError> {
+    for (key, beyond) in [(&page.after, true), (&page.before, false)] {
+        let Some(key) = key else { continue };
+        // "Beyond" a key is further along the list: smaller when the list runs high to low.
+        let op = if beyond == order.descending { "<" } else { ">" };
+        qb.push(" AND ");
+        match order.key {
+            Some((_, sql_type)) => {
+                qb.push("(");
+                push_key_expression(qb, order, search);
+                qb.push(format_args!(", {}) {op} (", order.id))
+                    .push_bind(key.value.clone())
+                    .push(format_args!("::{sql_type}, "))
+                    .push_bind(key.id)
+                    .push(")");
+            }
+            None => {
+                qb.push(format_args!("{} {op} ", order.id)).push_bind(key.id);
+            }
+        }
+    }
+    let descending = order.descending != page.from_end;
+    let direction = if descending { "DESC" } else { "ASC" };
+    qb.push(" ORDER BY ");
+    if order.key.is_some() {
+        push_key_expression(qb, order, search);
+        qb.push(format_args!(" {direction}, "));
+    }
+    let limit = i64::try_from(page.limit).unwrap_or(i64::MAX).saturating_add(1);
+    qb.push(format_args!("{} {direction} LIMIT ", order.id)).push_bind(limit);
+    Ok(())
+}
+
+/// Trims each page to its limit, noting whether there was more, and puts rows read from the
+/// end back into list order.
+fn finish_pages<K: std::hash::Hash + Eq, T>(
+    mut pages: HashMap<K, Page<T>>,
+    request: &PageRequest,
+) -> HashMap<K, Page<T>> {
+    for page in pages.values_mut() {
+        page.has_more = page.rows.len() > request.limit;
+        page.rows.truncate(request.limit);
+        if request.from_end {
+            page.rows.reverse();
+        }
+    }
+    pages
+}
+
+fn push_status_condition(qb: &mut QueryBuilder<'_, Postgres>, status: JobStatus) {
+    // The deadline is inclusive to the second: the contract accepts applications while
+    // block.timestamp <= deadline.
+    qb.push(match status {
+        JobStatus::Open => {
+            "(NOT j.closed AND (j.deadline IS NULL OR j.deadline >= date_trunc('second', now())))"
+        }
+        JobStatus::Closed => "j.closed",
+        JobStatus::Expired => "(NOT j.closed AND j.deadline < date_trunc('second', now()))",
+    });
+}
+
+/// `%` and `_` in user text match themselves in ILIKE.
+fn like_pattern(text: &str) -> String {
+    let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+fn push_job_filter(qb: &mut QueryBuilder<'_, Postgres>, f: &JobFilter) {
+    qb.push("(TRUE");
+    if let Some(ids) = &f.id_in {
+        let ids: Vec<i64> = ids.iter().filter_map(|&id| i64::try_from(id).ok()).collect();
+        qb.push(" AND j.job_id = ANY(").push_bind(ids).push(")");
+    }
+    if let Some(employer) = f.employer {
+        qb.push(" AND j.employer = ").push_bind(employer.to_vec());
+    }
+    if let Some(statuses) = &f.status_in {
+        qb.push(" AND (FALSE");
+        for &status in statuses {
+            qb.push(" OR ");
+            push_status_condition(qb, status);
+        }
+        qb.push(")");
+    }
+    if let Some(text) = &f.title_contains {
+        qb.push(" AND j.title ILIKE ").push_bind(like_pattern(text));
+    }
+    if let Some(text) = &f.location_contains {
+        qb.push(" AND j.location ILIKE ").push_bind(like_pattern(text));
+    }
+    if let Some(tag) = &f.tags_has {
+        qb.push(" AND j.tags @> ARRAY[").push_bind(tag.trim().to_lowercase()).push("]::text[]");
+    }
+    if let Some(v) = f.salary_min_gte {
+        qb.push(" AND j.salary_min >= ").push_bind(v.to_string()).push("::numeric");
+    }
+    if let Some(v) = f.salary_max_lte {
+        qb.push(" AND j.salary_max <= ").push_bind(v.to_string()).push("::numeric");
+    }
+    if let Some(t) = f.posted_at_gte {
+        qb.push(" AND j.posted_at >= ").push_bind(t);
+    }
+    if let Some(t) = f.posted_at_lte {
+        qb.push(" AND j.posted_at <= ").push_bind(t);
+    }
+    if let Some(t) = f.deadline_gte {
+        qb.push(" AND j.deadline >= ").push_bind(t);
+    }
+    for sub in &f.and {
+        qb.push(" AND ");
+        push_job_filter(qb, sub);
+    }
+    if !f.or.is_empty() {
+        qb.push(" AND (FALSE");
+        for sub in &f.or {
+            qb.push(" OR ");
+            push_job_filter(qb, sub);
+        }
+        qb.push(")");
+    }
+    qb.push(")");
+}
+
+fn push_application_filter(qb: &mut QueryBuilder<'_, Postgres>, f: &ApplicationFilter) {
+    qb.push("(TRUE");
+    if let Some(ids) = &f.id_in {
+        let ids: Vec<i64> = ids.iter().filter_map(|&id| i64::try_from(id).ok()).collect();
+        qb.push(" AND a.application_id = ANY(").push_bind(ids).push(")");
+    }
+    if let Some(job) = f.job_id {
+        qb.push(" AND a.job_id = ").push_bind(i64::try_from(job).unwrap_or(-1));
+    }
+    if let Some(applicant) = f.applicant {
+        qb.push(" AND a.applicant = ").push_bind(applicant.to_vec());
+    }
+    if let Some(statuses) = &f.status_in {
+        let statuses: Vec<i16> = statuses.iter().map(|&s| i16::from(s)).collect();
+        qb.push(" AND a.status = ANY(").push_bind(statuses).push(")");
+    }
+    if let Some(t) = f.submitted_at_gte {
+        qb.push(" AND a.submitted_at >= ").push_bind(t);
+    }
+    if let Some(t) = f.submitted_at_lte {
+        qb.push(" AND a.submitted_at <= ").push_bind(t);
+    }
+    for sub in &f.and {
+        qb.push(" AND ");
+        push_application_filter(qb, sub);
+    }
+    if !f.or.is_empty() {
+        qb.push(" AND (FALSE");
+        for sub in &f.or {
+            qb.push(" OR ");
+            push_application_filter(qb, sub);
+        }
+        qb.push(")");
+    }
+    qb.push(")");
+}
+
+fn push_activity_filter(qb: &mut QueryBuilder<'_, Postgres>, f: &ActivityFilter) {
+    if let Some(job) = f.job_id {
+        qb.push(" AND e.job_id = ").push_bind(i64::try_from(job).unwrap_or(-1));
+    }
+    if let Some(application) = f.application_id {
+        qb.push(" AND e.application_id = ").push_bind(i64::try_from(application).unwrap_or(-1));
+    }
+    if let Some(address) = f.address {
+        qb.push(" AND (j.employer = ")
+            .push_bind(address.to_vec())
+            .push(" OR a.applicant = ")
+            .push_bind(address.to_vec())
+            .push(")");
+    }
+    if let Some(kinds) = &f.kind_in {
+        qb.push(" AND e.kind = ANY(").push_bind(kinds.clone()).push(")");
+    }
+}
+
+impl ActivityFilter {
+    /// Whether an event matches, for subscriptions that filter the pushed events in memory
+    /// with the same meaning as the SQL.
+    pub fn matches(&self, row: &ActivityRow) -> bool {
+        let id = |v: Option<u64>| v.and_then(|v| i64::try_from(v).ok());
+        if self.job_id.is_some() && id(self.job_id) != Some(row.job_id) {
+            return false;
+        }
+        if self.application_id.is_some() && id(self.application_id) != row.application_id {
+            return false;
+        }
+        if let Some(address) = self.address {
+            let is = |a: &Option<Vec<u8>>| a.as_deref() == Some(address.as_slice());
+            if !is(&row.employer) && !is(&row.applicant) {
+                return false;
+            }
+        }
+        if let Some(kinds) = &self.kind_in
+            && !kinds.contains(&row.kind)
+        {
+            return false;
+        }
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_patterns_escape_wildcards() {
+        assert_eq!(like_pattern("50%_off\\"), "%50\\%\\_off\\\\%");
+    }
+
+    #[test]
+    fn pages_read_from_the_end_come_back_in_list_order() {
+        let key = |id| SortKey { value: String::new(), id };
+        let page = Page { rows: vec![(key(3), 'c'), (key(2), 'b'), (key(1), 'a')], has_more: false };
+        let request = PageRequest { after: None, before: None, limit: 2, from_end: true };
+        let pages = finish_pages(HashMap::from([(0, page)]), &request);
+        let page = &pages[&0];
+        assert!(page.has_more);
+        assert_eq!(page.rows.iter().map(|r| r.1).collect::<String>(), "cb".chars().rev().collect::<String>());
+    }
+}

@@ -1,0 +1,635 @@
+//! The GraphQL API against a real PostgreSQL filled by the real indexer from a real anvil:
+//! answers checked against the transactions the test sent, pagination, bad input, the
+//! statement count per page, X-Min-Block, and subscriptions over a real WebSocket.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use alloy::primitives::Address;
+use anyhow::{Context, Result, bail, ensure};
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use futures::{SinkExt, StreamExt};
+use jobboard::api::{self, ApiConfig, ApiState};
+use jobboard::contract::ApplicationStatus;
+use jobboard::store::Reader;
+use jobboard::telemetry::Metrics;
+use serde_json::{Value, json};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_util::sync::CancellationToken;
+use tower::ServiceExt;
+
+use crate::db::{TestDatabase, test_database};
+use crate::indexer::{board_of, index_to_head, test_config};
+use crate::scenario::{Scenario, TestChain};
+
+/// A chain with a generated history, indexed, and an API over it.
+struct Fixture {
+    chain: TestChain,
+    scenario: Scenario,
+    db: TestDatabase,
+    state: ApiState,
+    cancel: CancellationToken,
+}
+
+impl Drop for Fixture {
+    fn drop(&mut self) {
+        self.cancel.cancel();
+    }
+}
+
+async fn fixture(seed: u64, steps: usize, config: ApiConfig) -> Result<Fixture> {
+    let chain = TestChain::start().await?;
+    let mut scenario = Scenario::new(&chain, seed);
+    scenario.run(&chain, steps).await?;
+    let db = test_database().await?;
+    index_to_head(&chain, &db, test_config(&chain)).await?;
+    let options: PgConnectOptions = db.url.parse()?;
+    let pool = PgPoolOptions::new()
+        .max_connections(8)
+        .connect_with(options.options([("statement_timeout", "5000")]))
+        .await?;
+    let cancel = CancellationToken::new();
+    let state =
+        ApiState::new(Reader::new(pool, board_of(&chain))?, config, Metrics::default(), cancel.clone());
+    Ok(Fixture { chain, scenario, db, state, cancel })
+}
+
+impl Fixture {
+    /// POSTs a body to /graphql in-process; returns the status and the JSON answer.
+    async fn post_raw(&self, body: impl Into<Body>, min_block: Option<u64>) -> Result<(StatusCode, Value)> {
+        let mut request = Request::post("/graphql").header("content-type", "application/json");
+        if let Some(block) = min_block {
+            request = request.header("x-min-block", block.to_string());
+        }
+        let response = api::router(self.state.clone()).oneshot(request.body(body.into())?).await?;
+        let status = response.status();
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 24).await?;
+        let value = serde_json::from_slice(&bytes)
+            .with_context(|| format!("non-JSON answer: {}", String::from_utf8_lossy(&bytes)))?;
+        Ok((status, value))
+    }
+
+    /// Runs a query that must succeed; returns its `data`.
+    async fn query(&self, query: &str, variables: Value) -> Result<Value> {
+        let (status, body) =
+            self.post_raw(json!({ "query": query, "variables": variables }).to_string(), None).await?;
+        ensure!(
+            status == StatusCode::OK && body.get("errors").is_none(),
+            "query failed ({status}): {body}\n{query}"
+        );
+        Ok(body["data"].clone())
+    }
+
+    /// Runs a query that must fail; returns its first error's code and message.
+    async fn query_error(&self, query: &str, variables: Value) -> Result<(String, String)> {
+        let (_, body) =
+            self.post_raw(json!({ "query": query, "variables": variables }).to_string(), None).await?;
+        error_of(&body)
+    }
+
+    async fn get(&self, path: &str) -> Result<(StatusCode, String)> {
+        let response =
+            api::router(self.state.clone()).oneshot(Request::get(path).body(Body::empty())?).await?;
+        let status = response.status();
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 24).await?;
+        Ok((status, String::from_utf8_lossy(&bytes).into_owned()))
+    }
+
+    async fn sql_statements(&self) -> Result<u64> {
+        let (_, text) = self.get("/metrics").await?;
+        text.lines()
+            .find_map(|l| l.strip_prefix("jobboard_api_sql_statements_total "))
+            .and_then(|n| n.trim().parse().ok())
+            .context("no statement counter in /metrics")
+    }
+}
+
+fn error_of(body: &Value) -> Result<(String, String)> {
+    let error = body["errors"].get(0).with_context(|| format!("expected an error, got {body}"))?;
+    let code =
+        error["extensions"]["code"].as_str().with_context(|| format!("error without a code: {body}"))?;
+    Ok((code.to_owned(), error["message"].as_str().unwrap_or_default().to_owned()))
+}
+
+fn lower(address: Address) -> String {
+    format!("{address:#x}")
+}
+
+fn status_name(status: ApplicationStatus) -> String {
+    status.name().to_uppercase()
+}
+
+fn ids(nodes: &Value) -> Vec<u64> {
+    nodes.as_array().into_iter().flatten().filter_map(|n| n["id"].as_str()?.parse().ok()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_query_and_filter_matches_the_sent_transactions() -> Result<()> {
+    let f = fixture(61, 300, ApiConfig::default()).await?;
+    let model = &f.scenario.model;
+    ensure!(model.jobs.len() > 10 && model.applications.len() > 20, "the scenario is too small");
+
+    // Every job, with its employer, counts and revisions.
+    let data = f
+        .query(
+            "{ jobs(first: 1000, orderBy: OLDEST) { totalCount nodes { id title company status applicationCount \
+               salaryMin salaryMax employer { address jobCount } revisions { title } } } }",
+            json!({}),
+        )
+        .await?;
+    let jobs = &data["jobs"];
+    ensure!(
+        jobs["totalCount"] == json!(model.jobs.len()),
+        "totalCount {} != {}",
+        jobs["totalCount"],
+        model.jobs.len()
+    );
+    let live = |job: u64| {
+        model
+            .applications
+            .values()
+            .filter(|a| a.job_id == job && a.status != ApplicationStatus::Withdrawn)
+            .count()
+    };
+    let nodes = jobs["nodes"].as_array().context("nodes")?;
+    ensure!(
+        ids(&jobs["nodes"]) == model.jobs.keys().copied().collect::<Vec<_>>(),
+        "OLDEST order or set differs"
+    );
+    for (node, (id, job)) in nodes.iter().zip(&model.jobs) {
+        let context = || format!("job {id}: {node}");
+        ensure!(
+            node["title"] == json!(String::from_utf8_lossy(&job.posting.title)),
+            "title of {}",
+            context()
+        );
+        ensure!(node["employer"]["address"] == json!(lower(job.employer)), "employer of {}", context());
+        ensure!(
+            node["status"] == json!(if job.closed { "CLOSED" } else { "OPEN" }),
+            "status of {}",
+            context()
+        );
+        ensure!(node["applicationCount"] == json!(live(*id)), "applicationCount of {}", context());
+        ensure!(
+            node["revisions"].as_array().map(Vec::len) == Some(job.revisions),
+            "revisions of {}",
+            context()
+        );
+        let salary = |v: u64| if job.posting.salary_max == 0 { Value::Null } else { json!(v.to_string()) };
+        ensure!(node["salaryMax"] == salary(job.posting.salary_max), "salaryMax of {}", context());
+        let employer_jobs = model.jobs.values().filter(|j| j.employer == job.employer).count();
+        ensure!(node["employer"]["jobCount"] == json!(employer_jobs), "jobCount of {}", context());
+    }
+
+    // Every application with its history, through the applicant lists.
+    let applicants: BTreeSet<Address> = model.applications.values().map(|a| a.applicant).collect();
+    for applicant in applicants {
+        let data = f
+            .query(
+                "query($a: Address!) { applicant(address: $a) { applicationCount totalApplicationCount \
+                   applications(first: 1000, orderBy: OLDEST) { nodes { id status applicationHash job { id } \
+                   history { status } } } } }",
+                json!({ "a": format!("{applicant:#x}").to_uppercase().replace("0X", "0x") }),
+            )
+            .await?;
+        let expected: Vec<(&u64, _)> =
+            model.applications.iter().filter(|(_, a)| a.applicant == applicant).collect();
+        let node = &data["applicant"];
+        ensure!(node["totalApplicationCount"] == json!(expected.len()), "total of {applicant}: {node}");
+        let live = expected.iter().filter(|(_, a)| a.status != ApplicationStatus::Withdrawn).count();
+        ensure!(node["applicationCount"] == json!(live), "live count of {applicant}: {node}");
+        let got = node["applications"]["nodes"].as_array().context("nodes")?;
+        ensure!(got.len() == expected.len(), "applications of {applicant}");
+        for (g, (id, a)) in got.iter().zip(&expected) {
+            ensure!(g["id"] == json!(id.to_string()), "order of {applicant}'s applications");
+            ensure!(g["status"] == json!(status_name(a.status)), "status of application {id}: {g}");
+            ensure!(g["job"]["id"] == json!(a.job_id.to_string()), "job of application {id}");
+            ensure!(g["applicationHash"] == json!(format!("{:#x}", a.hash)), "hash of application {id}");
+            let history: Vec<String> = a.history.iter().map(|s| status_name(*s)).collect();
+            let got_history: Vec<&str> =
+                g["history"].as_array().into_iter().flatten().filter_map(|h| h["status"].as_str()).collect();
+            ensure!(got_history == history, "history of application {id}: {got_history:?} != {history:?}");
+        }
+    }
+
+    // Filters, each against the model.
+    let closed = model.jobs.values().filter(|j| j.closed).count();
+    let data = f.query("{ jobs(where: {status: CLOSED}) { totalCount } }", json!({})).await?;
+    ensure!(data["jobs"]["totalCount"] == json!(closed), "closed jobs");
+    let employer = model.jobs.values().next().context("a job")?.employer;
+    let data = f
+        .query(
+            "query($e: Address!) { jobs(where: {employer: $e}, first: 1000) { nodes { id } } }",
+            json!({"e": lower(employer)}),
+        )
+        .await?;
+    let mut expected: Vec<u64> =
+        model.jobs.iter().filter(|(_, j)| j.employer == employer).map(|(id, _)| *id).collect();
+    expected.reverse();
+    ensure!(ids(&data["jobs"]["nodes"]) == expected, "employer filter, newest first");
+    let data = f
+        .query(
+            "{ jobs(where: {or: [{status: CLOSED}, {salaryMin_gte: \"100000\"}]}, first: 1000) { nodes { id } } }",
+            json!({}),
+        )
+        .await?;
+    let expected: BTreeSet<u64> = model
+        .jobs
+        .iter()
+        .filter(|(_, j)| j.closed || (j.posting.salary_max != 0 && j.posting.salary_min >= 100_000))
+        .map(|(id, _)| *id)
+        .collect();
+    ensure!(ids(&data["jobs"]["nodes"]).into_iter().collect::<BTreeSet<_>>() == expected, "or filter");
+    let data = f
+        .query("{ jobs(where: {tags_has: \" RUST \"}, first: 1000) { nodes { id tags } } }", json!({}))
+        .await?;
+    let expected =
+        model.jobs.values().filter(|j| String::from_utf8_lossy(&j.posting.tags).contains("rust")).count();
+    ensure!(data["jobs"]["nodes"].as_array().map(Vec::len) == Some(expected), "tags_has");
+    let data = f
+        .query(
+            "{ applications(where: {status_in: [HIRED, REJECTED]}, first: 1000) { totalCount } }",
+            json!({}),
+        )
+        .await?;
+    let expected = model
+        .applications
+        .values()
+        .filter(|a| matches!(a.status, ApplicationStatus::Hired | ApplicationStatus::Rejected))
+        .count();
+    ensure!(data["applications"]["totalCount"] == json!(expected), "status_in");
+
+    // Orderings hold their promise.
+    let data = f
+        .query(
+            "{ a: jobs(orderBy: MOST_APPLICATIONS, first: 1000) { nodes { applicationCount } } \
+               s: jobs(orderBy: SALARY_HIGH_TO_LOW, first: 1000) { nodes { salaryMax } } \
+               n: jobs(first: 1000) { nodes { id } } }",
+            json!({}),
+        )
+        .await?;
+    let counts: Vec<i64> = data["a"]["nodes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|n| n["applicationCount"].as_i64())
+        .collect();
+    ensure!(counts.windows(2).all(|w| w[0] >= w[1]), "MOST_APPLICATIONS: {counts:?}");
+    let salaries: Vec<i64> = data["s"]["nodes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|n| n["salaryMax"].as_str().and_then(|s| s.parse().ok()).unwrap_or(-1))
+        .collect();
+    ensure!(salaries.windows(2).all(|w| w[0] >= w[1]), "SALARY_HIGH_TO_LOW: {salaries:?}");
+    let newest = ids(&data["n"]["nodes"]);
+    ensure!(newest.windows(2).all(|w| w[0] > w[1]) && newest.len() == model.jobs.len(), "NEWEST");
+
+    // Full-text search finds postings by a word of the title.
+    let data = f.query("{ jobs(search: \"auditor\", first: 1000) { nodes { title } } }", json!({})).await?;
+    let expected = model.jobs.values().filter(|j| j.posting.title.starts_with(b"Solidity Auditor")).count();
+    ensure!(
+        expected > 0 && data["jobs"]["nodes"].as_array().map(Vec::len) == Some(expected),
+        "search: {data}"
+    );
+
+    // Activity: every event, newest first, and by job.
+    let data =
+        f.query("{ activity(first: 1000) { nodes { kind blockNumber logIndex } } }", json!({})).await?;
+    let nodes = data["activity"]["nodes"].as_array().context("activity")?;
+    ensure!(
+        nodes.len() == model.events.min(1000),
+        "activity has {} events, sent {}",
+        nodes.len(),
+        model.events
+    );
+    let positions: Vec<(u64, i64)> = nodes
+        .iter()
+        .filter_map(|n| Some((n["blockNumber"].as_str()?.parse().ok()?, n["logIndex"].as_i64()?)))
+        .collect();
+    ensure!(positions.windows(2).all(|w| w[0] > w[1]), "activity is not newest first");
+
+    // _meta names the indexed head.
+    let data = f.query("{ _meta { chainId contract block { number } synced } }", json!({})).await?;
+    let head = f.chain.head().await?;
+    ensure!(data["_meta"]["block"]["number"] == json!(head.to_string()), "meta: {data}");
+    ensure!(data["_meta"]["contract"] == json!(lower(f.chain.board)), "meta contract");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pagination_walks_every_row_once_in_both_directions_while_rows_arrive() -> Result<()> {
+    let mut f = fixture(62, 120, ApiConfig::default()).await?;
+    let before: BTreeSet<u64> = f.scenario.model.jobs.keys().copied().collect();
+
+    // Forward, oldest first, while new jobs are posted between pages: every job that existed
+    // is seen once, and the new ones (appended at the end) too.
+    let mut seen = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        if !seen.is_empty() && seen.len() < 40 {
+            // New rows arrive mid-walk.
+            let chain = &f.chain;
+            f.scenario.post_job(chain).await?;
+            index_to_head(chain, &f.db, test_config(chain)).await?;
+        }
+        let data = f
+            .query(
+                "query($after: String) { jobs(orderBy: OLDEST, first: 7, after: $after) { \
+                   nodes { id } pageInfo { hasNextPage endCursor } } }",
+                json!({ "after": after }),
+            )
+            .await?;
+        seen.extend(ids(&data["jobs"]["nodes"]));
+        let info = &data["jobs"]["pageInfo"];
+        if info["hasNextPage"] != json!(true) {
+            break;
+        }
+        after = info["endCursor"].as_str().map(str::to_owned);
+    }
+    let unique: BTreeSet<u64> = seen.iter().copied().collect();
+    ensure!(unique.len() == seen.len(), "a row was repeated: {seen:?}");
+    ensure!(before.is_subset(&unique), "rows were missed");
+    ensure!(unique == f.scenario.model.jobs.keys().copied().collect(), "new rows were missed");
+
+    // Backward with last/before over applications, newest first: the same set as one page.
+    let all = f.query("{ applications(first: 1000) { nodes { id } } }", json!({})).await?;
+    let all = ids(&all["applications"]["nodes"]);
+    let mut walked = Vec::new();
+    let mut before_cursor: Option<String> = None;
+    loop {
+        let data = f
+            .query(
+                "query($b: String) { applications(last: 9, before: $b) { nodes { id } \
+                   pageInfo { hasPreviousPage startCursor } } }",
+                json!({ "b": before_cursor }),
+            )
+            .await?;
+        let mut page = ids(&data["applications"]["nodes"]);
+        page.extend(walked);
+        walked = page;
+        let info = &data["applications"]["pageInfo"];
+        if info["hasPreviousPage"] != json!(true) {
+            break;
+        }
+        before_cursor = info["startCursor"].as_str().map(str::to_owned);
+    }
+    ensure!(walked == all, "backward walk differs from the single page");
+
+    // Cursors from another ordering are refused.
+    let data = f.query("{ jobs(first: 1, orderBy: NEWEST) { pageInfo { endCursor } } }", json!({})).await?;
+    let cursor = data["jobs"]["pageInfo"]["endCursor"].as_str().context("cursor")?.to_owned();
+    let (code, _) = f
+        .query_error(
+            "query($c: String) { jobs(orderBy: OLDEST, after: $c) { nodes { id } } }",
+            json!({"c": cursor}),
+        )
+        .await?;
+    ensure!(code == "BAD_USER_INPUT", "foreign cursor: {code}");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_gets_a_clear_error_and_the_server_stays_healthy() -> Result<()> {
+    let f = fixture(63, 20, ApiConfig::default()).await?;
+    let cases: [(&str, Value, &str, &str); 7] = [
+        (
+            "query($a: Address!) { employer(address: $a) { jobCount } }",
+            json!({"a": "0x1234"}),
+            "BAD_USER_INPUT",
+            "40 hex",
+        ),
+        (
+            "query($a: Address!) { employer(address: $a) { jobCount } }",
+            json!({"a": "0xzz00000000000000000000000000000000000000"}),
+            "BAD_USER_INPUT",
+            "hex",
+        ),
+        ("{ job(id: \"abc\") { id } }", json!({}), "BAD_USER_INPUT", "decimal"),
+        ("{ jobs(after: \"not-a-cursor\") { nodes { id } } }", json!({}), "BAD_USER_INPUT", "cursor"),
+        ("{ jobs(first: 100000) { nodes { id } } }", json!({}), "BAD_USER_INPUT", "at most 1000"),
+        ("{ jobs { nodes { nonsense } } }", json!({}), "GRAPHQL_VALIDATION_FAILED", "nonsense"),
+        ("{ jobs { nodes { id }", json!({}), "GRAPHQL_PARSE_FAILED", ""),
+    ];
+    for (query, variables, code, needle) in cases {
+        let (got, message) = f.query_error(query, variables).await?;
+        ensure!(got == code, "{query}: code {got}, expected {code} ({message})");
+        ensure!(message.contains(needle), "{query}: message {message:?} lacks {needle:?}");
+    }
+
+    // 50 levels deep.
+    let deep = format!(
+        "{{ jobs {{ nodes {{ {} }} }} }}",
+        "employer { jobs { nodes { ".repeat(16) + "id" + &" } } }".repeat(16)
+    );
+    let (code, _) = f.query_error(&deep, json!({})).await?;
+    ensure!(code == "QUERY_TOO_DEEP", "deep query: {code}");
+
+    // A 10 MB body, invalid JSON, and a JSON body that is not a request.
+    let (status, body) = f.post_raw(vec![b' '; 10 * 1024 * 1024], None).await?;
+    ensure!(
+        status == StatusCode::PAYLOAD_TOO_LARGE && error_of(&body)?.0 == "PAYLOAD_TOO_LARGE",
+        "{status} {body}"
+    );
+    let (status, body) = f.post_raw("{\"query\": ", None).await?;
+    ensure!(status == StatusCode::BAD_REQUEST && error_of(&body)?.0 == "BAD_REQUEST", "{status} {body}");
+    let (status, body) = f.post_raw("[1, 2]", None).await?;
+    ensure!(status == StatusCode::BAD_REQUEST, "{status} {body}");
+    let (status, body) = f.post_raw("{\"query\": \"{ _meta { synced } }\"}", Some(u64::MAX)).await?;
+    ensure!(status == StatusCode::OK && error_of(&body)?.0 == "NOT_YET_INDEXED", "{status} {body}");
+
+    // Still healthy, and still answering.
+    ensure!(f.get("/healthz").await?.0 == StatusCode::OK, "healthz");
+    let data = f.query("{ jobs(first: 1) { totalCount } }", json!({})).await?;
+    ensure!(data["jobs"]["totalCount"] == json!(f.scenario.model.jobs.len()), "answer after bad input");
+    let (status, page) = f.get("/graphql").await?;
+    ensure!(status == StatusCode::OK && page.contains("graphiql"), "GraphiQL page");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_costs_the_same_statements_whatever_its_size() -> Result<()> {
+    let f = fixture(64, 250, ApiConfig::default()).await?;
+    let query = "query($n: Int) { jobs(first: $n) { totalCount nodes { id employer { address openJobCount } \
+                   revisions { title } applications(first: 5) { totalCount nodes { id applicant { address } \
+                   history { status } job { title } } } } } }";
+    let mut costs = BTreeMap::new();
+    // The loader gathers a level's keys for a couple of milliseconds; a stalled test thread
+    // can split a level in two, so each size takes its cheapest of three runs.
+    for n in [2, 10, 40] {
+        let mut cheapest = u64::MAX;
+        for _ in 0..3 {
+            let before = f.sql_statements().await?;
+            let data = f.query(query, json!({ "n": n })).await?;
+            let rows = data["jobs"]["nodes"].as_array().map(Vec::len).unwrap_or(0);
+            ensure!(rows == n.min(f.scenario.model.jobs.len()), "page of {n} has {rows} rows");
+            cheapest = cheapest.min(f.sql_statements().await? - before);
+        }
+        costs.insert(n, cheapest);
+    }
+    let distinct: BTreeSet<u64> = costs.values().copied().collect();
+    ensure!(distinct.len() == 1, "statements per page size: {costs:?}");
+    ensure!(costs[&2] == 9, "a page costs {} statements, not 9", costs[&2]);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn x_min_block_waits_for_the_indexer_then_answers() -> Result<()> {
+    let config = ApiConfig { min_block_wait: Duration::from_secs(10), ..ApiConfig::default() };
+    let mut f = fixture(65, 10, config).await?;
+    let job = f.scenario.post_job(&f.chain).await?;
+    let block = f.chain.head().await?;
+    // The indexer catches up a moment after the request arrives.
+    let (chain, db) = (&f.chain, &f.db);
+    let query = json!({ "query": format!("{{ job(id: \"{job}\") {{ id }} }}") }).to_string();
+    let (answer, indexed) = tokio::join!(f.post_raw(query, Some(block)), async {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        index_to_head(chain, db, test_config(chain)).await
+    });
+    indexed?;
+    let (status, body) = answer?;
+    ensure!(status == StatusCode::OK && body["data"]["job"]["id"] == json!(job.to_string()), "{body}");
+
+    // Past the bound: NOT_YET_INDEXED, in about the bound.
+    let config = ApiConfig { min_block_wait: Duration::from_millis(300), ..ApiConfig::default() };
+    let state = ApiState::new(
+        Reader::new(f.db.pool.clone(), board_of(&f.chain))?,
+        config,
+        Metrics::default(),
+        f.cancel.clone(),
+    );
+    f.state = state;
+    let started = std::time::Instant::now();
+    let (status, body) = f.post_raw("{\"query\": \"{ _meta { synced } }\"}", Some(block + 5)).await?;
+    ensure!(status == StatusCode::OK && error_of(&body)?.0 == "NOT_YET_INDEXED", "{body}");
+    ensure!(started.elapsed() < Duration::from_secs(3), "the wait was not bounded");
+    Ok(())
+}
+
+/// A graphql-transport-ws client on a real socket.
+struct WsClient {
+    socket: tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+}
+
+impl WsClient {
+    async fn connect(addr: std::net::SocketAddr) -> Result<WsClient> {
+        let mut request = format!("ws://{addr}/graphql").into_client_request()?;
+        request.headers_mut().insert("sec-websocket-protocol", "graphql-transport-ws".parse()?);
+        let (mut socket, _) = tokio_tungstenite::connect_async(request).await?;
+        socket.send(Message::text(json!({"type": "connection_init"}).to_string())).await?;
+        let mut client = WsClient { socket };
+        let ack = client.next_message().await?;
+        ensure!(ack["type"] == "connection_ack", "no ack: {ack}");
+        Ok(client)
+    }
+
+    async fn subscribe(&mut self, id: &str, query: &str) -> Result<()> {
+        let message = json!({"id": id, "type": "subscribe", "payload": {"query": query}});
+        self.socket.send(Message::text(message.to_string())).await?;
+        Ok(())
+    }
+
+    async fn next_message(&mut self) -> Result<Value> {
+        loop {
+            let message = tokio::time::timeout(Duration::from_secs(20), self.socket.next())
+                .await
+                .context("no message within 20 s")?
+                .context("socket closed")??;
+            match message {
+                Message::Text(text) => return Ok(serde_json::from_str(&text)?),
+                Message::Ping(_) | Message::Pong(_) => {}
+                other => bail!("unexpected message {other:?}"),
+            }
+        }
+    }
+
+    /// The payload of the next `next` message of subscription `id`.
+    async fn next_event(&mut self, id: &str) -> Result<Value> {
+        loop {
+            let message = self.next_message().await?;
+            match message["type"].as_str() {
+                Some("next") if message["id"] == id => return Ok(message["payload"]["data"].clone()),
+                Some("ping") => self.socket.send(Message::text(json!({"type": "pong"}).to_string())).await?,
+                Some("error") => bail!("subscription error: {message}"),
+                _ => {}
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscriptions_push_committed_events_in_order_and_reorgs() -> Result<()> {
+    let mut f = fixture(66, 10, ApiConfig::default()).await?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    tokio::spawn(api::serve_on(listener, f.state.clone(), f.cancel.clone()));
+    let mut client = WsClient::connect(addr).await?;
+    client
+        .subscribe("a", "subscription { activity { kind jobId applicationId blockNumber logIndex } }")
+        .await?;
+    client.subscribe("m", "subscription { meta { block { number } } }").await?;
+    let first_meta = client.next_event("m").await?;
+    ensure!(
+        first_meta["meta"]["block"]["number"] == json!(f.chain.head().await?.to_string()),
+        "{first_meta}"
+    );
+    // Let the subscription register before anything is committed.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let job = f.scenario.post_job(&f.chain).await?;
+    let mut applied = 0;
+    while applied < 2 {
+        applied += usize::from(f.scenario.apply(&f.chain).await?);
+    }
+    let head = f.chain.head().await?;
+    index_to_head(&f.chain, &f.db, test_config(&f.chain)).await?;
+
+    let mut received = Vec::new();
+    while received.len() < 3 {
+        received.push(client.next_event("a").await?["activity"].clone());
+    }
+    ensure!(
+        received[0]["kind"] == "JOB_POSTED" && received[0]["jobId"] == json!(job.to_string()),
+        "{received:?}"
+    );
+    ensure!(received[1..].iter().all(|e| e["kind"] == "APPLICATION_SUBMITTED"), "{received:?}");
+    let positions: Vec<(String, i64)> = received
+        .iter()
+        .map(|e| {
+            (
+                format!("{:>20}", e["blockNumber"].as_str().unwrap_or_default()),
+                e["logIndex"].as_i64().unwrap_or(-1),
+            )
+        })
+        .collect();
+    ensure!(positions.windows(2).all(|w| w[0] < w[1]), "events out of order: {positions:?}");
+    ensure!(
+        received.iter().all(|e| e["blockNumber"].as_str().and_then(|b| b.parse::<u64>().ok()) <= Some(head)),
+        "future block"
+    );
+
+    // A reorg of the last block: a REORG event naming the block reverted to.
+    f.chain.reorg(1).await?;
+    index_to_head(&f.chain, &f.db, test_config(&f.chain)).await?;
+    let reorg = client.next_event("a").await?["activity"].clone();
+    ensure!(reorg["kind"] == "REORG", "expected REORG, got {reorg}");
+    ensure!(
+        reorg["blockNumber"] == json!((head - 1).to_string()),
+        "reorg to {}, head was {head}",
+        reorg["blockNumber"]
+    );
+    Ok(())
+}
+
+#[test]
+fn schema_graphql_is_up_to_date() -> Result<()> {
+    let committed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/schema.graphql"))?;
+    ensure!(
+        committed == api::sdl(),
+        "schema.graphql is stale: run `cargo run -- schema > schema.graphql` and commit it"
+    );
+    Ok(())
+}
