@@ -312,7 +312,9 @@ impl<'c> Indexer<'c> {
     ) -> Result<(), IndexerError> {
         info!(from, to, blocks = to - from + 1, "backfilling");
         let started = Instant::now();
-        let (tx, mut rx) = mpsc::channel(self.config.fetch_concurrency * 2);
+        // One finished range may wait for the writer; the fetches in flight are the read-ahead.
+        // Memory is bounded by (fetch_concurrency + 1) ranges plus one batch.
+        let (tx, mut rx) = mpsc::channel(1);
         let fetcher = tokio::spawn(fetch_pipeline(
             self.client.clone(),
             self.sizer.clone(),
