@@ -22,10 +22,9 @@ use super::loaders::{
     EmployerJobCount, EmployerJobs, HistoryOf, JobId, JobListArgs, Loaders, RevisionsOf,
 };
 use super::scalars::{Address, BigInt, Bytes32, DateTime};
-use crate::contract::split_tags;
 use crate::store::{
     self, ActivityRow, ApplicantRow, ApplicationParent, ApplicationRow, ApplicationScope, EmployerRow,
-    IndexStatus, JobRow, Page, PageRequest, Reader, RevisionRow, Scope, StatusChangeRow,
+    IndexStatus, JobRow, Page, PageRequest, PostingRow, Reader, RevisionRow, Scope, StatusChangeRow,
 };
 
 /// The executable schema.
@@ -120,15 +119,27 @@ pub enum ApplicationStatus {
     Withdrawn,
 }
 
-impl ApplicationStatus {
-    fn from_byte(byte: i16) -> Self {
-        match byte {
-            1 => Self::Shortlisted,
-            2 => Self::Rejected,
-            3 => Self::Hired,
-            4 => Self::Withdrawn,
-            _ => Self::Submitted,
+impl From<crate::contract::ApplicationStatus> for ApplicationStatus {
+    fn from(status: crate::contract::ApplicationStatus) -> Self {
+        use crate::contract::ApplicationStatus as OnChain;
+        match status {
+            OnChain::Submitted => Self::Submitted,
+            OnChain::Shortlisted => Self::Shortlisted,
+            OnChain::Rejected => Self::Rejected,
+            OnChain::Hired => Self::Hired,
+            OnChain::Withdrawn => Self::Withdrawn,
         }
+    }
+}
+
+impl ApplicationStatus {
+    /// From a stored status byte; the schema's CHECK keeps it in range, and anything else
+    /// shows as SUBMITTED rather than failing the response.
+    fn from_byte(byte: i16) -> Self {
+        u8::try_from(byte)
+            .ok()
+            .and_then(|b| crate::contract::ApplicationStatus::try_from(b).ok())
+            .map_or(Self::Submitted, Self::from)
     }
 
     fn byte(self) -> u8 {
@@ -670,49 +681,10 @@ impl Job {
         row.map(Employer).ok_or_else(|| gql(ApiError::Internal))
     }
 
-    /// Title (current revision).
-    async fn title(&self) -> &str {
-        &self.0.title
-    }
-
-    /// Company.
-    async fn company(&self) -> &str {
-        &self.0.company
-    }
-
-    /// Location.
-    async fn location(&self) -> &str {
-        &self.0.location
-    }
-
-    /// Tags, trimmed and lowercased.
-    async fn tags(&self) -> &[String] {
-        &self.0.tags
-    }
-
-    /// Description (markdown).
-    async fn description(&self) -> &str {
-        &self.0.description
-    }
-
-    /// Currency code of the salary range.
-    async fn salary_currency(&self) -> &str {
-        &self.0.salary_currency
-    }
-
-    /// Minimum salary; null when not disclosed.
-    async fn salary_min(&self) -> Option<BigInt> {
-        self.0.salary_min.as_deref().and_then(BigInt::from_decimal)
-    }
-
-    /// Maximum salary; null when not disclosed.
-    async fn salary_max(&self) -> Option<BigInt> {
-        self.0.salary_max.as_deref().and_then(BigInt::from_decimal)
-    }
-
-    /// Last moment applications are accepted (inclusive); null when there is none.
-    async fn deadline(&self) -> Option<DateTime> {
-        self.0.deadline.map(DateTime)
+    /// The current posting's fields (title, company, … deadline).
+    #[graphql(flatten)]
+    async fn posting(&self) -> Posting<'_> {
+        Posting(&self.0.posting)
     }
 
     /// OPEN, CLOSED, or EXPIRED (deadline passed, still open on-chain).
@@ -775,7 +747,7 @@ fn job_status(row: &JobRow) -> JobStatus {
     let now = Utc::now().duration_trunc(TimeDelta::seconds(1)).unwrap_or_else(|_| Utc::now());
     if row.closed {
         JobStatus::Closed
-    } else if row.deadline.is_some_and(|d| d < now) {
+    } else if row.posting.deadline.is_some_and(|d| d < now) {
         JobStatus::Expired
     } else {
         JobStatus::Open
@@ -800,11 +772,11 @@ async fn nested_applications(
     Ok(ApplicationConnection { page, request, list, parent, filter })
 }
 
-/// One version of a posting, as an event published it.
-pub struct JobRevision(RevisionRow);
+/// The content of a posting, shared by a job (its current version) and each revision.
+pub struct Posting<'a>(&'a PostingRow);
 
-#[Object]
-impl JobRevision {
+#[Object(visible = false)]
+impl Posting<'_> {
     /// Title.
     async fn title(&self) -> &str {
         &self.0.title
@@ -818,14 +790,14 @@ impl JobRevision {
         &self.0.location
     }
     /// Tags, trimmed and lowercased.
-    async fn tags(&self) -> Vec<String> {
-        split_tags(self.0.tags_text.as_bytes())
+    async fn tags(&self) -> &[String] {
+        &self.0.tags
     }
     /// Description (markdown).
     async fn description(&self) -> &str {
         &self.0.description
     }
-    /// Salary currency.
+    /// Currency code of the salary range.
     async fn salary_currency(&self) -> &str {
         &self.0.salary_currency
     }
@@ -837,9 +809,21 @@ impl JobRevision {
     async fn salary_max(&self) -> Option<BigInt> {
         self.0.salary_max.as_deref().and_then(BigInt::from_decimal)
     }
-    /// Deadline; null when none.
+    /// Last moment applications are accepted (inclusive); null when there is none.
     async fn deadline(&self) -> Option<DateTime> {
         self.0.deadline.map(DateTime)
+    }
+}
+
+/// One version of a posting, as an event published it.
+pub struct JobRevision(RevisionRow);
+
+#[Object]
+impl JobRevision {
+    /// This version's fields (title, company, … deadline).
+    #[graphql(flatten)]
+    async fn posting(&self) -> Posting<'_> {
+        Posting(&self.0.posting)
     }
     /// Block of the event (`JobPosted` or `JobUpdated`) that published this version.
     async fn block_number(&self) -> BigInt {

@@ -21,7 +21,7 @@ pub use error::StoreError;
 pub use read::{
     ActivityFilter, ActivityRow, ApplicantRow, ApplicationFilter, ApplicationOrder, ApplicationParent,
     ApplicationRow, ApplicationScope, BlockInfo, EmployerRow, IndexStatus, JobFilter, JobOrder, JobRow,
-    JobStatus, Page, PageRequest, Reader, RevisionRow, Scope, SortKey, StatusChangeRow,
+    JobStatus, Page, PageRequest, PostingRow, Reader, RevisionRow, Scope, SortKey, StatusChangeRow,
 };
 pub use revert::{RevertSummary, revert_to};
 pub use state::{IndexerState, chains_indexing, load_state, load_window, register_board, update_head};

@@ -17,6 +17,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgPool, Postgres, QueryBuilder};
 
 use super::{Board, StoreError, to_sql_i64};
+use crate::contract::split_tags;
 
 /// The on-chain state of a job as readers see it (expiry depends on the reader's clock).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -162,22 +163,19 @@ impl<T> Default for Page<T> {
     }
 }
 
-/// A job as stored, with its current posting.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct JobRow {
-    /// The on-chain id.
-    pub job_id: i64,
-    /// The employer's address (20 bytes).
-    pub employer: Vec<u8>,
-    /// Current title.
+/// The content of a posting: a job's current one, or one of its revisions.
+#[derive(Debug, Clone, Default, sqlx::FromRow)]
+pub struct PostingRow {
+    /// Title.
     pub title: String,
-    /// Current company.
+    /// Company.
     pub company: String,
-    /// Current location.
+    /// Location.
     pub location: String,
-    /// Current tags, split, trimmed and lowercased.
+    /// Tags, split, trimmed and lowercased.
+    #[sqlx(default)]
     pub tags: Vec<String>,
-    /// Current description (markdown).
+    /// Description (markdown).
     pub description: String,
     /// Currency code of the salary.
     pub salary_currency: String,
@@ -187,6 +185,18 @@ pub struct JobRow {
     pub salary_max: Option<String>,
     /// Application deadline.
     pub deadline: Option<DateTime<Utc>>,
+}
+
+/// A job as stored, with its current posting.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct JobRow {
+    /// The on-chain id.
+    pub job_id: i64,
+    /// The employer's address (20 bytes).
+    pub employer: Vec<u8>,
+    /// The current posting.
+    #[sqlx(flatten)]
+    pub posting: PostingRow,
     /// Closed on-chain.
     pub closed: bool,
     /// Block of the `JobPosted` event.
@@ -208,24 +218,11 @@ pub struct JobRow {
 pub struct RevisionRow {
     /// The job.
     pub job_id: i64,
-    /// Title.
-    pub title: String,
-    /// Company.
-    pub company: String,
-    /// Location.
-    pub location: String,
+    /// The version's content (its tags split from `tags_text`).
+    #[sqlx(flatten)]
+    pub posting: PostingRow,
     /// Tags as posted (comma-separated).
     pub tags_text: String,
-    /// Description.
-    pub description: String,
-    /// Salary currency.
-    pub salary_currency: String,
-    /// Minimum salary, decimal.
-    pub salary_min: Option<String>,
-    /// Maximum salary, decimal.
-    pub salary_max: Option<String>,
-    /// Deadline.
-    pub deadline: Option<DateTime<Utc>>,
     /// Block of the event that published this version.
     pub block_number: i64,
     /// Its log index.
@@ -480,7 +477,7 @@ impl Reader {
     ) -> Result<HashMap<Option<Address>, Page<JobRow>>, StoreError> {
         let order_sql = order.sql();
         let mut qb = QueryBuilder::new("");
-        let inner = |qb: &mut QueryBuilder<'_, Postgres>, parent: bool| -> Result<(), StoreError> {
+        let inner = |qb: &mut QueryBuilder<'_, Postgres>, parent: bool| {
             qb.push("SELECT ").push(JOB_COLUMNS).push(", ");
             push_key_text(qb, &order_sql, search);
             qb.push(" FROM jobs j WHERE");
@@ -495,12 +492,11 @@ impl Reader {
                     .push_bind(search.to_owned())
                     .push(")");
             }
-            push_page(qb, &order_sql, search, page)?;
-            Ok(())
+            push_page(qb, &order_sql, search, page);
         };
         let rows: Vec<(Option<Vec<u8>>, JobRow, String, i64)> = match scope {
             Scope::All => {
-                inner(&mut qb, false)?;
+                inner(&mut qb, false);
                 self.count_statement();
                 let rows: Vec<KeyedJob> = qb.build_query_as().fetch_all(&self.pool).await?;
                 rows.into_iter().map(|r| (None, r.row, r.sort_key, r.sort_id)).collect()
@@ -510,7 +506,7 @@ impl Reader {
                 qb.push("SELECT p.parent, x.* FROM UNNEST(")
                     .push_bind(parents)
                     .push("::bytea[]) AS p(parent) CROSS JOIN LATERAL (");
-                inner(&mut qb, true)?;
+                inner(&mut qb, true);
                 qb.push(") x");
                 self.count_statement();
                 let rows: Vec<ParentKeyedJob> = qb.build_query_as().fetch_all(&self.pool).await?;
@@ -581,7 +577,7 @@ impl Reader {
     ) -> Result<HashMap<ApplicationParent, Page<ApplicationRow>>, StoreError> {
         let order_sql = order.sql();
         let mut qb = QueryBuilder::new("");
-        let inner = |qb: &mut QueryBuilder<'_, Postgres>, parent: Option<&str>| -> Result<(), StoreError> {
+        let inner = |qb: &mut QueryBuilder<'_, Postgres>, parent: Option<&str>| {
             qb.push("SELECT ").push(APPLICATION_COLUMNS).push(", ");
             push_key_text(qb, &order_sql, None);
             qb.push(" FROM applications a WHERE");
@@ -591,8 +587,7 @@ impl Reader {
             }
             qb.push(" AND ");
             push_application_filter(qb, filter);
-            push_page(qb, &order_sql, None, page)?;
-            Ok(())
+            push_page(qb, &order_sql, None, page);
         };
         self.count_statement();
         let mut pages: HashMap<ApplicationParent, Page<ApplicationRow>> = HashMap::new();
@@ -605,7 +600,7 @@ impl Reader {
         };
         match scope {
             ApplicationScope::All => {
-                inner(&mut qb, None)?;
+                inner(&mut qb, None);
                 let rows: Vec<KeyedApplication> = qb.build_query_as().fetch_all(&self.pool).await?;
                 rows.into_iter().for_each(|r| push(ApplicationParent::All, r));
             }
@@ -614,7 +609,7 @@ impl Reader {
                 qb.push("SELECT p.parent, x.* FROM UNNEST(")
                     .push_bind(jobs)
                     .push("::bigint[]) AS p(parent) CROSS JOIN LATERAL (");
-                inner(&mut qb, Some("job_id"))?;
+                inner(&mut qb, Some("job_id"));
                 qb.push(") x");
                 let rows: Vec<JobKeyedApplication> = qb.build_query_as().fetch_all(&self.pool).await?;
                 for r in rows {
@@ -627,7 +622,7 @@ impl Reader {
                 qb.push("SELECT p.parent, x.* FROM UNNEST(")
                     .push_bind(applicants)
                     .push("::bytea[]) AS p(parent) CROSS JOIN LATERAL (");
-                inner(&mut qb, Some("applicant"))?;
+                inner(&mut qb, Some("applicant"));
                 qb.push(") x");
                 let rows: Vec<AddressKeyedApplication> = qb.build_query_as().fetch_all(&self.pool).await?;
                 for r in rows {
@@ -778,7 +773,8 @@ impl Reader {
         self.count_statement();
         let rows: Vec<RevisionRow> = qb.build_query_as().fetch_all(&self.pool).await?;
         let mut map: HashMap<u64, Vec<RevisionRow>> = HashMap::new();
-        for row in rows {
+        for mut row in rows {
+            row.posting.tags = split_tags(row.tags_text.as_bytes());
             map.entry(u64::try_from(row.job_id).unwrap_or_default()).or_default().push(row);
         }
         Ok(map)
@@ -828,7 +824,7 @@ impl Reader {
         qb.push(ACTIVITY_FROM).push(" WHERE");
         self.board_condition(&mut qb, "e");
         push_activity_filter(&mut qb, filter);
-        push_page(&mut qb, &order_sql, None, page)?;
+        push_page(&mut qb, &order_sql, None, page);
         self.count_statement();
         let rows: Vec<KeyedActivity> = qb.build_query_as().fetch_all(&self.pool).await?;
         let mut pages = HashMap::from([(
@@ -1021,7 +1017,7 @@ fn push_page(
     order: &OrderSql,
     search: Option<&str>,
     page: &PageRequest,
-) -> Result<(), StoreError> {
+) {
     for (key, beyond) in [(&page.after, true), (&page.before, false)] {
         let Some(key) = key else { continue };
         // "Beyond" a key is further along the list: smaller when the list runs high to low.
@@ -1051,7 +1047,6 @@ fn push_page(
     }
     let limit = i64::try_from(page.limit).unwrap_or(i64::MAX).saturating_add(1);
     qb.push(format_args!("{} {direction} LIMIT ", order.id)).push_bind(limit);
-    Ok(())
 }
 
 /// Trims each page to its limit, noting whether there was more, and puts rows read from the
