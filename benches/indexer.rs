@@ -7,25 +7,26 @@
 //!    reports events/s, RPC calls per 1000 events, peak RSS, and the ratio to the raw fetch,
 //! 4. measures how soon a new block's events are in the database while following the head.
 
-use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use alloy::primitives::{Address, B256, U256};
-use alloy::providers::{Provider, ProviderBuilder, RootProvider};
-use alloy::rpc::types::{Filter, TransactionRequest};
+use alloy::primitives::{Address, U256};
+use alloy::providers::{Provider, RootProvider};
+use alloy::rpc::types::Filter;
 use alloy::sol_types::SolCall;
 use anyhow::{Context, Result, bail, ensure};
 use futures::StreamExt;
-use jobboard::chain::deploy_board;
 use jobboard::contract::JobBoard;
-use jobboard::local::anvil::{AnvilProcess, find_anvil};
 use jobboard::local::postgres::{EmbeddedPostgres, PostgresOptions};
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{Connection, PgConnection};
 
-const APPLICANTS: usize = 100;
+#[path = "common/mod.rs"]
+mod common;
+
+use common::{checkpoint, free_port, peak_rss_kib, rpc, say, send, start_and_generate};
+
 const POLL_INTERVAL_MS: u64 = 200;
 
 struct Args {
@@ -47,131 +48,6 @@ fn parse_args() -> Result<Args> {
         }
     }
     Ok(args)
-}
-
-fn say(line: impl AsRef<str>) {
-    println!("{}", line.as_ref());
-    let _ = std::io::stdout().flush();
-}
-
-async fn send(provider: &RootProvider, from: Address, to: Address, data: Vec<u8>) -> Result<()> {
-    let tx = TransactionRequest::default().from(from).to(to).input(data.into()).gas_limit(8_000_000);
-    // Fire and forget: the caller mines; receipts are not needed to generate load.
-    let _pending = provider.send_transaction(tx).await.context("eth_sendTransaction")?;
-    Ok(())
-}
-
-async fn rpc(
-    provider: &RootProvider,
-    method: &'static str,
-    params: serde_json::Value,
-) -> Result<serde_json::Value> {
-    Ok(provider.raw_request(method.into(), params).await?)
-}
-
-/// Mines until the pool is empty.
-async fn mine_all(provider: &RootProvider) -> Result<()> {
-    loop {
-        let status = rpc(provider, "txpool_status", serde_json::json!([])).await?;
-        let pending = status["pending"]
-            .as_str()
-            .and_then(|h| u64::from_str_radix(h.trim_start_matches("0x"), 16).ok())
-            .unwrap_or(0);
-        if pending == 0 {
-            return Ok(());
-        }
-        let _: serde_json::Value = rpc(provider, "evm_mine", serde_json::json!([])).await?;
-    }
-}
-
-/// Posts jobs, has 100 applicants apply to each, then moves every application twice with
-/// `setApplicationStatusBatch`: about 1 + 3 events per application.
-async fn generate(
-    provider: &RootProvider,
-    board: Address,
-    anvil: &AnvilProcess,
-    events: usize,
-) -> Result<usize> {
-    let employer = anvil.address(0).context("dev account 0")?;
-    // A block every 20 ms while transactions arrive: a history of many blocks of realistic
-    // size, and a pool that never grows large.
-    let miner_provider = provider.clone();
-    let miner = tokio::spawn(async move {
-        loop {
-            let _ = rpc(&miner_provider, "evm_mine", serde_json::json!([])).await;
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    });
-    let result = generate_load(provider, board, anvil, employer, events).await;
-    miner.abort();
-    mine_all(provider).await?;
-    result
-}
-
-async fn generate_load(
-    provider: &RootProvider,
-    board: Address,
-    anvil: &AnvilProcess,
-    employer: Address,
-    events: usize,
-) -> Result<usize> {
-    let applications = events / 3;
-    let jobs = applications.div_ceil(APPLICANTS).max(1);
-    let posting = JobBoard::Posting {
-        title: "Senior Rust Engineer".into(),
-        company: "Acme Chain Tools".into(),
-        location: "Remote".into(),
-        tags: "rust,ethereum,postgres".into(),
-        description: "## The role\n\nBuild a fast, correct indexer for an on-chain job board.\n\n- Rust\n- PostgreSQL\n- Ethereum".into(),
-        salaryCurrency: "USD".into(),
-        salaryMin: 120_000,
-        salaryMax: 160_000,
-        deadline: 0,
-    };
-    for _ in 0..jobs {
-        send(provider, employer, board, JobBoard::postJobCall { posting: posting.clone() }.abi_encode())
-            .await?;
-    }
-    mine_all(provider).await?;
-
-    // Each applicant applies to jobs in order; applicants run concurrently.
-    let per_applicant = applications.div_ceil(APPLICANTS);
-    let mut tasks = Vec::new();
-    for a in 1..=APPLICANTS {
-        let applicant = anvil.address(a).context("dev account")?;
-        let provider = provider.clone();
-        let count = per_applicant.min(applications.saturating_sub((a - 1) * per_applicant)).min(jobs);
-        tasks.push(tokio::spawn(async move {
-            for job in 1..=count {
-                let hash = B256::from(U256::from(job * 1_000 + a));
-                send(
-                    &provider,
-                    applicant,
-                    board,
-                    JobBoard::applyToCall { jobId: U256::from(job), applicationHash: hash }.abi_encode(),
-                )
-                .await?;
-            }
-            Ok::<usize, anyhow::Error>(count)
-        }));
-    }
-    let mut submitted = 0;
-    for task in tasks {
-        submitted += task.await??;
-    }
-    mine_all(provider).await?;
-
-    let ids: Vec<U256> = (1..=submitted as u64).map(U256::from).collect();
-    for (round, status) in [(0u8, 1u8), (1, 3)] {
-        for (i, chunk) in ids.chunks(400).enumerate() {
-            // The second round hires the even chunks and rejects the odd ones.
-            let status = if round == 1 && i % 2 == 1 { 2 } else { status };
-            let call = JobBoard::setApplicationStatusBatchCall { applicationIds: chunk.to_vec(), status };
-            send(provider, employer, board, call.abi_encode()).await?;
-        }
-        mine_all(provider).await?;
-    }
-    Ok(jobs + submitted * 3)
 }
 
 /// Plain `eth_getLogs` over the whole history, `concurrency` calls in flight, ranges sized for
@@ -239,25 +115,6 @@ async fn raw_copy(url: &str, rows: usize) -> Result<Duration> {
     Ok(took)
 }
 
-fn peak_rss_kib(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-}
-
-async fn checkpoint(conn: &mut PgConnection) -> Result<Option<i64>> {
-    Ok(sqlx::query_scalar("SELECT block_number FROM indexer_state LIMIT 1")
-        .fetch_optional(conn)
-        .await?
-        .flatten())
-}
-
-fn free_port() -> Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
-}
-
 #[tokio::main]
 async fn main() -> Result<()> {
     let args = parse_args()?;
@@ -269,38 +126,13 @@ async fn main() -> Result<()> {
         std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
     ));
 
-    let anvil = AnvilProcess::start(
-        &find_anvil(&root)?,
-        &["--accounts", "101", "--gas-limit", "300000000", "--no-mining"],
-    )?;
-    let provider = ProviderBuilder::new()
-        .disable_recommended_fillers()
-        .connect_http(anvil.endpoint.clone())
-        .root()
-        .clone();
-    let deployer = ProviderBuilder::new()
-        .wallet(anvil.wallet().context("dev keys")?)
-        .connect_http(anvil.endpoint.clone());
-    let deploy = tokio::spawn(async move { deploy_board(&deployer).await });
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    mine_all(&provider).await?;
-    let deployment = deploy.await??;
-    let board = deployment.address;
-
-    let started = Instant::now();
-    let generated = generate(&provider, board, &anvil, args.events).await?;
-    let head = provider.get_block_number().await?;
-    // Enough empty blocks on top that the whole history is below anvil's finalized (head - 64).
-    let _: serde_json::Value = rpc(&provider, "anvil_mine", serde_json::json!(["0x48"])).await?;
-    let head_after = provider.get_block_number().await?;
-    say(format!(
-        "generated   {generated} events in blocks {}..={head} in {:.1?}",
-        deployment.block,
-        started.elapsed()
-    ));
+    let chain = start_and_generate(&root, args.events).await?;
+    let (anvil, provider, board, generated, head_after) =
+        (&chain.anvil, &chain.provider, chain.board, chain.generated, chain.head_after);
+    let start_block = chain.deploy_block;
 
     let (fetched, fetch_time, calls) =
-        raw_fetch(&provider, board, deployment.block, head_after, generated, 4).await?;
+        raw_fetch(provider, board, start_block, head_after, generated, 4).await?;
     ensure!(fetched == generated, "raw fetch returned {fetched} logs, but {generated} were sent");
     let raw_fetch_rate = fetched as f64 / fetch_time.as_secs_f64();
     say(format!(
@@ -325,7 +157,7 @@ async fn main() -> Result<()> {
     let log = std::fs::File::create(work.path().join("index.log"))?;
     let mut child = Command::new(binary)
         .args(["index", "--rpc-url", anvil.endpoint.as_str(), "--database-url", &url])
-        .args(["--contract", &board.to_string(), "--start-block", &deployment.block.to_string()])
+        .args(["--contract", &board.to_string(), "--start-block", &start_block.to_string()])
         .args([
             "--poll-interval",
             &format!("{POLL_INTERVAL_MS}ms"),
@@ -370,7 +202,7 @@ async fn main() -> Result<()> {
     ));
 
     // Following the head: how long from a block being mined to its events being queryable.
-    let _: serde_json::Value = rpc(&provider, "evm_setAutomine", serde_json::json!([true])).await?;
+    let _: serde_json::Value = rpc(provider, "evm_setAutomine", serde_json::json!([true])).await?;
     let employer = anvil.address(0).context("dev account 0")?;
     let mut latencies = Vec::new();
     for i in 0..args.live_samples {
@@ -378,7 +210,7 @@ async fn main() -> Result<()> {
         let before: i64 = sqlx::query_scalar("SELECT count(*) FROM events").fetch_one(&mut conn).await?;
         // Spread the samples over the poll cycle.
         tokio::time::sleep(Duration::from_millis(37 * (i as u64 % 7))).await;
-        send(&provider, employer, board, JobBoard::closeJobCall { jobId: job }.abi_encode()).await?;
+        send(provider, employer, board, JobBoard::closeJobCall { jobId: job }.abi_encode()).await?;
         let mined = Instant::now();
         loop {
             let now: i64 = sqlx::query_scalar("SELECT count(*) FROM events").fetch_one(&mut conn).await?;

@@ -1,0 +1,510 @@
+//! GraphQL API benchmark:
+//! `cargo bench --bench api [-- --events 100000 --connections 10 --seconds 10]`.
+//!
+//! In one run on a local anvil and an embedded PostgreSQL it:
+//! 1. generates N board events exactly as the indexer bench does (`benches/common`),
+//! 2. starts `jobboard run` (the release binary: indexer + API in one process) and waits until
+//!    `/readyz` answers 200 and the checkpoint is at the head,
+//! 3. drives three typical frontend queries over HTTP POST `/graphql` from a fixed number of
+//!    keep-alive connections, each for a 2 s warm-up and then a fixed time, checking every answer,
+//! 4. reports requests/s and p50 / p99 / max latency per query against the target, and the
+//!    peak RSS of the `jobboard run` process.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use alloy::providers::Provider;
+use anyhow::{Context, Result, bail, ensure};
+use jobboard::local::postgres::{EmbeddedPostgres, PostgresOptions};
+use serde::Deserialize;
+use serde::de::IgnoredAny;
+use sqlx::postgres::PgPoolOptions;
+use sqlx::{Connection, PgConnection};
+
+#[path = "common/mod.rs"]
+mod common;
+
+use common::{APPLICANTS, checkpoint, free_port, peak_rss_kib, say, start_and_generate};
+
+const POLL_INTERVAL_MS: u64 = 200;
+const WARM_UP: Duration = Duration::from_secs(2);
+/// The faster peer (Subsquid) serves 510-670 req/s; the target is five times its best.
+const PEER_BEST_RPS: f64 = 670.0;
+const TARGET_FACTOR: f64 = 5.0;
+const TARGET_P99: Duration = Duration::from_millis(10);
+
+const NEWEST_OPEN_JOBS: &str = "{ jobs(where: {status: OPEN}, orderBy: NEWEST, first: 20) { nodes { id title company salaryMin salaryMax tags postedAt employer { address } } } }";
+const JOB_WITH_APPLICATIONS: &str = "query($id: ID!) { job(id: $id) { id title applicationCount applications(first: 20) { nodes { id status applicant { address } submittedAt } } } }";
+const APPLICANT_APPLICATIONS: &str = "query($a: Address!) { applicant(address: $a) { applicationCount applications(first: 20) { nodes { id status job { id title } } } } }";
+
+struct Args {
+    events: usize,
+    connections: usize,
+    seconds: u64,
+}
+
+fn parse_args() -> Result<Args> {
+    let mut args = Args { events: 100_000, connections: 10, seconds: 10 };
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--events" => args.events = it.next().context("--events takes a number")?.parse()?,
+            "--connections" => {
+                args.connections = it.next().context("--connections takes a number")?.parse()?
+            }
+            "--seconds" => args.seconds = it.next().context("--seconds takes a number")?.parse()?,
+            "--bench" => {} // passed by `cargo bench`
+            other => bail!("unknown argument {other}; use --events N --connections N --seconds N"),
+        }
+    }
+    ensure!(args.events >= 3, "--events must be at least 3");
+    ensure!(args.connections >= 1, "--connections must be at least 1");
+    ensure!(args.seconds >= 1, "--seconds must be at least 1");
+    Ok(args)
+}
+
+/// A child process that is killed when dropped, so that no exit path leaves it running.
+struct ChildGuard(Child);
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// One query under load: a name and the request bodies it cycles through.
+struct Query {
+    name: &'static str,
+    bodies: Vec<String>,
+}
+
+impl Query {
+    fn new(name: &'static str, query: &str, variables: Vec<serde_json::Value>) -> Result<Query> {
+        let bodies = if variables.is_empty() {
+            vec![serde_json::to_string(&serde_json::json!({ "query": query }))?]
+        } else {
+            variables
+                .into_iter()
+                .map(|v| serde_json::to_string(&serde_json::json!({ "query": query, "variables": v })))
+                .collect::<Result<_, _>>()?
+        };
+        Ok(Query { name, bodies })
+    }
+}
+
+/// What a timed run measured.
+struct Run {
+    requests: usize,
+    failures: usize,
+    first_failure: Option<String>,
+    elapsed: Duration,
+    /// Every request's latency, sorted.
+    latencies: Vec<Duration>,
+}
+
+impl Run {
+    fn rate(&self) -> f64 {
+        self.requests as f64 / self.elapsed.as_secs_f64()
+    }
+
+    /// Nearest-rank percentile.
+    fn percentile(&self, p: f64) -> Duration {
+        if self.latencies.is_empty() {
+            return Duration::ZERO;
+        }
+        let rank = ((p / 100.0) * self.latencies.len() as f64).ceil() as usize;
+        self.latencies[rank.clamp(1, self.latencies.len()) - 1]
+    }
+
+    fn max(&self) -> Duration {
+        self.latencies.last().copied().unwrap_or_default()
+    }
+}
+
+/// Only whether the answer has `data` and no `errors`; the rest is skipped without building it.
+#[derive(Deserialize)]
+struct Reply {
+    data: Option<IgnoredAny>,
+    errors: Option<IgnoredAny>,
+}
+
+/// Why one response does not count as a success, if it does not.
+fn check(status: reqwest::StatusCode, body: &[u8]) -> Option<String> {
+    let snippet = || String::from_utf8_lossy(&body[..body.len().min(300)]).into_owned();
+    if status != reqwest::StatusCode::OK {
+        return Some(format!("HTTP {status}: {}", snippet()));
+    }
+    match serde_json::from_slice::<Reply>(body) {
+        Ok(Reply { errors: Some(_), .. }) => Some(format!("GraphQL errors: {}", snippet())),
+        Ok(Reply { data: None, .. }) => Some(format!("no data: {}", snippet())),
+        Ok(_) => None,
+        Err(error) => Some(format!("not JSON ({error}): {}", snippet())),
+    }
+}
+
+fn client() -> Result<reqwest::Client> {
+    Ok(reqwest::Client::builder()
+        .pool_max_idle_per_host(1)
+        .no_proxy()
+        .tcp_nodelay(true)
+        .timeout(Duration::from_secs(30))
+        .build()?)
+}
+
+/// `connections` tasks, each with its own client (one keep-alive connection), send `query`'s
+/// bodies in turn, back to back, for `duration`.
+async fn drive(url: &str, query: &Query, connections: usize, duration: Duration) -> Result<Run> {
+    let bodies = Arc::new(query.bodies.clone());
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let deadline = started + duration;
+    let mut tasks = Vec::with_capacity(connections);
+    for _ in 0..connections {
+        let client = client()?;
+        let url = url.to_owned();
+        let bodies = Arc::clone(&bodies);
+        let next = Arc::clone(&next);
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::with_capacity(65_536);
+            let mut failures = 0usize;
+            let mut first_failure = None;
+            while Instant::now() < deadline {
+                let body = bodies[next.fetch_add(1, Ordering::Relaxed) % bodies.len()].clone();
+                let sent = Instant::now();
+                let outcome = async {
+                    let response = client
+                        .post(&url)
+                        .header(reqwest::header::CONTENT_TYPE, "application/json")
+                        .body(body)
+                        .send()
+                        .await?;
+                    let status = response.status();
+                    let bytes = response.bytes().await?;
+                    Ok::<_, reqwest::Error>((status, bytes))
+                }
+                .await;
+                latencies.push(sent.elapsed());
+                let failure = match outcome {
+                    Ok((status, bytes)) => check(status, &bytes),
+                    Err(error) => Some(format!("request failed: {error}")),
+                };
+                if let Some(failure) = failure {
+                    failures += 1;
+                    first_failure.get_or_insert(failure);
+                    // A dead server fails fast; do not spin.
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+            }
+            (latencies, failures, first_failure)
+        }));
+    }
+    let mut run =
+        Run { requests: 0, failures: 0, first_failure: None, elapsed: Duration::ZERO, latencies: Vec::new() };
+    for task in tasks {
+        let (latencies, failures, first_failure) = task.await?;
+        run.requests += latencies.len();
+        run.latencies.extend(latencies);
+        run.failures += failures;
+        if run.first_failure.is_none() {
+            run.first_failure = first_failure;
+        }
+    }
+    run.elapsed = started.elapsed();
+    run.latencies.sort_unstable();
+    Ok(run)
+}
+
+/// Sends `query`'s first body once and checks that the answer holds real rows (`path` leads to
+/// a non-empty list, or to a non-null object), so that the bench does not time empty answers.
+async fn sanity_check(url: &str, query: &Query, path: &[&str]) -> Result<()> {
+    let body = query.bodies.first().context("no request bodies")?.clone();
+    let response = client()?
+        .post(url)
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .body(body)
+        .send()
+        .await?;
+    let status = response.status();
+    let bytes = response.bytes().await?;
+    if let Some(failure) = check(status, &bytes) {
+        bail!("{}: {failure}", query.name);
+    }
+    let reply: serde_json::Value = serde_json::from_slice(&bytes)?;
+    let mut at = &reply["data"];
+    for key in path {
+        at = &at[key];
+    }
+    let empty = match at {
+        serde_json::Value::Array(items) => items.is_empty(),
+        other => other.is_null(),
+    };
+    ensure!(!empty, "{}: the answer has no rows at data.{}: {reply}", query.name, path.join("."));
+    Ok(())
+}
+
+/// CPU time (user + system) a process has used, in seconds; /proc counts in USER_HZ = 100.
+fn cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // After "pid (comm) ": state, ppid, ..., utime and stime are the 12th and 13th fields.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some(ticks as f64 / 100.0)
+}
+
+/// The CPU time of the PostgreSQL server: the postmaster and its live children.
+fn postgres_cpu_seconds(postmaster: u32) -> f64 {
+    let mut total = cpu_seconds(postmaster).unwrap_or(0.0);
+    let Ok(entries) = std::fs::read_dir("/proc") else { return total };
+    for entry in entries.flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else { continue };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { continue };
+        let ppid = stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().nth(1));
+        if ppid == Some(postmaster.to_string().as_str()) {
+            total += cpu_seconds(pid).unwrap_or(0.0);
+        }
+    }
+    total
+}
+
+/// CPU time the whole machine spent busy (not idle, not waiting for I/O), in seconds.
+fn machine_busy_seconds() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/stat") else { return 0.0 };
+    let Some(line) = stat.lines().find(|l| l.starts_with("cpu ")) else { return 0.0 };
+    let ticks: Vec<u64> = line.split_whitespace().skip(1).filter_map(|t| t.parse().ok()).collect();
+    // user nice system idle iowait irq softirq steal [guest guest_nice, already in user/nice]
+    let busy: u64 =
+        ticks.iter().take(8).enumerate().filter(|(i, _)| *i != 3 && *i != 4).map(|(_, t)| t).sum();
+    busy as f64 / 100.0
+}
+
+/// Where the CPU went: `jobboard run`, PostgreSQL, this load generator, and anything else
+/// running on the machine (which makes the numbers unreliable).
+#[derive(Clone, Copy)]
+struct Cpu {
+    run: f64,
+    postgres: f64,
+    client: f64,
+    machine: f64,
+}
+
+impl Cpu {
+    fn now(run_pid: u32, postmaster: u32) -> Cpu {
+        Cpu {
+            run: cpu_seconds(run_pid).unwrap_or(0.0),
+            postgres: postgres_cpu_seconds(postmaster),
+            client: cpu_seconds(std::process::id()).unwrap_or(0.0),
+            machine: machine_busy_seconds(),
+        }
+    }
+
+    /// Cores used by each between `self` and `later`, over `elapsed`.
+    fn cores_until(&self, later: &Cpu, elapsed: Duration) -> String {
+        let s = elapsed.as_secs_f64();
+        let (run, postgres, client) =
+            (later.run - self.run, later.postgres - self.postgres, later.client - self.client);
+        let other = (later.machine - self.machine - run - postgres - client).max(0.0);
+        format!("{:.2}/{:.2}/{:.2}/{:.2}", run / s, postgres / s, client / s, other / s)
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn log_tail(path: &Path) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(30)..].join("\n")
+}
+
+async fn bench(args: Args) -> Result<()> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let work = tempfile::tempdir()?;
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    say(format!(
+        "== jobboard API bench: {} events, {} connections, {} s per query, {cores} cores",
+        args.events, args.connections, args.seconds
+    ));
+
+    let chain = start_and_generate(&root, args.events).await?;
+
+    let pg = EmbeddedPostgres::start(PostgresOptions::new(work.path().join("pg"))).await?;
+    let admin = PgPoolOptions::new().max_connections(1).connect(&pg.url("postgres")).await?;
+    sqlx::query("CREATE DATABASE bench").execute(&admin).await?;
+    admin.close().await;
+    let db_url = pg.url("bench");
+
+    // The real thing, as an operator runs it: indexer and API in one process.
+    let port = free_port()?;
+    let base = format!("http://127.0.0.1:{port}");
+    let log_path = work.path().join("run.log");
+    let log = std::fs::File::create(&log_path)?;
+    let started = Instant::now();
+    let mut child = ChildGuard(
+        Command::new(env!("CARGO_BIN_EXE_jobboard"))
+            .args(["run", "--rpc-url", chain.anvil.endpoint.as_str(), "--database-url", &db_url])
+            .args(["--contract", &chain.board.to_string(), "--start-block", &chain.deploy_block.to_string()])
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .args(["--poll-interval", &format!("{POLL_INTERVAL_MS}ms")])
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .context("starting jobboard run")?,
+    );
+    let pid = child.0.id();
+    let postmaster: u32 = std::fs::read_to_string(pg.data_dir().join("postmaster.pid"))?
+        .lines()
+        .next()
+        .context("empty postmaster.pid")?
+        .trim()
+        .parse()
+        .context("postmaster.pid")?;
+
+    // Ready: /readyz says 200 and the checkpoint is at the node's head.
+    let head = chain.provider.get_block_number().await?;
+    ensure!(head == chain.head_after, "the chain moved: head {head}, expected {}", chain.head_after);
+    let probe = reqwest::Client::builder().no_proxy().timeout(Duration::from_secs(5)).build()?;
+    let mut conn: Option<PgConnection> = None;
+    loop {
+        if let Some(status) = child.0.try_wait()? {
+            bail!("jobboard run exited with {status}:\n{}", log_tail(&log_path));
+        }
+        ensure!(
+            started.elapsed() < Duration::from_secs(1800),
+            "jobboard run not ready in 30 minutes:\n{}",
+            log_tail(&log_path)
+        );
+        let ready = match probe.get(format!("{base}/readyz")).send().await {
+            Ok(response) => response.status() == reqwest::StatusCode::OK,
+            Err(_) => false, // not listening yet
+        };
+        if ready {
+            if conn.is_none() {
+                conn = Some(PgConnection::connect(&db_url).await?);
+            }
+            if let Some(conn) = conn.as_mut()
+                && checkpoint(conn).await? == Some(head as i64)
+            {
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let ready_after = started.elapsed();
+    let mut conn = conn.context("no database connection")?;
+    let indexed: i64 = sqlx::query_scalar("SELECT count(*) FROM events").fetch_one(&mut conn).await?;
+    ensure!(indexed as usize == chain.generated, "indexed {indexed} events, expected {}", chain.generated);
+    let job_ids: Vec<i64> =
+        sqlx::query_scalar("SELECT job_id FROM jobs ORDER BY job_id").fetch_all(&mut conn).await?;
+    ensure!(!job_ids.is_empty(), "no jobs were indexed");
+    conn.close().await?;
+    say(format!(
+        "ready       jobboard run indexed {indexed} events to block {head} and answered /readyz in {ready_after:.1?}"
+    ));
+
+    let applicants = (1..=APPLICANTS)
+        .map(|i| Ok(format!("{:#x}", chain.anvil.address(i).context("dev account")?)))
+        .collect::<Result<Vec<String>>>()?;
+    let queries = [
+        (Query::new("newest open jobs", NEWEST_OPEN_JOBS, Vec::new())?, &["jobs", "nodes"][..]),
+        (
+            Query::new(
+                "job with applications",
+                JOB_WITH_APPLICATIONS,
+                job_ids.iter().map(|id| serde_json::json!({ "id": id.to_string() })).collect(),
+            )?,
+            &["job", "applications", "nodes"][..],
+        ),
+        (
+            Query::new(
+                "applications of an applicant",
+                APPLICANT_APPLICATIONS,
+                applicants.iter().map(|a| serde_json::json!({ "a": a })).collect(),
+            )?,
+            &["applicant", "applications", "nodes"][..],
+        ),
+    ];
+    say(format!(
+        "queries     cycle over {} job ids and {} applicant addresses; {} s warm-up, then {} s each",
+        job_ids.len(),
+        applicants.len(),
+        WARM_UP.as_secs(),
+        args.seconds
+    ));
+
+    let graphql = format!("{base}/graphql");
+    let target_rps = PEER_BEST_RPS * TARGET_FACTOR;
+    let mut results = Vec::new();
+    say(format!(
+        "{:<30} {:>9} {:>8} {:>8} {:>8} {:>9} {:>8}  {:<22}",
+        "query", "req/s", "p50 ms", "p99 ms", "max ms", "requests", "failures", "cores run/pg/cli/other"
+    ));
+    for (query, path) in &queries {
+        sanity_check(&graphql, query, path).await?;
+        let warm_up = drive(&graphql, query, args.connections, WARM_UP).await?;
+        let cpu_before = Cpu::now(pid, postmaster);
+        let run = drive(&graphql, query, args.connections, Duration::from_secs(args.seconds)).await?;
+        let cores = cpu_before.cores_until(&Cpu::now(pid, postmaster), run.elapsed);
+        let failures = warm_up.failures + run.failures;
+        let meets = run.rate() >= target_rps && run.percentile(99.0) < TARGET_P99 && failures == 0;
+        say(format!(
+            "{:<30} {:>9.0} {:>8.2} {:>8.2} {:>8.2} {:>9} {:>8}  {:<22}  {}",
+            query.name,
+            run.rate(),
+            ms(run.percentile(50.0)),
+            ms(run.percentile(99.0)),
+            ms(run.max()),
+            run.requests,
+            failures,
+            cores,
+            if meets { "meets target" } else { "BELOW target" },
+        ));
+        let first_failure = warm_up.first_failure.or(run.first_failure);
+        results.push((query.name, failures, first_failure, meets));
+    }
+    say(
+        "            (cores: CPU used during the timed run by jobboard run / PostgreSQL / this load generator / anything else)",
+    );
+    let met = results.iter().filter(|(_, _, _, meets)| *meets).count();
+    say(format!(
+        "target      >= {TARGET_FACTOR:.0}x the faster peer (Subsquid 510-670 req/s) = >= {target_rps:.0} req/s with p99 < {} ms: met by {met} of {} queries",
+        TARGET_P99.as_millis(),
+        results.len()
+    ));
+    say(format!(
+        "peak RSS of jobboard run (indexing, then serving): {:.1} MiB",
+        peak_rss_kib(pid).unwrap_or(0) as f64 / 1024.0
+    ));
+    if let Some(status) = child.0.try_wait()? {
+        bail!("jobboard run exited during the bench with {status}:\n{}", log_tail(&log_path));
+    }
+
+    let failed: Vec<String> = results
+        .into_iter()
+        .filter(|(_, failures, _, _)| *failures > 0)
+        .map(|(name, failures, first, _)| {
+            format!("{name}: {failures} failed requests, the first: {}", first.unwrap_or_default())
+        })
+        .collect();
+    ensure!(failed.is_empty(), "some requests failed:\n{}", failed.join("\n"));
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let args = parse_args()?;
+    // Ctrl-C drops the bench future, and with it every child-process guard.
+    tokio::select! {
+        result = bench(args) => result,
+        signal = tokio::signal::ctrl_c() => {
+            signal?;
+            bail!("interrupted")
+        }
+    }
+}
