@@ -9,11 +9,19 @@ FORGE := $(CURDIR)/node_modules/@foundry-rs/forge-linux-amd64/bin/forge
 # figures depend on the inputs drawn, which change with the number of runs.
 SNAPSHOT_FLAGS := --match-path 'test/JobBoard{.t,.gas.t}.sol'
 
-.PHONY: dev test tools contracts-test rust-test artifact snapshot fmt
+.PHONY: dev dev-reset test tools contracts-test rust-test artifact snapshot fmt
 
-## Run the main job: a local chain with the contract deployed (see README).
+# Extra flags for `jobboard dev`, e.g. `make dev DEV_ARGS="--listen 127.0.0.1:8001"`.
+DEV_ARGS ?=
+
+## Run the main job: embedded PostgreSQL, anvil, the contract, a demo, the indexer and the API.
+## Ctrl-C stops everything; the next run resumes with the same data.
 dev: tools
-	scripts/dev.sh
+	cargo run --quiet --bin jobboard -- dev $(DEV_ARGS)
+
+## The same, from a fresh chain and database (deletes .jobboard/dev).
+dev-reset: tools
+	cargo run --quiet --bin jobboard -- dev --reset $(DEV_ARGS)
 
 ## Run every test: contracts (format, build, tests, gas snapshot, artifact) and Rust.
 test: tools contracts-test rust-test

@@ -40,6 +40,36 @@ pub enum Command {
     Run(RunArgs),
     /// Print the GraphQL schema (SDL), as committed in schema.graphql.
     Schema,
+    /// The whole board on this machine: an embedded PostgreSQL and an anvil chain (data kept
+    /// in --data-dir), the contract deployed, a demo seeded, the indexer and the API running.
+    /// Ctrl-C stops everything; the next run resumes with the same data.
+    Dev(DevArgs),
+}
+
+/// Arguments of `jobboard dev`.
+#[derive(Debug, Clone, Args)]
+pub struct DevArgs {
+    /// Where the cluster, the chain's state and the demo documents are kept between runs.
+    #[arg(long = "data-dir", env = "JOBBOARD_DEV_DATA_DIR", default_value = ".jobboard/dev")]
+    pub data_dir: std::path::PathBuf,
+    /// Delete the data directory first and start from a fresh chain and database.
+    #[arg(long)]
+    pub reset: bool,
+    /// Deploy the board but seed no demo data.
+    #[arg(long = "no-seed")]
+    pub no_seed: bool,
+    /// anvil's port on 127.0.0.1.
+    #[arg(long = "anvil-port", env = "JOBBOARD_DEV_ANVIL_PORT", default_value_t = 8545)]
+    pub anvil_port: u16,
+    /// The embedded PostgreSQL's port on 127.0.0.1.
+    #[arg(long = "postgres-port", env = "JOBBOARD_DEV_POSTGRES_PORT", default_value_t = 54320)]
+    pub postgres_port: u16,
+    /// How often the indexer polls the chain for new blocks.
+    #[arg(long = "poll-interval", env = "JOBBOARD_POLL_INTERVAL", default_value = "250ms", value_parser = parse_duration)]
+    pub poll_interval: Duration,
+    #[command(flatten)]
+    #[allow(missing_docs, reason = "flattened group")]
+    pub api: ApiArgs,
 }
 
 /// Arguments of `jobboard serve`.

@@ -10,9 +10,10 @@ use clap::Parser;
 use jobboard::api::{self, ApiConfig, ApiState, PageLimits};
 use jobboard::chain::{ChainClient, RetryPolicy, deploy_board, redact};
 use jobboard::cli::{
-    ApiArgs, Cli, Command, DatabaseArgs, DeployArgs, IndexArgs, PRIVATE_KEY_ENV, RunArgs, ServeArgs,
+    ApiArgs, Cli, Command, DatabaseArgs, DeployArgs, DevArgs, IndexArgs, PRIVATE_KEY_ENV, RunArgs, ServeArgs,
 };
 use jobboard::indexer::{Indexer, IndexerConfig, lock};
+use jobboard::local::dev::{DevOptions, DevStack};
 use jobboard::shutdown;
 use jobboard::store::{Board, MIGRATOR, Reader, chains_indexing};
 use jobboard::telemetry::{self, Metrics};
@@ -31,7 +32,8 @@ async fn main() -> Result<()> {
         Command::Index(args) => index(args).await,
         Command::Migrate(args) => migrate(&args).await,
         Command::Serve(args) => serve(args).await,
-        Command::Run(args) => run(args).await,
+        Command::Run(args) => run(args, shutdown::on_signal()).await,
+        Command::Dev(args) => dev(args).await,
         Command::Schema => {
             print!("{}", jobboard::api::sdl());
             Ok(())
@@ -70,7 +72,7 @@ async fn migrate(args: &DatabaseArgs) -> Result<()> {
         .acquire_timeout(Duration::from_secs(10))
         .connect(&args.database_url)
         .await
-        .context("connecting to the database given by --database-url")?;
+        .with_context(|| unreachable_database(&args.database_url))?;
     MIGRATOR.run(&pool).await.context("applying migrations")?;
     info!("database schema is up to date");
     Ok(())
@@ -132,7 +134,7 @@ async fn run_indexer(
     while !cancel.is_cancelled() {
         let conn = lock::acquire_writer(&args.database.database_url, &board, Duration::from_secs(1), &cancel)
             .await
-            .context("connecting to the database given by --database-url")?;
+            .with_context(|| unreachable_database(&args.database.database_url))?;
         let Some(mut conn) = conn else { break };
         let mut indexer = Indexer::new(client.clone(), &mut conn, board, config.clone()).await?;
         match indexer.run(&cancel).await {
@@ -158,7 +160,19 @@ async fn api_pool(database_url: &str, api: &ApiArgs) -> Result<PgPool> {
         .acquire_timeout(Duration::from_secs(5))
         .connect_with(options)
         .await
-        .context("connecting to the database given by --database-url")
+        .with_context(|| unreachable_database(database_url))
+}
+
+/// The context of a failed database connection: where we looked and what to check.
+fn unreachable_database(database_url: &str) -> String {
+    let target = url::Url::parse(database_url).ok().map_or_else(
+        || "?".to_owned(),
+        |url| format!("{}:{}", url.host_str().unwrap_or("localhost"), url.port().unwrap_or(5432)),
+    );
+    format!(
+        "cannot use the database at {target} given by --database-url: is PostgreSQL running there, and are \
+         the user, password and database name right? (`make dev` runs a local one)"
+    )
 }
 
 fn api_config(api: &ApiArgs) -> Result<ApiConfig> {
@@ -209,8 +223,8 @@ async fn serve(args: ServeArgs) -> Result<()> {
         .with_context(|| format!("serving on --listen {}", args.api.listen))
 }
 
-async fn run(args: RunArgs) -> Result<()> {
-    let cancel = shutdown::on_signal();
+/// `index` and `serve` in one process, until `cancel` fires or the indexer stops.
+async fn run(args: RunArgs, cancel: CancellationToken) -> Result<()> {
     let config = api_config(&args.api)?;
     let metrics = Metrics::default();
     let (client, board) = connect_node(&args.index, &metrics).await?;
@@ -228,4 +242,142 @@ async fn run(args: RunArgs) -> Result<()> {
     let served = server.await.context("the API task panicked")?;
     indexed?;
     served.context("serving the API")
+}
+
+/// The whole board locally: the dev stack, then `run` against it, then the stack stopped.
+async fn dev(args: DevArgs) -> Result<()> {
+    let cancel = shutdown::on_signal();
+    if std::net::TcpListener::bind(args.api.listen).is_err() {
+        bail!(
+            "{} is already in use (another `jobboard dev`?): stop what listens there, or pass --listen 127.0.0.1:<free port>",
+            args.api.listen
+        );
+    }
+    let options = DevOptions {
+        data_dir: args.data_dir.clone(),
+        anvil_port: args.anvil_port,
+        postgres_port: args.postgres_port,
+        reset: args.reset,
+        seed: !args.no_seed,
+    };
+    // Dropping a half-started stack (Ctrl-C during start-up) stops what it started.
+    let stack = tokio::select! {
+        stack = DevStack::up(&options) => stack.context("starting the dev stack")?,
+        () = cancel.cancelled() => return Ok(()),
+    };
+    let board = stack.board;
+    let database_url = stack.database_url();
+    let run_args = RunArgs {
+        index: IndexArgs {
+            rpc_urls: vec![stack.anvil.endpoint.clone()],
+            contract: board.address,
+            start_block: board.deploy_block,
+            chain_id: Some(board.chain_id),
+            database: DatabaseArgs { database_url: database_url.clone() },
+            confirmations: 12,
+            poll_interval: args.poll_interval,
+            rpc_timeout: Duration::from_secs(20),
+            fetch_concurrency: 4,
+            batch_events: 10_000,
+            max_range: 500_000,
+            metrics_listen: None,
+        },
+        api: args.api.clone(),
+    };
+    let banner = dev_banner(&stack, &args);
+    let ready = tokio::spawn(announce_when_indexed(
+        args.api.listen,
+        database_url,
+        Board { chain_id: board.chain_id, contract: board.address },
+        board.seeded_through,
+        banner,
+        cancel.clone(),
+    ));
+    let ran = run(run_args, cancel.clone()).await;
+    cancel.cancel();
+    ready.abort();
+    let stopped = stack.down().await.context("stopping the dev stack");
+    ran?;
+    stopped?;
+    eprintln!(
+        "jobboard dev: stopped; data kept in {} (run again to resume; `make dev-reset` starts clean)",
+        args.data_dir.display()
+    );
+    Ok(())
+}
+
+/// Prints `banner` once the index has reached `block` and the API listens on `listen`: the
+/// demo is queryable by then.
+async fn announce_when_indexed(
+    listen: std::net::SocketAddr,
+    database_url: String,
+    board: Board,
+    block: u64,
+    banner: String,
+    cancel: CancellationToken,
+) -> Result<()> {
+    let pool = PgPoolOptions::new().max_connections(1).connect(&database_url).await?;
+    let reader = Reader::new(pool, board)?;
+    let target = i64::try_from(block).unwrap_or(i64::MAX);
+    while !cancel.is_cancelled() {
+        // The tables appear with the indexer's migrations; until then reading fails.
+        if let Ok(Some(status)) = reader.status().await
+            && status.block.is_some_and(|b| b.number >= target)
+            && tokio::net::TcpStream::connect(listen).await.is_ok()
+        {
+            println!("{banner}");
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Ok(())
+}
+
+/// What a newcomer needs once the board is up: where things are and what to try.
+fn dev_banner(stack: &DevStack, args: &DevArgs) -> String {
+    use std::fmt::Write as _;
+    let api = format!("http://{}/graphql", args.api.listen);
+    let rpc = stack.anvil.endpoint.as_str().trim_end_matches('/').to_owned();
+    let board = stack.board;
+    let mut text = String::new();
+    let resumed = if stack.resumed { " (resumed: same chain and data as last time)" } else { "" };
+    let _ = writeln!(text, "\njobboard dev is up{resumed}\n");
+    let _ = writeln!(text, "  GraphiQL   {api}   (open it in a browser)");
+    let _ = writeln!(
+        text,
+        "  chain      {rpc}   chain id {}; JobBoard at {} (deployed in block {})",
+        board.chain_id, board.address, board.deploy_block
+    );
+    let _ = writeln!(text, "  database   {}", stack.database_url());
+    let _ = writeln!(
+        text,
+        "  data       {}   (kept across runs; `make dev-reset` starts clean)",
+        stack.data_dir.display()
+    );
+    let _ = writeln!(text, "\nThree queries to try (paste them into GraphiQL, or run the curl lines):");
+    for (n, (title, query)) in jobboard::local::demo::EXAMPLE_QUERIES.iter().enumerate() {
+        let compact = query.split_whitespace().collect::<Vec<_>>().join(" ");
+        let body = serde_json::json!({ "query": compact }).to_string().replace('\'', "'\\''");
+        let _ = writeln!(text, "\n  {}. {title}", n + 1);
+        for line in query.lines() {
+            let _ = writeln!(text, "     {line}");
+        }
+        let _ = writeln!(text, "     curl -s {api} -H 'content-type: application/json' -d '{body}'");
+    }
+    let employer_key = stack
+        .anvil
+        .keys
+        .get(1)
+        .map(|k| format!("0x{}", alloy::hex::encode(k.to_bytes())))
+        .unwrap_or_default();
+    let _ = writeln!(text, "\nAct as the demo's first employer (anvil dev account 1; a public test key):");
+    let _ = writeln!(text, "  export JOBBOARD_RPC_URL={rpc} JOBBOARD_CONTRACT={}", board.address);
+    let _ = writeln!(text, "  export JOBBOARD_PRIVATE_KEY={employer_key}");
+    let _ = writeln!(
+        text,
+        "  jobboard job post --title 'Staff Engineer' --company 'Tidewater Labs' --location Remote"
+    );
+    let _ = writeln!(text, "  (jobboard is target/debug/jobboard; `cargo install --path .` puts it on PATH)");
+    let _ = write!(text, "\nCtrl-C stops everything.");
+    text
 }

@@ -40,6 +40,17 @@ impl ApplicationStatus {
         matches!(self, Self::Rejected | Self::Hired | Self::Withdrawn)
     }
 
+    /// Whether the job's employer may move an application from this status to `to`: Submitted
+    /// to Shortlisted, Rejected or Hired; Shortlisted to Rejected or Hired. The contract's rule,
+    /// so that tools can refuse a transition before paying for a revert.
+    pub fn employer_may_set(self, to: ApplicationStatus) -> bool {
+        matches!(
+            (self, to),
+            (Self::Submitted, Self::Shortlisted | Self::Rejected | Self::Hired)
+                | (Self::Shortlisted, Self::Rejected | Self::Hired)
+        )
+    }
+
     /// The status name as the contract spells it.
     pub fn name(self) -> &'static str {
         match self {

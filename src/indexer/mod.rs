@@ -13,6 +13,7 @@
 //! any instant leaves all of a batch or none of it, and a restart continues exactly after it.
 
 pub mod lock;
+mod progress;
 mod range;
 
 use std::collections::{BTreeSet, HashMap};
@@ -326,6 +327,7 @@ impl<'c> Indexer<'c> {
             cancel.clone(),
         ));
 
+        let mut progress = progress::Progress::new(from, to);
         let mut pending: Vec<IndexedEvent> = Vec::new();
         let mut covered = None;
         let mut last_write = Instant::now();
@@ -343,12 +345,14 @@ impl<'c> Indexer<'c> {
             let full = pending.len() >= self.config.batch_events;
             let due = last_write.elapsed() >= Duration::from_secs(2);
             if full || due || range_to == to || cancel.is_cancelled() {
+                let written = pending.len();
                 if let Err(error) =
                     self.write_backfill_batch(&mut pending, range_to, to, head, finalized).await
                 {
                     result = Err(error);
                     break;
                 }
+                progress.advance(range_to, written);
                 last_write = Instant::now();
                 if cancel.is_cancelled() {
                     break;
@@ -357,6 +361,7 @@ impl<'c> Indexer<'c> {
         }
         drop(rx);
         fetcher.abort();
+        progress.finish();
         result?;
         if covered.is_some() && !pending.is_empty() {
             return Err(IndexerError::Inconsistent("backfill ended with unwritten events".into()));

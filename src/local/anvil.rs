@@ -2,13 +2,20 @@
 //!
 //! The real binary is started (not npm's Node wrapper, which would leave anvil orphaned if it
 //! were killed), on an OS-chosen port unless one is given, and stopped when the handle drops.
+//!
+//! Like the embedded PostgreSQL, anvil can never outlive its owner: it runs under a small `sh`
+//! supervisor in a process group of its own (so a Ctrl-C at the terminal reaches only the
+//! owner, which then stops things in order), whose stdin is a pipe only the owner writes to.
+//! When that pipe closes (on [`AnvilProcess::stop`], on drop, or because the owner died, even
+//! by SIGKILL), the supervisor sends anvil SIGTERM, on which anvil writes its `--state` file.
 
 use std::io::{BufRead, BufReader};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, ChildStdin, Command, Stdio};
 use std::str::FromStr;
 use std::sync::mpsc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use alloy::network::EthereumWallet;
 use alloy::primitives::Address;
@@ -42,7 +49,11 @@ pub enum AnvilError {
 /// under `repo_root`, else `anvil` on `PATH`.
 pub fn find_anvil(repo_root: &Path) -> Result<PathBuf, AnvilError> {
     if let Some(bin) = std::env::var_os("ANVIL_BIN") {
-        return Ok(PathBuf::from(bin));
+        let bin = PathBuf::from(bin);
+        if bin.is_file() {
+            return Ok(bin);
+        }
+        return Err(AnvilError::NotInstalled { looked_at: format!("ANVIL_BIN={}", bin.display()) });
     }
     let npm = repo_root.join("node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil");
     if npm.is_file() {
@@ -59,10 +70,32 @@ pub fn find_anvil(repo_root: &Path) -> Result<PathBuf, AnvilError> {
     Err(AnvilError::NotInstalled { looked_at: format!("$ANVIL_BIN, {}, $PATH", npm.display()) })
 }
 
+/// The supervisor, run as `sh -c SUPERVISOR supervisor ANVIL ARGS...`: fd 3 keeps the owner's
+/// pipe for the watcher, anvil gets neither it nor the terminal's stdin.
+const SUPERVISOR: &str = r#"
+exec 3<&0 </dev/null
+"$@" 3<&- &
+anvil=$!
+( while read -r _ <&3; do :; done; kill -TERM "$anvil" 2>/dev/null ) &
+watcher=$!
+exec 3<&-
+wait "$anvil"
+status=$?
+kill "$watcher" 2>/dev/null
+exit "$status"
+"#;
+
+/// How long a graceful stop (SIGTERM, during which anvil writes its state file) may take
+/// before the process group is killed.
+const STOP_TIMEOUT: Duration = Duration::from_secs(15);
+
 /// A running anvil with its funded dev accounts. Stopped on drop.
 #[derive(Debug)]
 pub struct AnvilProcess {
+    /// The supervisor (`sh`), leader of anvil's process group.
     child: Child,
+    /// The write end of the supervisor's stdin: closing it is the stop signal.
+    lifeline: Option<ChildStdin>,
     /// The HTTP JSON-RPC endpoint.
     pub endpoint: Url,
     /// The dev accounts' keys, in anvil's order (publicly known test keys).
@@ -76,18 +109,21 @@ impl AnvilProcess {
     /// # Errors
     /// [`AnvilError`] if the process cannot start or never reports its address.
     pub fn start(binary: &Path, args: &[&str]) -> Result<AnvilProcess, AnvilError> {
-        let mut command = Command::new(binary);
+        let mut command = Command::new("sh");
+        command.arg("-c").arg(SUPERVISOR).arg("jobboard-anvil-supervisor").arg(binary);
         command.args(["--host", "127.0.0.1"]);
         if !args.contains(&"--port") {
             command.args(["--port", "0"]);
         }
         let mut child = command
             .args(args)
-            .stdin(Stdio::null())
+            .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
+            .process_group(0)
             .spawn()
             .map_err(|source| AnvilError::Spawn { binary: binary.to_owned(), source })?;
+        let lifeline = child.stdin.take();
         let stdout = child.stdout.take().ok_or_else(|| AnvilError::NotListening("no stdout".into()))?;
         let stderr = child.stderr.take();
         // Read the banner on a thread so a silent anvil cannot hang us past the deadline.
@@ -133,14 +169,17 @@ impl AnvilProcess {
                 return Err(AnvilError::NotListening(message));
             }
             Err(_) => {
-                let _ = child.kill();
-                let _ = child.wait();
+                kill_group(&mut child);
                 return Err(AnvilError::NotListening("no listening address within 30 s".into()));
             }
         };
-        let endpoint = Url::parse(&format!("http://{address}"))
-            .map_err(|e| AnvilError::NotListening(format!("bad address {address}: {e}")))?;
-        Ok(AnvilProcess { child, endpoint, keys })
+        match Url::parse(&format!("http://{address}")) {
+            Ok(endpoint) => Ok(AnvilProcess { child, lifeline, endpoint, keys }),
+            Err(e) => {
+                kill_group(&mut child);
+                Err(AnvilError::NotListening(format!("bad address {address}: {e}")))
+            }
+        }
     }
 
     /// The address of dev account `index`, if anvil has that many.
@@ -159,15 +198,45 @@ impl AnvilProcess {
         Some(wallet)
     }
 
-    /// The process id (for measuring or signalling it).
-    pub fn pid(&self) -> u32 {
+    /// The process group id (the supervisor's pid): every process of this anvil is in it.
+    pub fn process_group(&self) -> u32 {
         self.child.id()
     }
+
+    /// Stops anvil gracefully (SIGTERM: it writes its `--state` file, if it has one) and waits
+    /// for it; after [`STOP_TIMEOUT`] the whole process group is killed.
+    ///
+    /// Returns whether the stop was graceful.
+    pub fn stop(mut self) -> bool {
+        self.stop_inner()
+    }
+
+    fn stop_inner(&mut self) -> bool {
+        if self.lifeline.take().is_none() {
+            return true;
+        }
+        let started = Instant::now();
+        while started.elapsed() < STOP_TIMEOUT {
+            if !matches!(self.child.try_wait(), Ok(None)) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        kill_group(&mut self.child);
+        false
+    }
+}
+
+/// Kills a supervisor's whole process group (anvil included) and reaps the supervisor.
+fn kill_group(child: &mut Child) {
+    // `kill` from the shell: signalling a group needs no unsafe code this way.
+    let _ = Command::new("kill").arg("-KILL").arg(format!("-{}", child.id())).status();
+    let _ = child.kill();
+    let _ = child.wait();
 }
 
 impl Drop for AnvilProcess {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.stop_inner();
     }
 }

@@ -5,6 +5,8 @@
 //! API at a real node and a real database.
 
 pub mod anvil;
+pub mod demo;
+pub mod dev;
 pub mod postgres;
 
 use std::path::PathBuf;

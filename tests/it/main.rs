@@ -3,6 +3,7 @@
 mod api;
 mod contract;
 mod db;
+mod dev;
 mod harness;
 mod indexer;
 mod rpc_proxy;

@@ -1,0 +1,291 @@
+//! `jobboard dev`'s stack: an embedded PostgreSQL cluster and an anvil chain, both keeping their
+//! data in one project-local directory, with the board deployed and the demo seeded once.
+//!
+//! A second run resumes: the cluster reuses its data directory, anvil reloads its state file
+//! (blocks, logs and all), and the indexer continues from its checkpoint. If the chain no
+//! longer holds the recorded board (its state file was lost), the board is deployed and seeded
+//! again and the old index is dropped, so the database never describes a chain that is gone.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+
+use alloy::primitives::Address;
+use alloy::providers::{Provider, ProviderBuilder, RootProvider};
+use serde::{Deserialize, Serialize};
+use sqlx::{Connection, Executor, PgConnection};
+use tracing::info;
+
+use super::LocalError;
+use super::anvil::{AnvilError, AnvilProcess, find_anvil};
+use super::demo::{self, DemoError};
+use super::postgres::{EmbeddedPostgres, PostgresOptions};
+use crate::chain::{ChainError, deploy_board};
+
+/// The database the dev stack indexes into.
+pub const DEV_DATABASE: &str = "jobboard";
+/// Dev accounts anvil creates (the demo uses ten).
+const ACCOUNTS: &str = "10";
+/// Seconds between anvil's state dumps, which bound what a crash of the whole machine loses.
+const STATE_INTERVAL: &str = "5";
+/// Marks a directory as a dev data directory, which `--reset` may delete.
+const MARKER: &str = ".jobboard-dev";
+/// Where the deployed board is recorded.
+const BOARD_FILE: &str = "board.json";
+
+/// How to run the dev stack.
+#[derive(Debug, Clone)]
+pub struct DevOptions {
+    /// Where the cluster, the chain state and the demo documents live.
+    pub data_dir: PathBuf,
+    /// anvil's port on 127.0.0.1.
+    pub anvil_port: u16,
+    /// PostgreSQL's port on 127.0.0.1.
+    pub postgres_port: u16,
+    /// Delete the data directory first.
+    pub reset: bool,
+    /// Seed the demo on a fresh board.
+    pub seed: bool,
+}
+
+/// Why the dev stack could not come up or go down.
+#[derive(Debug, thiserror::Error)]
+pub enum DevError {
+    /// anvil is missing or did not start.
+    #[error(transparent)]
+    Anvil(#[from] AnvilError),
+    /// The embedded PostgreSQL did not start or stop.
+    #[error(transparent)]
+    Postgres(#[from] LocalError),
+    /// A port the stack needs is taken.
+    #[error(
+        "port {port} on 127.0.0.1 is already in use (another `jobboard dev`?): stop what listens there, or pass {flag} <free port>"
+    )]
+    PortInUse {
+        /// The port.
+        port: u16,
+        /// The flag that sets it.
+        flag: &'static str,
+    },
+    /// `--reset` was asked to delete a directory that is not a dev data directory.
+    #[error(
+        "refusing to reset {0}: it is not a `jobboard dev` data directory (no {MARKER} file); delete it yourself if you mean it"
+    )]
+    NotADevDirectory(PathBuf),
+    /// Deploying the board failed.
+    #[error("deploying the board to the dev chain: {0}")]
+    Deploy(#[from] ChainError),
+    /// Seeding the demo failed.
+    #[error(transparent)]
+    Demo(#[from] DemoError),
+    /// A call to the dev chain failed.
+    #[error("talking to the dev chain: {0}")]
+    Node(String),
+    /// Preparing the database failed.
+    #[error("preparing the dev database: {0}")]
+    Database(#[from] sqlx::Error),
+    /// A file in the data directory could not be read or written.
+    #[error("{action} {path}: {source}")]
+    Io {
+        /// What was being done.
+        action: &'static str,
+        /// The path.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// The board the dev chain holds, as recorded in the data directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DevBoard {
+    /// The chain id (31337).
+    pub chain_id: u64,
+    /// The board's address.
+    pub address: Address,
+    /// Its deploy block: the indexer's start block.
+    pub deploy_block: u64,
+    /// The last block of the demo's transactions (the deploy block without a demo).
+    pub seeded_through: u64,
+}
+
+/// The running stack. Stop it with [`DevStack::down`]; dropping it stops both processes too.
+#[derive(Debug)]
+pub struct DevStack {
+    /// The cluster.
+    pub postgres: EmbeddedPostgres,
+    /// The chain.
+    pub anvil: AnvilProcess,
+    /// The board on it.
+    pub board: DevBoard,
+    /// Whether this run found the board of an earlier run (false: deployed and seeded now).
+    pub resumed: bool,
+    /// The data directory, absolute.
+    pub data_dir: PathBuf,
+}
+
+impl DevStack {
+    /// Starts the cluster and the chain, and deploys and seeds the board unless the chain
+    /// already holds the one recorded in the data directory.
+    ///
+    /// # Errors
+    /// [`DevError`], whose message says what to do.
+    pub async fn up(options: &DevOptions) -> Result<DevStack, DevError> {
+        for (port, flag) in [(options.anvil_port, "--anvil-port"), (options.postgres_port, "--postgres-port")]
+        {
+            if port != 0 && TcpListener::bind(("127.0.0.1", port)).is_err() {
+                return Err(DevError::PortInUse { port, flag });
+            }
+        }
+        let anvil_binary = find_anvil(&std::env::current_dir().unwrap_or_default())
+            .or_else(|_| find_anvil(Path::new(env!("CARGO_MANIFEST_DIR"))))?;
+        let data_dir = prepare_data_dir(&options.data_dir, options.reset)?;
+
+        let mut pg_options = PostgresOptions::new(data_dir.join("postgres"));
+        pg_options.port = options.postgres_port;
+        pg_options.durable = true;
+        pg_options.max_connections = 50;
+        let postgres = EmbeddedPostgres::start(pg_options).await.map_err(|error| match error {
+            LocalError::PortInUse { port } => DevError::PortInUse { port, flag: "--postgres-port" },
+            other => DevError::Postgres(other),
+        })?;
+
+        let state_file = data_dir.join("anvil-state.json");
+        let port = options.anvil_port.to_string();
+        let state = state_file.to_string_lossy().into_owned();
+        let anvil = AnvilProcess::start(
+            &anvil_binary,
+            &["--port", &port, "--accounts", ACCOUNTS, "--state", &state, "--state-interval", STATE_INTERVAL],
+        )?;
+        let provider =
+            ProviderBuilder::new().disable_recommended_fillers().connect_http(anvil.endpoint.clone());
+        let provider = provider.root().clone();
+
+        let board_file = data_dir.join(BOARD_FILE);
+        let recorded = read_board(&board_file)?;
+        let resumed = match recorded {
+            Some(board) => {
+                let code =
+                    provider.get_code_at(board.address).await.map_err(|e| DevError::Node(e.to_string()))?;
+                !code.is_empty()
+            }
+            None => false,
+        };
+        let board = match recorded {
+            Some(board) if resumed => {
+                info!(address = %board.address, "resuming the dev board");
+                board
+            }
+            _ => {
+                if recorded.is_some() {
+                    info!("the dev chain no longer holds the recorded board; deploying and seeding again");
+                }
+                recreate_database(&postgres).await?;
+                let board = deploy_and_seed(&anvil, &provider, &data_dir, options.seed).await?;
+                write_board(&board_file, &board)?;
+                board
+            }
+        };
+        Ok(DevStack { postgres, anvil, board, resumed, data_dir })
+    }
+
+    /// The indexer's and the API's database URL.
+    pub fn database_url(&self) -> String {
+        self.postgres.url(DEV_DATABASE)
+    }
+
+    /// Stops the chain (which writes its state file) and then the cluster.
+    ///
+    /// # Errors
+    /// [`DevError::Postgres`] if the cluster does not stop.
+    pub async fn down(self) -> Result<(), DevError> {
+        let DevStack { postgres, anvil, .. } = self;
+        if !anvil.stop() {
+            tracing::warn!("anvil did not stop in time and was killed; its last state dump is kept");
+        }
+        postgres.stop().await?;
+        Ok(())
+    }
+}
+
+/// Creates the data directory (deleting it first on `reset`) and returns it absolute.
+fn prepare_data_dir(data_dir: &Path, reset: bool) -> Result<PathBuf, DevError> {
+    let io = |action, path: &Path| {
+        let path = path.to_owned();
+        move |source| DevError::Io { action, path, source }
+    };
+    if reset && data_dir.exists() {
+        let is_empty = std::fs::read_dir(data_dir).map_err(io("reading", data_dir))?.next().is_none();
+        if !is_empty && !data_dir.join(MARKER).is_file() {
+            return Err(DevError::NotADevDirectory(data_dir.to_owned()));
+        }
+        std::fs::remove_dir_all(data_dir).map_err(io("deleting", data_dir))?;
+        info!(data_dir = %data_dir.display(), "reset: deleted the dev data");
+    }
+    std::fs::create_dir_all(data_dir).map_err(io("creating", data_dir))?;
+    let marker = data_dir.join(MARKER);
+    if !marker.is_file() {
+        std::fs::write(&marker, "data of `jobboard dev`; `jobboard dev --reset` deletes this directory\n")
+            .map_err(io("writing", &marker))?;
+    }
+    std::fs::canonicalize(data_dir).map_err(io("resolving", data_dir))
+}
+
+fn read_board(path: &Path) -> Result<Option<DevBoard>, DevError> {
+    match std::fs::read(path) {
+        Ok(bytes) => Ok(serde_json::from_slice(&bytes).ok()),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(DevError::Io { action: "reading", path: path.to_owned(), source }),
+    }
+}
+
+fn write_board(path: &Path, board: &DevBoard) -> Result<(), DevError> {
+    let json = serde_json::to_vec_pretty(board).map_err(|e| DevError::Node(e.to_string()))?;
+    std::fs::write(path, json).map_err(|source| DevError::Io {
+        action: "writing",
+        path: path.to_owned(),
+        source,
+    })
+}
+
+/// Drops and recreates the dev database: a new board means the old index describes nothing.
+async fn recreate_database(postgres: &EmbeddedPostgres) -> Result<(), DevError> {
+    let mut conn = PgConnection::connect_with(&postgres.connect_options("postgres")).await?;
+    conn.execute(format!("DROP DATABASE IF EXISTS {DEV_DATABASE} WITH (FORCE)").as_str()).await?;
+    conn.execute(format!("CREATE DATABASE {DEV_DATABASE}").as_str()).await?;
+    conn.close().await?;
+    Ok(())
+}
+
+/// Deploys the board from dev account 0 and seeds the demo from the others.
+async fn deploy_and_seed(
+    anvil: &AnvilProcess,
+    provider: &RootProvider,
+    data_dir: &Path,
+    seed: bool,
+) -> Result<DevBoard, DevError> {
+    let wallet = anvil.wallet().ok_or_else(|| DevError::Node("anvil printed no dev keys".into()))?;
+    let deployer = ProviderBuilder::new().wallet(wallet).connect_http(anvil.endpoint.clone());
+    let deployment = deploy_board(&deployer).await?;
+    info!(address = %deployment.address, block = deployment.block, "deployed the dev board");
+    let mut board = DevBoard {
+        chain_id: deployment.chain_id,
+        address: deployment.address,
+        deploy_block: deployment.block,
+        seeded_through: deployment.block,
+    };
+    if seed {
+        let accounts: Vec<Address> = anvil.keys.iter().map(|key| key.address()).collect();
+        let seeded =
+            demo::seed(provider, deployment.address, deployment.chain_id, &accounts, &data_dir.join("demo"))
+                .await?;
+        info!(
+            transactions = seeded.transactions,
+            applications = seeded.applications.len(),
+            "seeded the demo"
+        );
+        board.seeded_through = seeded.last_block;
+    }
+    Ok(board)
+}
