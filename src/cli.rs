@@ -40,6 +40,10 @@ pub enum Command {
     Run(RunArgs),
     /// Print the GraphQL schema (SDL), as committed in schema.graphql.
     Schema,
+    /// Employers: post, update and close jobs (signs with JOBBOARD_PRIVATE_KEY or --keystore).
+    Job(crate::actions::JobArgs),
+    /// Applicants and employers: submit, withdraw, set status, verify a document.
+    Application(crate::actions::ApplicationArgs),
 }
 
 /// Arguments of `jobboard serve`.
