@@ -40,6 +40,10 @@ pub enum Command {
     Run(RunArgs),
     /// Print the GraphQL schema (SDL), as committed in schema.graphql.
     Schema,
+    /// Employers: post, update and close jobs (signs with JOBBOARD_PRIVATE_KEY or --keystore).
+    Job(crate::actions::JobArgs),
+    /// Applicants and employers: submit, withdraw, set status, verify a document.
+    Application(crate::actions::ApplicationArgs),
     /// The whole board on this machine: an embedded PostgreSQL and an anvil chain (data kept
     /// in --data-dir), the contract deployed, a demo seeded, the indexer and the API running.
     /// Ctrl-C stops everything; the next run resumes with the same data.

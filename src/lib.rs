@@ -11,10 +11,14 @@
 //!   -> api:      GraphQL over axum, reading through store
 //! ```
 //!
+//! Beside the pipeline, `actions` is the write side for people: the `job` and `application`
+//! commands that sign and send the contract's transactions and read its views.
+//!
 //! Rules that keep the seams clean: `contract` does no I/O; `store` knows nothing of axum,
 //! GraphQL or alloy providers; `api` reads through `store` only; `indexer` is where the others
 //! meet.
 
+pub mod actions;
 pub mod api;
 pub mod chain;
 pub mod cli;

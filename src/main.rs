@@ -38,6 +38,24 @@ async fn main() -> Result<()> {
             print!("{}", jobboard::api::sdl());
             Ok(())
         }
+        Command::Job(args) => Ok(jobboard::actions::run_job(args).await?),
+        Command::Application(args) => application(args).await,
+    }
+}
+
+/// `jobboard application`: `verify` exits with 1 on a mismatch (after printing its report)
+/// and with 2 when it could not check, so scripts can tell the two apart.
+async fn application(args: jobboard::actions::ApplicationArgs) -> Result<()> {
+    use jobboard::actions::{ApplicationCommand, Verdict};
+    let verifying = matches!(args.command, ApplicationCommand::Verify(_));
+    match jobboard::actions::run_application(args).await {
+        Ok(Verdict::Done) => Ok(()),
+        Ok(Verdict::Mismatch) => std::process::exit(1),
+        Err(error) if verifying => {
+            eprintln!("Error: {:?}", anyhow::Error::from(error));
+            std::process::exit(2)
+        }
+        Err(error) => Err(error.into()),
     }
 }
 

@@ -1,5 +1,6 @@
 //! Integration tests: one binary, real anvil and real PostgreSQL, started by the harness itself.
 
+mod actions;
 mod api;
 mod contract;
 mod db;

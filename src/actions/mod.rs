@@ -1,0 +1,219 @@
+//! The board's write side for people: `jobboard job ...` (employers) and `jobboard application
+//! ...` (applicants, plus the employer's status changes and verification).
+//!
+//! It sits beside the indexer pipeline, not in it: it signs and sends the contract's
+//! transactions through any node, and reads the contract's views. The posting text lives only
+//! in events, so `job update` reads the job's latest `JobPosted`/`JobUpdated` log.
+//!
+//! ```text
+//! flags / --file ------------------> posting: validated like the contract --+
+//! JOBBOARD_PRIVATE_KEY / --keystore -> signer ------------------------------+
+//!                                                                             v
+//! session: check the node and the board, send, wait for the receipt, decode reverts
+//!   -> output: a few lines, or one JSON object with --json
+//! ```
+
+mod application;
+mod args;
+mod job;
+mod output;
+mod posting;
+mod revert;
+mod session;
+mod signer;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use alloy::primitives::{Address, B256, TxHash};
+
+pub use application::{Verdict, run_application};
+pub use args::{
+    ApplicationArgs, ApplicationCommand, BoardArgs, JobArgs, JobCloseArgs, JobCommand, JobPostArgs,
+    JobUpdateArgs, PostingArgs, SendArgs, SignerArgs, StatusArgs, SubmitArgs, VerifyArgs, WithdrawArgs,
+    parse_employer_status,
+};
+pub use job::run_job;
+pub use posting::{
+    Field, MAX_COMPANY_LENGTH, MAX_DESCRIPTION_LENGTH, MAX_LOCATION_LENGTH, MAX_SALARY_CURRENCY_LENGTH,
+    MAX_TAGS_LENGTH, MAX_TITLE_LENGTH, PostingError, PostingInput, check_deadline, parse_deadline,
+    validate_fields,
+};
+pub use revert::describe_revert;
+pub use signer::KEYSTORE_PASSWORD_ENV;
+
+/// Why a job or application command failed. Each message says what to do about it.
+#[derive(Debug, thiserror::Error)]
+pub enum ActionError {
+    /// The posting breaks one of the contract's rules (caught before sending).
+    #[error(transparent)]
+    Posting(#[from] PostingError),
+    /// No signing key was given.
+    #[error(
+        "no signing key: set {} to the account's hex private key, or pass --keystore FILE",
+        crate::cli::PRIVATE_KEY_ENV
+    )]
+    NoKey,
+    /// The private key in the environment does not parse (the key itself is never printed).
+    #[error("{} is not a valid hex private key (32 bytes, 0x optional)", crate::cli::PRIVATE_KEY_ENV)]
+    BadKey,
+    /// The keystore needs a password and there is no way to ask for one.
+    #[error(
+        "the keystore {} needs a password: set {KEYSTORE_PASSWORD_ENV}, or run on a terminal to be asked",
+        path.display()
+    )]
+    NoPassword {
+        /// The keystore file.
+        path: PathBuf,
+    },
+    /// The keystore's password is wrong (its MAC does not match).
+    #[error("wrong password for the keystore {} (or the file is damaged)", path.display())]
+    WrongPassword {
+        /// The keystore file.
+        path: PathBuf,
+    },
+    /// The keystore cannot be read or decrypted.
+    #[error("cannot use the keystore {}: is it an encrypted JSON keystore?", path.display())]
+    Keystore {
+        /// The keystore file.
+        path: PathBuf,
+        /// alloy's error.
+        #[source]
+        source: alloy::signers::local::LocalSignerError,
+    },
+    /// Reading the password from the terminal failed.
+    #[error("cannot read the keystore password from the terminal")]
+    Prompt(#[source] std::io::Error),
+    /// The node does not answer at all.
+    #[error(
+        "the RPC URL {url} is not reachable: start the node, or pass --rpc-url (or set JOBBOARD_RPC_URL) \
+         to one that runs"
+    )]
+    Unreachable {
+        /// The URL, with any key in it redacted.
+        url: String,
+        /// The transport's error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// Nothing is deployed at `--contract` on the node's chain.
+    #[error(
+        "no contract at --contract {address} on chain {chain_id}: check --contract (JOBBOARD_CONTRACT) \
+         and that --rpc-url points at the chain the board was deployed on"
+    )]
+    NoContract {
+        /// The address given.
+        address: Address,
+        /// The node's chain.
+        chain_id: u64,
+    },
+    /// Code is deployed at `--contract` but it does not answer like a JobBoard.
+    #[error(
+        "the contract at --contract {address} on chain {chain_id} is not a JobBoard (its VERSION() call \
+         failed): check --contract"
+    )]
+    NotABoard {
+        /// The address given.
+        address: Address,
+        /// The node's chain.
+        chain_id: u64,
+    },
+    /// The contract refused the call with one of its custom errors (as described by
+    /// [`describe_revert`]).
+    #[error("{operation} refused: {reason}")]
+    Refused {
+        /// The contract function, e.g. `postJob`.
+        operation: &'static str,
+        /// What the contract said, as a sentence.
+        reason: String,
+    },
+    /// A JSON-RPC call failed after the node had answered before.
+    #[error("{operation} failed")]
+    Call {
+        /// What was being done, e.g. `postJob` or `eth_getLogs`.
+        operation: &'static str,
+        /// Whether the node gave no answer (a transport failure or time-out), rather than an
+        /// error answer that the same request would get again.
+        transient: bool,
+        /// alloy's error (a node error answer, a transport failure, an undecodable revert).
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// The transaction was sent but not seen mined in time.
+    #[error(
+        "transaction {tx_hash} was sent but not mined within {waited:?}; it may still be mined: look it \
+         up before sending again (or raise --tx-timeout)"
+    )]
+    NotMined {
+        /// The transaction.
+        tx_hash: TxHash,
+        /// How long we waited.
+        waited: Duration,
+    },
+    /// The transaction was mined and reverted, and replaying it gave no reason.
+    #[error("transaction {tx_hash} reverted in block {block}")]
+    Reverted {
+        /// The transaction.
+        tx_hash: TxHash,
+        /// Its block.
+        block: u64,
+    },
+    /// An application transaction was sent but its outcome is unknown: the salt must not be
+    /// lost, since the application may be mined.
+    #[error(
+        "the application may exist or still be mined: keep its salt {salt} with the document, or it \
+         cannot be verified"
+    )]
+    ApplicationPending {
+        /// The salt of the pending application.
+        salt: B256,
+        /// Why the outcome is unknown.
+        #[source]
+        source: Box<ActionError>,
+    },
+    /// The node's answer lacks something it must contain.
+    #[error("unexpected answer from the node: {0}")]
+    Malformed(String),
+    /// A file (document, receipt) could not be read or written.
+    #[error("cannot {action} {}", path.display())]
+    File {
+        /// "read" or "write".
+        action: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// `application verify` without `--salt` found no receipt file that holds the salt.
+    #[error(
+        "no --salt given and no receipt for application {application_id} beside {}: pass --salt 0x...",
+        document.display()
+    )]
+    NoSalt {
+        /// The application.
+        application_id: u64,
+        /// The document.
+        document: PathBuf,
+    },
+    /// The operating system's random source failed.
+    #[error("cannot draw a random salt: {0}")]
+    Random(String),
+    /// Printing the result failed.
+    #[error("cannot write the result")]
+    Output(#[source] std::io::Error),
+}
+
+impl ActionError {
+    /// Whether running the same command again can help: an unreachable node, a failed call or
+    /// an unmined transaction may; a refused call, bad input or a bad key will not. (After
+    /// `NotMined` check first whether the transaction went through.)
+    pub fn is_transient(&self) -> bool {
+        match self {
+            ActionError::Unreachable { .. } | ActionError::NotMined { .. } => true,
+            ActionError::Call { transient, .. } => *transient,
+            ActionError::ApplicationPending { source, .. } => source.is_transient(),
+            _ => false,
+        }
+    }
+}
