@@ -510,12 +510,12 @@ async fn x_min_block_waits_for_the_indexer_then_answers() -> Result<()> {
 }
 
 /// A graphql-transport-ws client on a real socket.
-struct WsClient {
+pub struct WsClient {
     socket: tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
 }
 
 impl WsClient {
-    async fn connect(addr: std::net::SocketAddr) -> Result<WsClient> {
+    pub async fn connect(addr: std::net::SocketAddr) -> Result<WsClient> {
         let mut request = format!("ws://{addr}/graphql").into_client_request()?;
         request.headers_mut().insert("sec-websocket-protocol", "graphql-transport-ws".parse()?);
         let (mut socket, _) = tokio_tungstenite::connect_async(request).await?;
@@ -526,7 +526,7 @@ impl WsClient {
         Ok(client)
     }
 
-    async fn subscribe(&mut self, id: &str, query: &str) -> Result<()> {
+    pub async fn subscribe(&mut self, id: &str, query: &str) -> Result<()> {
         let message = json!({"id": id, "type": "subscribe", "payload": {"query": query}});
         self.socket.send(Message::text(message.to_string())).await?;
         Ok(())
@@ -547,7 +547,7 @@ impl WsClient {
     }
 
     /// The payload of the next `next` message of subscription `id`.
-    async fn next_event(&mut self, id: &str) -> Result<Value> {
+    pub async fn next_event(&mut self, id: &str) -> Result<Value> {
         loop {
             let message = self.next_message().await?;
             match message["type"].as_str() {

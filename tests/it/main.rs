@@ -7,5 +7,6 @@ mod db;
 mod dev;
 mod harness;
 mod indexer;
+mod readme;
 mod rpc_proxy;
 mod scenario;
