@@ -23,6 +23,12 @@ use tokio_util::sync::CancellationToken;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tracing::{info, warn};
 
+/// mimalloc instead of glibc's malloc: the API allocates many small, short-lived objects per
+/// request across threads, where glibc spent a fifth of the server's CPU (measured with perf
+/// under `cargo bench --bench api`), and its per-thread caches keep the indexer's RSS lower.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> Result<()> {
     let cli = Cli::parse();
@@ -171,11 +177,18 @@ async fn run_indexer(
 async fn api_pool(database_url: &str, api: &ApiArgs) -> Result<PgPool> {
     let options: PgConnectOptions = database_url.parse().context("parsing --database-url")?;
     let timeout_ms = api.statement_timeout.as_millis().to_string();
-    let options = options.options([("statement_timeout", timeout_ms.as_str())]);
+    // Generic plans: the API's statements are a few fixed shapes over matching indexes, and
+    // planning them anew for each request's parameters cost more PostgreSQL CPU than running
+    // them (0.1 ms to bind vs 0.06 ms to execute a page of applications, measured).
+    let options = options
+        .options([("statement_timeout", timeout_ms.as_str()), ("plan_cache_mode", "force_generic_plan")]);
     PgPoolOptions::new()
         .max_connections(api.db_connections)
         .min_connections(2)
         .acquire_timeout(Duration::from_secs(5))
+        // No ping before each statement (a round trip per read): a connection that broke
+        // fails its statement, which is reported and the connection dropped from the pool.
+        .test_before_acquire(false)
         .connect_with(options)
         .await
         .with_context(|| unreachable_database(database_url))

@@ -4,7 +4,10 @@
 //!
 //! The loader is shared by all requests and caches nothing, so answers are always fresh; it
 //! waits two milliseconds (tokio's timer ticks in whole milliseconds) to gather the keys of
-//! one response level.
+//! one response level. Where no batching can happen the schema skips it: children of an
+//! object reached alone (`job(id)`) are read at once, a single page of applications reads its
+//! jobs in one statement as soon as one is asked for, and an employer or applicant reached
+//! from a row needs no read at all until a count is selected.
 
 use std::collections::HashMap;
 use std::hash::Hash;

@@ -4,8 +4,10 @@
 //! through [`Reader`] (top-level lists) or the batching [`Loaders`] (anything per row), and
 //! wrap rows in output types.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
+use async_graphql::dataloader::Loader;
 use async_graphql::futures_util::{Stream, StreamExt};
 use async_graphql::{
     ComplexObject, Context, EmptyMutation, Enum, ID, InputObject, Object, Result, Schema, SimpleObject,
@@ -19,7 +21,7 @@ use super::error::{ApiError, bad_input, gql, read_failed};
 use super::live::{Live, LiveEvent};
 use super::loaders::{
     ApplicantAddress, ApplicationCount, ApplicationId, ApplicationListArgs, ApplicationsOf, EmployerAddress,
-    EmployerJobCount, EmployerJobs, HistoryOf, JobId, JobListArgs, Loaders, RevisionsOf,
+    EmployerJobCount, EmployerJobs, HistoryOf, JobId, JobListArgs, Loaders, ReadLoader, RevisionsOf,
 };
 use super::scalars::{Address, BigInt, Bytes32, DateTime};
 use crate::store::{
@@ -520,13 +522,13 @@ impl JobConnection {
         self.page
             .rows
             .iter()
-            .map(|(k, r)| JobEdge { cursor: cursor::encode(list, k), node: Job(r.clone()) })
+            .map(|(k, r)| JobEdge { cursor: cursor::encode(list, k), node: Job::in_list(r.clone()) })
             .collect()
     }
 
     /// The jobs.
     async fn nodes(&self) -> Vec<Job> {
-        self.page.rows.iter().map(|(_, r)| Job(r.clone())).collect()
+        self.page.rows.iter().map(|(_, r)| Job::in_list(r.clone())).collect()
     }
 
     /// Where the page sits.
@@ -563,6 +565,27 @@ pub struct ApplicationConnection {
     list: String,
     parent: ApplicationParent,
     filter: store::ApplicationFilter,
+    /// Set when this page is the only one of its level; nested under a list, the loaders batch
+    /// the jobs of every page of the level instead.
+    jobs: Option<Arc<PageJobs>>,
+}
+
+impl ApplicationConnection {
+    fn new(
+        reached: Reached,
+        page: Page<ApplicationRow>,
+        request: PageRequest,
+        list: String,
+        parent: ApplicationParent,
+        filter: store::ApplicationFilter,
+    ) -> ApplicationConnection {
+        let mut ids: Vec<u64> = page.rows.iter().filter_map(|(_, r)| u64::try_from(r.job_id).ok()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let jobs = (reached == Reached::Alone)
+            .then(|| Arc::new(PageJobs { ids, jobs: tokio::sync::OnceCell::new() }));
+        ApplicationConnection { page, request, list, parent, filter, jobs }
+    }
 }
 
 /// An application and its cursor.
@@ -582,13 +605,16 @@ impl ApplicationConnection {
         self.page
             .rows
             .iter()
-            .map(|(k, r)| ApplicationEdge { cursor: cursor::encode(list, k), node: Application(r.clone()) })
+            .map(|(k, r)| ApplicationEdge {
+                cursor: cursor::encode(list, k),
+                node: Application(r.clone(), self.jobs.clone()),
+            })
             .collect()
     }
 
     /// The applications.
     async fn nodes(&self) -> Vec<Application> {
-        self.page.rows.iter().map(|(_, r)| Application(r.clone())).collect()
+        self.page.rows.iter().map(|(_, r)| Application(r.clone(), self.jobs.clone())).collect()
     }
 
     /// Where the page sits.
@@ -664,8 +690,49 @@ fn application_list(order: ApplicationOrderBy) -> String {
     format!("applications:{order:?}")
 }
 
+/// How an object was reached, which decides how its children are read: batching only pays
+/// when there are siblings to batch with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reached {
+    /// On its own (`job(id)`, `applicant(address)`): children are read at once.
+    Alone,
+    /// Among siblings: children go through the loaders, one statement per response level.
+    InList,
+}
+
+/// Reads `key` through the loaders, or at once for a parent reached alone (the loaders' timer
+/// would only add latency when no sibling can join the batch).
+async fn load<K, V>(ctx: &Context<'_>, reached: Reached, key: K) -> Result<Option<V>>
+where
+    ReadLoader: Loader<K, Value = V, Error = ApiError>,
+    K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
+    V: Send + Sync + Clone + 'static,
+{
+    let loaders = &api(ctx).loaders;
+    match reached {
+        Reached::InList => loaders.load_one(key).await.map_err(gql),
+        Reached::Alone => {
+            let mut rows = loaders.loader().load(std::slice::from_ref(&key)).await.map_err(gql)?;
+            Ok(rows.remove(&key))
+        }
+    }
+}
+
 /// A job posting and its current state.
-pub struct Job(JobRow);
+pub struct Job(JobRow, Reached);
+
+impl Job {
+    /// A job reached on its own (`job(id)`): its nested lists are read at once.
+    fn alone(row: JobRow) -> Job {
+        Job(row, Reached::Alone)
+    }
+
+    /// A job among others (a page, an application's job, an event's job): nested reads go
+    /// through the loaders, batched with its siblings'.
+    fn in_list(row: JobRow) -> Job {
+        Job(row, Reached::InList)
+    }
+}
 
 #[Object]
 impl Job {
@@ -675,10 +742,8 @@ impl Job {
     }
 
     /// The address that posted the job.
-    async fn employer(&self, ctx: &Context<'_>) -> Result<Employer> {
-        let address = Address::from_slice(&self.0.employer).0;
-        let row = api(ctx).loaders.load_one(EmployerAddress(address)).await.map_err(gql)?;
-        row.map(Employer).ok_or_else(|| gql(ApiError::Internal))
+    async fn employer(&self) -> Result<Employer> {
+        Ok(Employer::known(Address::from_slice(&self.0.employer).0))
     }
 
     /// The current posting's fields (title, company, … deadline).
@@ -732,13 +797,13 @@ impl Job {
         after: Option<String>,
     ) -> Result<ApplicationConnection> {
         let parent = ApplicationParent::Job(u64::try_from(self.0.job_id).unwrap_or_default());
-        nested_applications(ctx, parent, r#where, order_by, first, after).await
+        nested_applications(ctx, self.1, parent, r#where, order_by, first, after).await
     }
 
     /// Every version of the posting, oldest first.
     async fn revisions(&self, ctx: &Context<'_>) -> Result<Vec<JobRevision>> {
         let id = u64::try_from(self.0.job_id).unwrap_or_default();
-        let rows = api(ctx).loaders.load_one(RevisionsOf(id)).await.map_err(gql)?.unwrap_or_default();
+        let rows = load(ctx, self.1, RevisionsOf(id)).await?.unwrap_or_default();
         Ok(rows.into_iter().map(JobRevision).collect())
     }
 }
@@ -756,6 +821,7 @@ fn job_status(row: &JobRow) -> JobStatus {
 
 async fn nested_applications(
     ctx: &Context<'_>,
+    reached: Reached,
     parent: ApplicationParent,
     filter: Option<ApplicationFilter>,
     order_by: Option<ApplicationOrderBy>,
@@ -767,9 +833,8 @@ async fn nested_applications(
     let request = page_request(ctx, &list, first, after, None, None)?;
     let filter = filter.unwrap_or_default().to_store()?;
     let args = ApplicationListArgs { filter: filter.clone(), order: order.into(), page: request.clone() };
-    let page =
-        api(ctx).loaders.load_one(ApplicationsOf(parent, args)).await.map_err(gql)?.unwrap_or_default();
-    Ok(ApplicationConnection { page, request, list, parent, filter })
+    let page = load(ctx, reached, ApplicationsOf(parent, args)).await?.unwrap_or_default();
+    Ok(ApplicationConnection::new(reached, page, request, list, parent, filter))
 }
 
 /// The content of a posting, shared by a job (its current version) and each revision.
@@ -844,7 +909,15 @@ impl JobRevision {
 }
 
 /// An application to a job; the document itself stays with the applicant and the employer.
-pub struct Application(ApplicationRow);
+pub struct Application(ApplicationRow, Option<Arc<PageJobs>>);
+
+/// The jobs of one page of applications, read together the first time any application of the
+/// page asks for its job: one statement per page, and no timer to wait for the keys, because
+/// the page knows them all.
+pub struct PageJobs {
+    ids: Vec<u64>,
+    jobs: tokio::sync::OnceCell<HashMap<u64, JobRow>>,
+}
 
 #[Object]
 impl Application {
@@ -856,20 +929,22 @@ impl Application {
     /// The job applied to.
     async fn job(&self, ctx: &Context<'_>) -> Result<Job> {
         let id = u64::try_from(self.0.job_id).unwrap_or_default();
-        api(ctx)
-            .loaders
-            .load_one(JobId(id))
-            .await
-            .map_err(gql)?
-            .map(Job)
-            .ok_or_else(|| gql(ApiError::Internal))
+        let row = match &self.1 {
+            Some(page) => page
+                .jobs
+                .get_or_try_init(|| api(ctx).reader.jobs_by_id(&page.ids))
+                .await
+                .map_err(read_failed)?
+                .get(&id)
+                .cloned(),
+            None => api(ctx).loaders.load_one(JobId(id)).await.map_err(gql)?,
+        };
+        row.map(Job::in_list).ok_or_else(|| gql(ApiError::Internal))
     }
 
     /// The applying address.
-    async fn applicant(&self, ctx: &Context<'_>) -> Result<Applicant> {
-        let address = Address::from_slice(&self.0.applicant).0;
-        let row = api(ctx).loaders.load_one(ApplicantAddress(address)).await.map_err(gql)?;
-        row.map(Applicant).ok_or_else(|| gql(ApiError::Internal))
+    async fn applicant(&self) -> Result<Applicant> {
+        Ok(Applicant::known(Address::from_slice(&self.0.applicant).0))
     }
 
     /// The salted hash of the applicant's document (see the README's application-hash scheme).
@@ -938,13 +1013,40 @@ impl ApplicationStatusChange {
 }
 
 /// An address that has posted jobs.
-pub struct Employer(EmployerRow);
+///
+/// Reached from a job, only the address is known, and that is often all a client selects; the
+/// counts are loaded (batched across the response) only when selected.
+pub struct Employer {
+    address: alloy::primitives::Address,
+    row: Option<EmployerRow>,
+}
+
+impl Employer {
+    /// An employer known to exist (it posted a job), counts not loaded yet.
+    fn known(address: alloy::primitives::Address) -> Employer {
+        Employer { address, row: None }
+    }
+
+    /// An employer read with its counts.
+    fn loaded(row: EmployerRow) -> Employer {
+        Employer { address: alloy::primitives::Address::from_slice(&row.address), row: Some(row) }
+    }
+
+    /// (jobs posted, jobs open), loading them if this employer was reached from a job.
+    async fn counts(&self, ctx: &Context<'_>) -> Result<(i32, i32)> {
+        let row = match &self.row {
+            Some(row) => return Ok((row.job_count, row.open_job_count)),
+            None => api(ctx).loaders.load_one(EmployerAddress(self.address)).await.map_err(gql)?,
+        };
+        row.map(|row| (row.job_count, row.open_job_count)).ok_or_else(|| gql(ApiError::Internal))
+    }
+}
 
 #[Object]
 impl Employer {
     /// The address.
     async fn address(&self) -> Address {
-        Address::from_slice(&self.0.address)
+        Address(self.address)
     }
 
     /// The employer's jobs, newest first unless ordered otherwise.
@@ -963,7 +1065,7 @@ impl Employer {
         let list = job_list(order);
         let request = page_request(ctx, &list, first, after, None, None)?;
         let filter = r#where.unwrap_or_default().to_store()?;
-        let address = Address::from_slice(&self.0.address).0;
+        let address = self.address;
         let args = JobListArgs { filter: filter.clone(), order: order.into(), page: request.clone() };
         let page =
             api(ctx).loaders.load_one(EmployerJobs(address, args)).await.map_err(gql)?.unwrap_or_default();
@@ -971,24 +1073,52 @@ impl Employer {
     }
 
     /// Jobs posted.
-    async fn job_count(&self) -> i32 {
-        self.0.job_count
+    async fn job_count(&self, ctx: &Context<'_>) -> Result<i32> {
+        Ok(self.counts(ctx).await?.0)
     }
 
     /// Jobs open now (not closed, deadline not passed).
-    async fn open_job_count(&self) -> i32 {
-        self.0.open_job_count
+    async fn open_job_count(&self, ctx: &Context<'_>) -> Result<i32> {
+        Ok(self.counts(ctx).await?.1)
     }
 }
 
 /// An address that has applied.
-pub struct Applicant(ApplicantRow);
+///
+/// Like [`Employer`]: reached from an application, only the address is known until a count is
+/// selected.
+pub struct Applicant {
+    address: alloy::primitives::Address,
+    row: Option<ApplicantRow>,
+}
+
+impl Applicant {
+    /// An applicant known to exist (it applied), counts not loaded yet.
+    fn known(address: alloy::primitives::Address) -> Applicant {
+        Applicant { address, row: None }
+    }
+
+    /// An applicant read with its counts.
+    fn loaded(row: ApplicantRow) -> Applicant {
+        Applicant { address: alloy::primitives::Address::from_slice(&row.address), row: Some(row) }
+    }
+
+    /// (live applications, all applications), loading them if reached from an application.
+    async fn counts(&self, ctx: &Context<'_>) -> Result<(i32, i32)> {
+        let row = match &self.row {
+            Some(row) => return Ok((row.live_application_count, row.application_count)),
+            None => api(ctx).loaders.load_one(ApplicantAddress(self.address)).await.map_err(gql)?,
+        };
+        row.map(|row| (row.live_application_count, row.application_count))
+            .ok_or_else(|| gql(ApiError::Internal))
+    }
+}
 
 #[Object]
 impl Applicant {
     /// The address.
     async fn address(&self) -> Address {
-        Address::from_slice(&self.0.address)
+        Address(self.address)
     }
 
     /// The applicant's applications, newest first unless ordered otherwise.
@@ -1000,18 +1130,19 @@ impl Applicant {
         first: Option<i32>,
         after: Option<String>,
     ) -> Result<ApplicationConnection> {
-        let parent = ApplicationParent::Applicant(Address::from_slice(&self.0.address).0);
-        nested_applications(ctx, parent, r#where, order_by, first, after).await
+        let parent = ApplicationParent::Applicant(self.address);
+        let reached = if self.row.is_some() { Reached::Alone } else { Reached::InList };
+        nested_applications(ctx, reached, parent, r#where, order_by, first, after).await
     }
 
     /// Live applications (not withdrawn).
-    async fn application_count(&self) -> i32 {
-        self.0.live_application_count
+    async fn application_count(&self, ctx: &Context<'_>) -> Result<i32> {
+        Ok(self.counts(ctx).await?.0)
     }
 
     /// Every application submitted, withdrawn ones included.
-    async fn total_application_count(&self) -> i32 {
-        self.0.application_count
+    async fn total_application_count(&self, ctx: &Context<'_>) -> Result<i32> {
+        Ok(self.counts(ctx).await?.1)
     }
 }
 
@@ -1067,14 +1198,14 @@ impl ActivityEvent {
     async fn job(&self, ctx: &Context<'_>) -> Result<Option<Job>> {
         let Some(id) = &self.job_id else { return Ok(None) };
         let id = parse_id(id, "jobId")?;
-        Ok(api(ctx).loaders.load_one(JobId(id)).await.map_err(gql)?.map(Job))
+        Ok(api(ctx).loaders.load_one(JobId(id)).await.map_err(gql)?.map(Job::in_list))
     }
 
     /// The application concerned, as it is now.
     async fn application(&self, ctx: &Context<'_>) -> Result<Option<Application>> {
         let Some(id) = &self.application_id else { return Ok(None) };
         let id = parse_id(id, "applicationId")?;
-        Ok(api(ctx).loaders.load_one(ApplicationId(id)).await.map_err(gql)?.map(Application))
+        Ok(api(ctx).loaders.load_one(ApplicationId(id)).await.map_err(gql)?.map(|row| Application(row, None)))
     }
 }
 
@@ -1157,7 +1288,7 @@ impl QueryRoot {
     async fn job(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Job>> {
         let id = parse_id(&id, "id")?;
         let mut rows = api(ctx).reader.jobs_by_id(&[id]).await.map_err(read_failed)?;
-        Ok(rows.remove(&id).map(Job))
+        Ok(rows.remove(&id).map(Job::alone))
     }
 
     /// Jobs, filtered, searched and ordered. With `search`, results are ranked by relevance
@@ -1205,7 +1336,7 @@ impl QueryRoot {
     async fn application(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Application>> {
         let id = parse_id(&id, "id")?;
         let mut rows = api(ctx).reader.applications_by_id(&[id]).await.map_err(read_failed)?;
-        Ok(rows.remove(&id).map(Application))
+        Ok(rows.remove(&id).map(|row| Application(row, None)))
     }
 
     /// Applications, filtered and ordered (newest first by default).
@@ -1230,19 +1361,19 @@ impl QueryRoot {
             .await
             .map_err(read_failed)?;
         let page = pages.remove(&ApplicationParent::All).unwrap_or_default();
-        Ok(ApplicationConnection { page, request, list, parent: ApplicationParent::All, filter })
+        Ok(ApplicationConnection::new(Reached::Alone, page, request, list, ApplicationParent::All, filter))
     }
 
     /// An employer by address; null if the address never posted.
     async fn employer(&self, ctx: &Context<'_>, address: Address) -> Result<Option<Employer>> {
         let mut rows = api(ctx).reader.employers(&[address.0]).await.map_err(read_failed)?;
-        Ok(rows.remove(&address.0).map(Employer))
+        Ok(rows.remove(&address.0).map(Employer::loaded))
     }
 
     /// An applicant by address; null if the address never applied.
     async fn applicant(&self, ctx: &Context<'_>, address: Address) -> Result<Option<Applicant>> {
         let mut rows = api(ctx).reader.applicants(&[address.0]).await.map_err(read_failed)?;
-        Ok(rows.remove(&address.0).map(Applicant))
+        Ok(rows.remove(&address.0).map(Applicant::loaded))
     }
 
     /// Every indexed event, newest first.

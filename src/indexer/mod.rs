@@ -67,7 +67,7 @@ impl IndexerConfig {
             poll_interval: Duration::from_secs(2),
             fetch_concurrency: 4,
             batch_events: 10_000,
-            initial_range: 2_000,
+            initial_range: 16,
             max_range: 500_000,
             max_follow_range: 100,
         }
