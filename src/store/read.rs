@@ -350,6 +350,18 @@ pub struct IndexStatus {
     pub updated_at: DateTime<Utc>,
 }
 
+/// How an application list's rows are tied to their parent.
+enum ParentMatch {
+    /// No parent: all of the board's applications.
+    None,
+    /// Several parents: the column equals the lateral join's `p.parent`.
+    Lateral(&'static str),
+    /// One job: a plain indexed query plans and runs cheaper than a lateral join over an array.
+    Job(i64),
+    /// One applicant, likewise.
+    Applicant(Vec<u8>),
+}
+
 /// Reads one board's data for the API, counting the statements it runs (the `/metrics`
 /// figure that shows the loaders keep a page at a fixed number of statements).
 #[derive(Debug, Clone)]
@@ -577,13 +589,22 @@ impl Reader {
     ) -> Result<HashMap<ApplicationParent, Page<ApplicationRow>>, StoreError> {
         let order_sql = order.sql();
         let mut qb = QueryBuilder::new("");
-        let inner = |qb: &mut QueryBuilder<'_, Postgres>, parent: Option<&str>| {
+        let inner = |qb: &mut QueryBuilder<'_, Postgres>, parent: ParentMatch| {
             qb.push("SELECT ").push(APPLICATION_COLUMNS).push(", ");
             push_key_text(qb, &order_sql, None);
             qb.push(" FROM applications a WHERE");
             self.board_condition(qb, "a");
-            if let Some(column) = parent {
-                qb.push(format_args!(" AND a.{column} = p.parent"));
+            match parent {
+                ParentMatch::None => {}
+                ParentMatch::Lateral(column) => {
+                    qb.push(format_args!(" AND a.{column} = p.parent"));
+                }
+                ParentMatch::Job(job) => {
+                    qb.push(" AND a.job_id = ").push_bind(job);
+                }
+                ParentMatch::Applicant(applicant) => {
+                    qb.push(" AND a.applicant = ").push_bind(applicant);
+                }
             }
             qb.push(" AND ");
             push_application_filter(qb, filter);
@@ -600,16 +621,23 @@ impl Reader {
         };
         match scope {
             ApplicationScope::All => {
-                inner(&mut qb, None);
+                inner(&mut qb, ParentMatch::None);
                 let rows: Vec<KeyedApplication> = qb.build_query_as().fetch_all(&self.pool).await?;
                 rows.into_iter().for_each(|r| push(ApplicationParent::All, r));
             }
             ApplicationScope::Jobs(jobs) => {
                 let jobs = jobs.iter().map(|&id| to_sql_i64(id, "job id")).collect::<Result<Vec<_>, _>>()?;
-                qb.push("SELECT p.parent, x.* FROM UNNEST(")
-                    .push_bind(jobs)
-                    .push("::bigint[]) AS p(parent) CROSS JOIN LATERAL (");
-                inner(&mut qb, Some("job_id"));
+                if let [job] = jobs[..] {
+                    // One parent (a job reached alone): a plain indexed query plans and runs
+                    // cheaper than the lateral join over an array.
+                    qb.push("SELECT ").push_bind(job).push("::bigint AS parent, x.* FROM (");
+                    inner(&mut qb, ParentMatch::Job(job));
+                } else {
+                    qb.push("SELECT p.parent, x.* FROM UNNEST(")
+                        .push_bind(jobs)
+                        .push("::bigint[]) AS p(parent) CROSS JOIN LATERAL (");
+                    inner(&mut qb, ParentMatch::Lateral("job_id"));
+                }
                 qb.push(") x");
                 let rows: Vec<JobKeyedApplication> = qb.build_query_as().fetch_all(&self.pool).await?;
                 for r in rows {
@@ -619,10 +647,15 @@ impl Reader {
             }
             ApplicationScope::Applicants(applicants) => {
                 let applicants: Vec<Vec<u8>> = applicants.iter().map(|a| a.to_vec()).collect();
-                qb.push("SELECT p.parent, x.* FROM UNNEST(")
-                    .push_bind(applicants)
-                    .push("::bytea[]) AS p(parent) CROSS JOIN LATERAL (");
-                inner(&mut qb, Some("applicant"));
+                if let [applicant] = &applicants[..] {
+                    qb.push("SELECT ").push_bind(applicant.clone()).push("::bytea AS parent, x.* FROM (");
+                    inner(&mut qb, ParentMatch::Applicant(applicant.clone()));
+                } else {
+                    qb.push("SELECT p.parent, x.* FROM UNNEST(")
+                        .push_bind(applicants)
+                        .push("::bytea[]) AS p(parent) CROSS JOIN LATERAL (");
+                    inner(&mut qb, ParentMatch::Lateral("applicant"));
+                }
                 qb.push(") x");
                 let rows: Vec<AddressKeyedApplication> = qb.build_query_as().fetch_all(&self.pool).await?;
                 for r in rows {
