@@ -49,7 +49,9 @@ pub struct IndexerConfig {
     pub fetch_concurrency: usize,
     /// Events per write transaction during backfill (a batch also ends at the last range).
     pub batch_events: usize,
-    /// First `eth_getLogs` range length; it adapts from there.
+    /// First `eth_getLogs` range length; it adapts from there. One block: on a dense chain
+    /// every fetch in flight starts with it before the first answer teaches the sizer, and it
+    /// doubles per call where logs are sparse.
     pub initial_range: u64,
     /// Longest `eth_getLogs` range ever requested.
     pub max_range: u64,
@@ -67,7 +69,7 @@ impl IndexerConfig {
             poll_interval: Duration::from_secs(2),
             fetch_concurrency: 4,
             batch_events: 10_000,
-            initial_range: 16,
+            initial_range: 1,
             max_range: 500_000,
             max_follow_range: 100,
         }
