@@ -209,9 +209,10 @@ async fn main() -> Result<()> {
         let job = U256::from(i as u64 + 1);
         // Spread the samples over the poll cycle.
         tokio::time::sleep(Duration::from_millis(37 * (i as u64 % 7))).await;
+        // Automine puts the transaction in the next block; nothing else mines meanwhile.
+        let block = provider.get_block_number().await? + 1;
         send(provider, employer, board, JobBoard::closeJobCall { jobId: job }.abi_encode()).await?;
         let mined = Instant::now();
-        let block = provider.get_block_number().await?;
         // The checkpoint moves in the same transaction as the block's events, and reading it is
         // one row (a count over the events table would itself take milliseconds and load the
         // database the indexer is writing to).

@@ -115,6 +115,24 @@ pub(crate) struct Touched {
     pub jobs_with_application_events: BTreeSet<i64>,
     /// Applications with any event (their applicant's counts may change).
     pub applications: BTreeSet<i64>,
+    /// The same changes as counter deltas, for applying a batch in time proportional to the
+    /// batch (a revert recounts the touched entities instead).
+    pub deltas: CountDeltas,
+}
+
+/// Counter changes of a run of events: every posting, close, submission and withdrawal.
+#[derive(Debug, Default)]
+pub(crate) struct CountDeltas {
+    /// The employer of each JobPosted.
+    posted_by: Vec<Vec<u8>>,
+    /// Each JobClosed's job.
+    closed_jobs: Vec<i64>,
+    /// Each ApplicationSubmitted's job and applicant.
+    submitted_to: Vec<i64>,
+    submitted_by: Vec<Vec<u8>>,
+    /// Each withdrawal's application and job.
+    withdrawn: Vec<i64>,
+    withdrawn_from: Vec<i64>,
 }
 
 /// The in-memory fold of a run of events, ready to be written.
@@ -148,6 +166,7 @@ impl Fold {
             fold.touched.jobs.insert(job_id);
             match &indexed.event {
                 BoardEvent::JobPosted { employer, posting, .. } => {
+                    fold.touched.deltas.posted_by.push(employer.to_vec());
                     let row = PostingRow::new(posting)?;
                     fold.revisions.push(Revision {
                         job_id,
@@ -182,6 +201,7 @@ impl Fold {
                     }
                 }
                 BoardEvent::JobClosed { .. } => {
+                    fold.touched.deltas.closed_jobs.push(job_id);
                     if let Some(job) = fold.new_jobs.get_mut(&job_id) {
                         job.closed = Some(at);
                         job.updated = at;
@@ -194,6 +214,8 @@ impl Fold {
                 BoardEvent::ApplicationSubmitted { applicant, application_id, application_hash, .. } => {
                     let id = to_sql_i64(*application_id, "application id")?;
                     let status = ApplicationStatus::Submitted as i16;
+                    fold.touched.deltas.submitted_to.push(job_id);
+                    fold.touched.deltas.submitted_by.push(applicant.to_vec());
                     fold.touched.applications.insert(id);
                     fold.touched.jobs_with_application_events.insert(job_id);
                     fold.status_changes.push(StatusChange {
@@ -219,6 +241,10 @@ impl Fold {
                 }
                 BoardEvent::ApplicationStatusChanged { application_id, status, .. } => {
                     let id = to_sql_i64(*application_id, "application id")?;
+                    if *status == ApplicationStatus::Withdrawn {
+                        fold.touched.deltas.withdrawn.push(id);
+                        fold.touched.deltas.withdrawn_from.push(job_id);
+                    }
                     let status = *status as i16;
                     fold.touched.applications.insert(id);
                     fold.touched.jobs_with_application_events.insert(job_id);
@@ -626,6 +652,79 @@ async fn write_status_changes(
     .bind(&times)
     .execute(conn)
     .await?;
+    Ok(())
+}
+
+/// Adds a batch's counter deltas, after its rows are projected: the cost follows the batch, not
+/// the size of the touched employers' and applicants' histories (recounting those made each
+/// batch slower as the tables grew). Exactly-once holds because it runs in the batch's
+/// transaction, behind the checkpoint's compare-and-set. The indexer tests compare every
+/// counter with a model and with a recount after reverts.
+pub(crate) async fn apply_count_deltas(
+    conn: &mut PgConnection,
+    board: &Board,
+    deltas: &CountDeltas,
+) -> Result<(), StoreError> {
+    let chain_id = board.chain_id_sql()?;
+    let contract = board.contract.to_vec();
+    if !deltas.posted_by.is_empty() || !deltas.closed_jobs.is_empty() {
+        sqlx::query(
+            "WITH d AS ( \
+                 SELECT address, sum(jobs)::int AS jobs, sum(open)::int AS open FROM ( \
+                     SELECT unnest($3::bytea[]) AS address, 1 AS jobs, 1 AS open \
+                     UNION ALL \
+                     SELECT j.employer, 0, -1 FROM jobs j \
+                       WHERE j.chain_id = $1 AND j.contract = $2 AND j.job_id = ANY($4::bigint[])) x \
+                 GROUP BY address) \
+             INSERT INTO employers (chain_id, contract, address, job_count, open_job_count) \
+             SELECT $1, $2, address, jobs, open FROM d \
+             ON CONFLICT (chain_id, contract, address) DO UPDATE \
+               SET job_count = employers.job_count + EXCLUDED.job_count, \
+                   open_job_count = employers.open_job_count + EXCLUDED.open_job_count",
+        )
+        .bind(chain_id)
+        .bind(&contract)
+        .bind(&deltas.posted_by)
+        .bind(&deltas.closed_jobs)
+        .execute(&mut *conn)
+        .await?;
+    }
+    if !deltas.submitted_by.is_empty() || !deltas.withdrawn.is_empty() {
+        sqlx::query(
+            "WITH d AS ( \
+                 SELECT address, sum(total)::int AS total, sum(live)::int AS live FROM ( \
+                     SELECT unnest($3::bytea[]) AS address, 1 AS total, 1 AS live \
+                     UNION ALL \
+                     SELECT a.applicant, 0, -1 FROM applications a \
+                       WHERE a.chain_id = $1 AND a.contract = $2 AND a.application_id = ANY($4::bigint[])) x \
+                 GROUP BY address) \
+             INSERT INTO applicants (chain_id, contract, address, application_count, live_application_count) \
+             SELECT $1, $2, address, total, live FROM d \
+             ON CONFLICT (chain_id, contract, address) DO UPDATE \
+               SET application_count = applicants.application_count + EXCLUDED.application_count, \
+                   live_application_count = applicants.live_application_count + EXCLUDED.live_application_count",
+        )
+        .bind(chain_id)
+        .bind(&contract)
+        .bind(&deltas.submitted_by)
+        .bind(&deltas.withdrawn)
+        .execute(&mut *conn)
+        .await?;
+        sqlx::query(
+            "UPDATE jobs j SET application_count = j.application_count + d.n \
+             FROM (SELECT job_id, sum(n)::int AS n FROM ( \
+                       SELECT unnest($3::bigint[]) AS job_id, 1 AS n \
+                       UNION ALL SELECT unnest($4::bigint[]), -1) x \
+                   GROUP BY job_id) d \
+             WHERE j.chain_id = $1 AND j.contract = $2 AND j.job_id = d.job_id AND d.n <> 0",
+        )
+        .bind(chain_id)
+        .bind(&contract)
+        .bind(&deltas.submitted_to)
+        .bind(&deltas.withdrawn_from)
+        .execute(&mut *conn)
+        .await?;
+    }
     Ok(())
 }
 

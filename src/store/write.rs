@@ -3,7 +3,7 @@
 use sqlx::{Connection, PgConnection};
 
 use super::notify::{Change, notify};
-use super::project::{project, recompute_counts};
+use super::project::{apply_count_deltas, project};
 use super::{Board, StoreError, to_sql_i64, to_sql_time};
 use crate::chain::BlockRef;
 use crate::contract::IndexedEvent;
@@ -46,7 +46,7 @@ pub async fn apply_batch(
     move_checkpoint(&mut tx, board, batch).await?;
     insert_events(&mut tx, chain_id, &contract, batch.events).await?;
     let touched = project(&mut tx, board, batch.events).await?;
-    recompute_counts(&mut tx, board, &touched, &[], &[]).await?;
+    apply_count_deltas(&mut tx, board, &touched.deltas).await?;
     write_window(&mut tx, chain_id, &contract, batch.window, batch.finalized).await?;
     notify(&mut tx, board, Change::Indexed { to: batch.checkpoint.number }).await?;
 

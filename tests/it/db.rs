@@ -34,7 +34,11 @@ async fn cluster_port() -> Result<u16> {
             let started = std::thread::spawn(|| -> Result<EmbeddedPostgres> {
                 let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
                 let dir = tempfile::Builder::new().prefix("jobboard-test-pg").tempdir()?.keep();
-                Ok(runtime.block_on(EmbeddedPostgres::start(PostgresOptions::new(dir.join("data"))))?)
+                // Ephemeral: the supervisor deletes the cluster when this test process exits
+                // (it is held in a static, so it is never dropped).
+                let mut options = PostgresOptions::new(dir.join("data"));
+                options.ephemeral = true;
+                Ok(runtime.block_on(EmbeddedPostgres::start(options))?)
             })
             .join()
             .map_err(|_| anyhow::anyhow!("the thread starting PostgreSQL panicked"))??;
