@@ -44,7 +44,9 @@ impl Anvil {
     pub fn spawn_with(extra: &[&str]) -> Result<Anvil> {
         let binary = anvil_binary();
         let mut child = Command::new(&binary)
-            .args(["--port", "0", "--host", "127.0.0.1", "--accounts", "10"])
+            // No block states spilled to ~/.foundry (a killed anvil would leave them there);
+            // reorg tests reach back 20 blocks, well within what anvil keeps in memory.
+            .args(["--port", "0", "--host", "127.0.0.1", "--accounts", "10", "--max-persisted-states", "0"])
             .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
