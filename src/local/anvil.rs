@@ -115,10 +115,7 @@ impl AnvilProcess {
         if !args.contains(&"--port") {
             command.args(["--port", "0"]);
         }
-        // anvil spills old block states to ~/.foundry/anvil/tmp, and a run that does not end
-        // gracefully leaves them there (tens of GB after many bench runs). Nothing here reads
-        // state older than what anvil keeps in memory.
-        command.args(["--max-persisted-states", "0"]);
+
         let mut child = command
             .args(args)
             .stdin(Stdio::piped())
