@@ -1,18 +1,11 @@
 //! The HTTP surface: `POST /graphql` (JSON, batches too), `GET /graphql` (GraphiQL, or the
-//! graphql-transport-ws upgrade), `/healthz`, `/readyz`, `/metrics`; the `X-Min-Block` wait;
-//! and the extension that gives every GraphQL error an `extensions.code`.
+//! graphql-transport-ws upgrade), `/healthz`, `/readyz`, `/metrics`; and the `X-Min-Block`
+//! wait.
 
-use std::sync::Arc;
 use std::time::Instant;
 
-use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextValidation,
-};
 use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource};
-use async_graphql::parser::types::ExecutableDocument;
-use async_graphql::{
-    BatchRequest, ErrorExtensionValues, Response, ServerError, ServerResult, ValidationResult, Variables,
-};
+use async_graphql::{BatchRequest, Executor};
 use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -170,67 +163,4 @@ async fn metrics(State(state): State<ApiState>) -> impl IntoResponse {
         state.context.reader.statements()
     ));
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
-}
-
-/// Gives every error a stable `extensions.code`: parse and validation failures and limits by
-/// kind; errors raised while resolving without one of our codes are bad arguments (a scalar
-/// that did not parse), since every error our resolvers raise carries its code.
-pub struct ErrorCodes;
-
-impl ExtensionFactory for ErrorCodes {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(ErrorCodes)
-    }
-}
-
-fn with_code(mut error: ServerError, code: &str) -> ServerError {
-    let has_code = error.extensions.as_ref().is_some_and(|e| e.get("code").is_some());
-    if !has_code {
-        error.extensions.get_or_insert_with(ErrorExtensionValues::default).set("code", code);
-    }
-    error
-}
-
-#[async_trait::async_trait]
-impl Extension for ErrorCodes {
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        next.run(ctx, query, variables).await.map_err(|e| with_code(e, "GRAPHQL_PARSE_FAILED"))
-    }
-
-    async fn validation(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        next: NextValidation<'_>,
-    ) -> Result<ValidationResult, Vec<ServerError>> {
-        next.run(ctx).await.map_err(|errors| {
-            errors
-                .into_iter()
-                .map(|e| {
-                    let code = match e.message.as_str() {
-                        "Query is too complex." => "QUERY_TOO_COMPLEX",
-                        "Query is nested too deep." => "QUERY_TOO_DEEP",
-                        _ => "GRAPHQL_VALIDATION_FAILED",
-                    };
-                    with_code(e, code)
-                })
-                .collect()
-        })
-    }
-
-    async fn execute(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        operation_name: Option<&str>,
-        next: NextExecute<'_>,
-    ) -> Response {
-        let mut response = next.run(ctx, operation_name).await;
-        response.errors = response.errors.into_iter().map(|e| with_code(e, "BAD_USER_INPUT")).collect();
-        response
-    }
 }

@@ -8,6 +8,7 @@
 //!   /healthz /readyz /metrics
 //! ```
 
+mod codes;
 mod cursor;
 mod error;
 mod http;
@@ -66,7 +67,7 @@ impl Default for ApiConfig {
 /// Everything a request handler needs; cheap to clone.
 #[derive(Clone)]
 pub struct ApiState {
-    schema: ApiSchema,
+    schema: codes::CodedSchema,
     context: schema::ApiContext,
     config: Arc<ApiConfig>,
     metrics: Metrics,
@@ -83,11 +84,11 @@ impl ApiState {
             pages: config.pages,
         };
         let schema = schema::build_schema(Some(context.clone()), config.max_depth, config.max_complexity);
-        ApiState { schema, context, config: Arc::new(config), metrics }
+        ApiState { schema: codes::CodedSchema(schema), context, config: Arc::new(config), metrics }
     }
 
-    /// The executable schema, for in-process queries.
-    pub fn schema(&self) -> &ApiSchema {
+    /// The executable schema, for in-process queries (errors coded as over HTTP).
+    pub fn schema(&self) -> &impl async_graphql::Executor {
         &self.schema
     }
 }

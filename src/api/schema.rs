@@ -10,8 +10,8 @@ use std::sync::Arc;
 use async_graphql::dataloader::Loader;
 use async_graphql::futures_util::{Stream, StreamExt};
 use async_graphql::{
-    ComplexObject, Context, EmptyMutation, Enum, ID, InputObject, Object, Result, Schema, SimpleObject,
-    Subscription,
+    ComplexObject, Context, EmptyMutation, Enum, ID, InputObject, InputType, Object, Result, Schema,
+    SimpleObject, Subscription,
 };
 use chrono::{DurationRound, TimeDelta, Utc};
 use tokio::sync::broadcast::error::RecvError;
@@ -74,8 +74,7 @@ pub fn build_schema(context: Option<ApiContext>, max_depth: usize, max_complexit
         .limit_depth(max_depth)
         .limit_complexity(max_complexity)
         .limit_recursive_depth(64)
-        .limit_directives(8)
-        .extension(super::http::ErrorCodes);
+        .limit_directives(8);
     if let Some(context) = context {
         builder = builder.data(context);
     }
@@ -572,20 +571,54 @@ pub struct ApplicationConnection {
 
 impl ApplicationConnection {
     fn new(
-        reached: Reached,
-        page: Page<ApplicationRow>,
+        read: ApplicationPage,
         request: PageRequest,
         list: String,
         parent: ApplicationParent,
         filter: store::ApplicationFilter,
     ) -> ApplicationConnection {
+        let ApplicationPage { page, reached, jobs } = read;
         let mut ids: Vec<u64> = page.rows.iter().filter_map(|(_, r)| u64::try_from(r.job_id).ok()).collect();
         ids.sort_unstable();
         ids.dedup();
         let jobs = (reached == Reached::Alone)
-            .then(|| Arc::new(PageJobs { ids, jobs: tokio::sync::OnceCell::new() }));
+            .then(|| Arc::new(PageJobs { ids, jobs: tokio::sync::OnceCell::new_with(jobs) }));
         ApplicationConnection { page, request, list, parent, filter, jobs }
     }
+}
+
+/// A page of applications as read, with its jobs when they were read along with it.
+struct ApplicationPage {
+    page: Page<ApplicationRow>,
+    reached: Reached,
+    jobs: Option<HashMap<u64, JobRow>>,
+}
+
+/// Reads one parent's page of applications. Reached alone, the page is read at once, with the
+/// jobs in the same statement when the client selects them; among siblings, the loaders batch
+/// it with theirs.
+async fn read_application_page(
+    ctx: &Context<'_>,
+    reached: Reached,
+    parent: ApplicationParent,
+    args: ApplicationListArgs,
+) -> Result<ApplicationPage> {
+    if reached == Reached::InList || !selects_application_jobs(&ctx.look_ahead()) {
+        let page = load(ctx, reached, ApplicationsOf(parent, args)).await?.unwrap_or_default();
+        return Ok(ApplicationPage { page, reached, jobs: None });
+    }
+    let scope = match parent {
+        ApplicationParent::All => ApplicationScope::All,
+        ApplicationParent::Job(id) => ApplicationScope::Jobs(vec![id]),
+        ApplicationParent::Applicant(address) => ApplicationScope::Applicants(vec![address]),
+    };
+    let (mut pages, jobs) = api(ctx)
+        .reader
+        .applications_with_jobs(&scope, &args.filter, args.order, &args.page)
+        .await
+        .map_err(read_failed)?;
+    let page = pages.remove(&parent).unwrap_or_default();
+    Ok(ApplicationPage { page, reached, jobs: Some(jobs) })
 }
 
 /// An application and its cursor.
@@ -719,18 +752,18 @@ where
 }
 
 /// A job posting and its current state.
-pub struct Job(JobRow, Reached);
+pub struct Job(JobRow, Reached, Option<Prefetched>);
 
 impl Job {
     /// A job reached on its own (`job(id)`): its nested lists are read at once.
     fn alone(row: JobRow) -> Job {
-        Job(row, Reached::Alone)
+        Job(row, Reached::Alone, None)
     }
 
     /// A job among others (a page, an application's job, an event's job): nested reads go
     /// through the loaders, batched with its siblings'.
     fn in_list(row: JobRow) -> Job {
-        Job(row, Reached::InList)
+        Job(row, Reached::InList, None)
     }
 }
 
@@ -797,7 +830,8 @@ impl Job {
         after: Option<String>,
     ) -> Result<ApplicationConnection> {
         let parent = ApplicationParent::Job(u64::try_from(self.0.job_id).unwrap_or_default());
-        nested_applications(ctx, self.1, parent, r#where, order_by, first, after).await
+        let list = (r#where, order_by, first, after);
+        nested_applications(ctx, self.1, parent, self.2.as_ref(), list).await
     }
 
     /// Every version of the posting, oldest first.
@@ -819,22 +853,88 @@ fn job_status(row: &JobRow) -> JobStatus {
     }
 }
 
+/// The arguments of a nested `applications` field: `where`, `orderBy`, `first`, `after`.
+type NestedListArgs = (Option<ApplicationFilter>, Option<ApplicationOrderBy>, Option<i32>, Option<String>);
+
+/// Resolves a job's or an applicant's `applications`: the page the parent read ahead if it
+/// was read for these arguments, or a read now.
 async fn nested_applications(
     ctx: &Context<'_>,
     reached: Reached,
     parent: ApplicationParent,
+    prefetched: Option<&Prefetched>,
+    (filter, order_by, first, after): NestedListArgs,
+) -> Result<ApplicationConnection> {
+    let (list, args) = nested_application_args(ctx, filter, order_by, first, after)?;
+    let prefetched = prefetched
+        .filter(|p| p.args == args)
+        .and_then(|p| p.read.lock().ok().and_then(|mut read| read.take()));
+    let read = match prefetched {
+        Some(read) => read,
+        None => read_application_page(ctx, reached, parent, args.clone()).await?,
+    };
+    Ok(ApplicationConnection::new(read, args.page, list, parent, args.filter))
+}
+
+/// The list name (for cursors) and store arguments of a nested application list.
+fn nested_application_args(
+    ctx: &Context<'_>,
     filter: Option<ApplicationFilter>,
     order_by: Option<ApplicationOrderBy>,
     first: Option<i32>,
     after: Option<String>,
-) -> Result<ApplicationConnection> {
+) -> Result<(String, ApplicationListArgs)> {
     let order = order_by.unwrap_or(ApplicationOrderBy::Newest);
     let list = application_list(order);
-    let request = page_request(ctx, &list, first, after, None, None)?;
+    let page = page_request(ctx, &list, first, after, None, None)?;
     let filter = filter.unwrap_or_default().to_store()?;
-    let args = ApplicationListArgs { filter: filter.clone(), order: order.into(), page: request.clone() };
-    let page = load(ctx, reached, ApplicationsOf(parent, args)).await?.unwrap_or_default();
-    Ok(ApplicationConnection::new(reached, page, request, list, parent, filter))
+    Ok((list, ApplicationListArgs { filter, order: order.into(), page }))
+}
+
+/// Whether the client selects the jobs of a page of applications (`nodes { job }` or
+/// `edges { node { job } }`), looking ahead from the connection's field.
+fn selects_application_jobs(connection: &async_graphql::Lookahead<'_>) -> bool {
+    connection.field("nodes").field("job").exists()
+        || connection.field("edges").field("node").field("job").exists()
+}
+
+/// A parent's single `applications` selection, worked out ahead from the query so that the
+/// parent's resolver can read the page in its own statement. `None` when it cannot be (no such
+/// selection, several under aliases, or arguments that do not parse: the field's own resolver
+/// then reads, and reports, as usual).
+fn plan_applications(ctx: &Context<'_>) -> Option<(ApplicationListArgs, bool)> {
+    let look = ctx.look_ahead().field("applications");
+    let [field] = &look.selection_fields()[..] else { return None };
+    let (mut filter, mut order_by, mut first, mut after) = (None, None, None, None);
+    for (name, value) in field.arguments().ok()? {
+        match name.as_str() {
+            "where" => filter = <Option<ApplicationFilter> as InputType>::parse(Some(value)).ok()?,
+            "orderBy" => order_by = <Option<ApplicationOrderBy> as InputType>::parse(Some(value)).ok()?,
+            "first" => first = <Option<i32> as InputType>::parse(Some(value)).ok()?,
+            "after" => after = <Option<String> as InputType>::parse(Some(value)).ok()?,
+            _ => return None,
+        }
+    }
+    let (_, args) = nested_application_args(ctx, filter, order_by, first, after).ok()?;
+    Some((args, selects_application_jobs(&look)))
+}
+
+/// A page of applications its parent's resolver read ahead, with the arguments it was read
+/// for; the `applications` field takes it if its own arguments are the same.
+struct Prefetched {
+    args: ApplicationListArgs,
+    read: std::sync::Mutex<Option<ApplicationPage>>,
+}
+
+impl Prefetched {
+    fn new(
+        args: ApplicationListArgs,
+        page: Page<ApplicationRow>,
+        jobs: Option<HashMap<u64, JobRow>>,
+    ) -> Prefetched {
+        let read = ApplicationPage { page, reached: Reached::Alone, jobs };
+        Prefetched { args, read: std::sync::Mutex::new(Some(read)) }
+    }
 }
 
 /// The content of a posting, shared by a job (its current version) and each revision.
@@ -1090,17 +1190,22 @@ impl Employer {
 pub struct Applicant {
     address: alloy::primitives::Address,
     row: Option<ApplicantRow>,
+    applications: Option<Prefetched>,
 }
 
 impl Applicant {
     /// An applicant known to exist (it applied), counts not loaded yet.
     fn known(address: alloy::primitives::Address) -> Applicant {
-        Applicant { address, row: None }
+        Applicant { address, row: None, applications: None }
     }
 
     /// An applicant read with its counts.
     fn loaded(row: ApplicantRow) -> Applicant {
-        Applicant { address: alloy::primitives::Address::from_slice(&row.address), row: Some(row) }
+        Applicant {
+            address: alloy::primitives::Address::from_slice(&row.address),
+            row: Some(row),
+            applications: None,
+        }
     }
 
     /// (live applications, all applications), loading them if reached from an application.
@@ -1132,7 +1237,8 @@ impl Applicant {
     ) -> Result<ApplicationConnection> {
         let parent = ApplicationParent::Applicant(self.address);
         let reached = if self.row.is_some() { Reached::Alone } else { Reached::InList };
-        nested_applications(ctx, reached, parent, r#where, order_by, first, after).await
+        let list = (r#where, order_by, first, after);
+        nested_applications(ctx, reached, parent, self.applications.as_ref(), list).await
     }
 
     /// Live applications (not withdrawn).
@@ -1287,6 +1393,18 @@ impl QueryRoot {
     /// A job by id; null if there is none.
     async fn job(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Job>> {
         let id = parse_id(&id, "id")?;
+        // The usual shape, a job with one page of applications, is one statement.
+        if let Some((args, with_jobs)) = plan_applications(ctx) {
+            let found = api(ctx)
+                .reader
+                .job_with_applications(id, &args.filter, args.order, &args.page, with_jobs)
+                .await
+                .map_err(read_failed)?;
+            return Ok(found.map(|(row, page, jobs)| {
+                let applications = Prefetched::new(args, page, with_jobs.then_some(jobs));
+                Job(row, Reached::Alone, Some(applications))
+            }));
+        }
         let mut rows = api(ctx).reader.jobs_by_id(&[id]).await.map_err(read_failed)?;
         Ok(rows.remove(&id).map(Job::alone))
     }
@@ -1355,13 +1473,10 @@ impl QueryRoot {
         let list = application_list(order);
         let request = page_request(ctx, &list, first, after, last, before)?;
         let filter = r#where.unwrap_or_default().to_store()?;
-        let mut pages = api(ctx)
-            .reader
-            .applications(&ApplicationScope::All, &filter, order.into(), &request)
-            .await
-            .map_err(read_failed)?;
-        let page = pages.remove(&ApplicationParent::All).unwrap_or_default();
-        Ok(ApplicationConnection::new(Reached::Alone, page, request, list, ApplicationParent::All, filter))
+        let parent = ApplicationParent::All;
+        let args = ApplicationListArgs { filter: filter.clone(), order: order.into(), page: request.clone() };
+        let read = read_application_page(ctx, Reached::Alone, parent, args).await?;
+        Ok(ApplicationConnection::new(read, request, list, parent, filter))
     }
 
     /// An employer by address; null if the address never posted.
@@ -1372,6 +1487,18 @@ impl QueryRoot {
 
     /// An applicant by address; null if the address never applied.
     async fn applicant(&self, ctx: &Context<'_>, address: Address) -> Result<Option<Applicant>> {
+        // The usual shape, an applicant with one page of applications, is one statement.
+        if let Some((args, with_jobs)) = plan_applications(ctx) {
+            let found = api(ctx)
+                .reader
+                .applicant_with_applications(address.0, &args.filter, args.order, &args.page, with_jobs)
+                .await
+                .map_err(read_failed)?;
+            return Ok(found.map(|(row, page, jobs)| Applicant {
+                applications: Some(Prefetched::new(args, page, with_jobs.then_some(jobs))),
+                ..Applicant::loaded(row)
+            }));
+        }
         let mut rows = api(ctx).reader.applicants(&[address.0]).await.map_err(read_failed)?;
         Ok(rows.remove(&address.0).map(Applicant::loaded))
     }

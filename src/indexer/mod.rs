@@ -298,6 +298,12 @@ impl<'c> Indexer<'c> {
             };
             store::apply_batch(self.conn, &self.board, &batch).await?;
         }
+        // Statistics are an optimisation: a failure is worth a warning, not a stop.
+        let analyzed = Instant::now();
+        match store::refresh_statistics(self.conn).await {
+            Ok(()) => debug!(took = ?analyzed.elapsed(), "refreshed planner statistics"),
+            Err(error) => warn!(%error, "could not refresh planner statistics after the backfill"),
+        }
         self.backfill_done = true;
         info!(head, finalized, "backfill done; following the head");
         Ok(())

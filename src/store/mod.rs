@@ -24,7 +24,9 @@ pub use read::{
     JobStatus, Page, PageRequest, PostingRow, Reader, RevisionRow, Scope, SortKey, StatusChangeRow,
 };
 pub use revert::{RevertSummary, revert_to};
-pub use state::{IndexerState, chains_indexing, load_state, load_window, register_board, update_head};
+pub use state::{
+    IndexerState, chains_indexing, load_state, load_window, refresh_statistics, register_board, update_head,
+};
 pub use write::{Batch, apply_batch};
 
 /// The schema migrations in `migrations/`, embedded in the binary.

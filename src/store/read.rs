@@ -14,7 +14,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use alloy::primitives::Address;
 use chrono::{DateTime, Utc};
-use sqlx::{PgPool, Postgres, QueryBuilder};
+use sqlx::postgres::PgRow;
+use sqlx::{FromRow, PgPool, Postgres, QueryBuilder, Row};
 
 use super::{Board, StoreError, to_sql_i64};
 use crate::contract::split_tags;
@@ -213,6 +214,41 @@ pub struct JobRow {
     pub application_count: i32,
 }
 
+impl JobRow {
+    /// Decodes a job joined into another row: the [`JOB_COLUMNS`] values, in that order, from
+    /// column `at` on. `None` when the join found no job (its id column is NULL).
+    fn from_columns(row: &PgRow, at: usize) -> Result<Option<JobRow>, sqlx::Error> {
+        let mut column = at;
+        let mut next = || {
+            column += 1;
+            column - 1
+        };
+        let Some(job_id) = row.try_get::<Option<i64>, _>(next())? else { return Ok(None) };
+        Ok(Some(JobRow {
+            job_id,
+            employer: row.try_get(next())?,
+            posting: PostingRow {
+                title: row.try_get(next())?,
+                company: row.try_get(next())?,
+                location: row.try_get(next())?,
+                tags: row.try_get(next())?,
+                description: row.try_get(next())?,
+                salary_currency: row.try_get(next())?,
+                salary_min: row.try_get(next())?,
+                salary_max: row.try_get(next())?,
+                deadline: row.try_get(next())?,
+            },
+            closed: row.try_get(next())?,
+            posted_block: row.try_get(next())?,
+            posted_tx: row.try_get(next())?,
+            posted_at: row.try_get(next())?,
+            updated_at: row.try_get(next())?,
+            closed_at: row.try_get(next())?,
+            application_count: row.try_get(next())?,
+        }))
+    }
+}
+
 /// One version of a posting.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct RevisionRow {
@@ -376,6 +412,14 @@ pub struct Reader {
 const JOB_COLUMNS: &str = "j.job_id, j.employer, j.title, j.company, j.location, j.tags, j.description, \
      j.salary_currency, j.salary_min::text AS salary_min, j.salary_max::text AS salary_max, j.deadline, \
      j.closed, j.posted_block, j.posted_tx, j.posted_at, j.updated_at, j.closed_at, j.application_count";
+
+/// How many columns [`JOB_COLUMNS`] selects, and so how many a joined job adds to a row.
+const JOINED_JOB_COLUMNS: usize = 18;
+
+/// `j0, j1, …` (for `prefix` "j"): the names a joined job's columns take.
+fn joined_job_aliases(prefix: &str) -> String {
+    (0..JOINED_JOB_COLUMNS).map(|i| format!("{prefix}{i}")).collect::<Vec<_>>().join(", ")
+}
 
 const APPLICATION_COLUMNS: &str = "a.application_id, a.job_id, a.applicant, a.application_hash, a.status, \
      a.submitted_block, a.submitted_tx, a.submitted_at, a.updated_at";
@@ -587,8 +631,130 @@ impl Reader {
         order: ApplicationOrder,
         page: &PageRequest,
     ) -> Result<HashMap<ApplicationParent, Page<ApplicationRow>>, StoreError> {
-        let order_sql = order.sql();
+        let (pages, _) = self.application_pages(scope, filter, order, page, false).await?;
+        Ok(pages)
+    }
+
+    /// Like [`Reader::applications`], with the job of every row read in the same statement:
+    /// a page whose client selects each application's job costs one round trip, not two.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`] on a failed statement.
+    pub async fn applications_with_jobs(
+        &self,
+        scope: &ApplicationScope,
+        filter: &ApplicationFilter,
+        order: ApplicationOrder,
+        page: &PageRequest,
+    ) -> Result<(HashMap<ApplicationParent, Page<ApplicationRow>>, HashMap<u64, JobRow>), StoreError> {
+        self.application_pages(scope, filter, order, page, true).await
+    }
+
+    async fn application_pages(
+        &self,
+        scope: &ApplicationScope,
+        filter: &ApplicationFilter,
+        order: ApplicationOrder,
+        page: &PageRequest,
+        with_jobs: bool,
+    ) -> Result<(HashMap<ApplicationParent, Page<ApplicationRow>>, HashMap<u64, JobRow>), StoreError> {
         let mut qb = QueryBuilder::new("");
+        self.push_application_pages(&mut qb, scope, filter, order, page, with_jobs)?;
+        self.count_statement();
+        let rows = qb.build().fetch_all(&self.pool).await?;
+        let mut read = PagesRead::default();
+        for row in &rows {
+            read.decode(row, scope, with_jobs)?;
+        }
+        Ok((finish_pages(read.pages, page), read.jobs))
+    }
+
+    /// An applicant with a page of its applications (and their jobs, with `with_jobs`), in one
+    /// statement: what `applicant(address) { … applications { … } }` needs. `None` if the
+    /// address never applied.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`] on a failed statement.
+    pub async fn applicant_with_applications(
+        &self,
+        applicant: Address,
+        filter: &ApplicationFilter,
+        order: ApplicationOrder,
+        page: &PageRequest,
+        with_jobs: bool,
+    ) -> Result<Option<(ApplicantRow, Page<ApplicationRow>, HashMap<u64, JobRow>)>, StoreError> {
+        let scope = ApplicationScope::Applicants(vec![applicant]);
+        let mut qb = QueryBuilder::new(
+            "SELECT e.address AS applicant_address, e.application_count AS applicant_application_count, \
+             e.live_application_count AS applicant_live_application_count, z.* \
+             FROM applicants e LEFT JOIN LATERAL (",
+        );
+        self.push_application_pages(&mut qb, &scope, filter, order, page, with_jobs)?;
+        qb.push(") z ON true WHERE");
+        self.board_condition(&mut qb, "e");
+        qb.push(" AND e.address = ").push_bind(applicant.to_vec());
+        push_outer_order(&mut qb, "z", &order.sql(), page);
+        self.count_statement();
+        let rows = qb.build().fetch_all(&self.pool).await?;
+        let Some(first) = rows.first() else { return Ok(None) };
+        let found = ApplicantRow {
+            address: first.try_get("applicant_address")?,
+            application_count: first.try_get("applicant_application_count")?,
+            live_application_count: first.try_get("applicant_live_application_count")?,
+        };
+        let (page, jobs) = PagesRead::parent_page(&rows, &scope, with_jobs, page)?;
+        Ok(Some((found, page, jobs)))
+    }
+
+    /// A job with a page of its applications (and their jobs, with `with_jobs`), in one
+    /// statement: what `job(id) { … applications { … } }` needs. `None` if there is no such job.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`] on a failed statement.
+    pub async fn job_with_applications(
+        &self,
+        job: u64,
+        filter: &ApplicationFilter,
+        order: ApplicationOrder,
+        page: &PageRequest,
+        with_jobs: bool,
+    ) -> Result<Option<(JobRow, Page<ApplicationRow>, HashMap<u64, JobRow>)>, StoreError> {
+        let scope = ApplicationScope::Jobs(vec![job]);
+        // The parent job's columns come first, named `p0` .. so that they shadow nothing.
+        let mut qb = QueryBuilder::new("SELECT jp.*, z.* FROM (SELECT ");
+        qb.push(JOB_COLUMNS).push(" FROM jobs j WHERE");
+        self.board_condition(&mut qb, "j");
+        qb.push(" AND j.job_id = ")
+            .push_bind(to_sql_i64(job, "job id")?)
+            .push(") AS jp(")
+            .push(joined_job_aliases("p"))
+            .push(") LEFT JOIN LATERAL (");
+        self.push_application_pages(&mut qb, &scope, filter, order, page, with_jobs)?;
+        qb.push(") z ON true");
+        push_outer_order(&mut qb, "z", &order.sql(), page);
+        self.count_statement();
+        let rows = qb.build().fetch_all(&self.pool).await?;
+        let Some(found) = rows.first().map(|row| JobRow::from_columns(row, 0)).transpose()?.flatten() else {
+            return Ok(None);
+        };
+        let (page, jobs) = PagesRead::parent_page(&rows, &scope, with_jobs, page)?;
+        Ok(Some((found, page, jobs)))
+    }
+
+    /// Appends the statement of [`Reader::applications`] (or, `with_jobs`, of
+    /// [`Reader::applications_with_jobs`]): one page per parent of `scope`, each row with a
+    /// `parent` column (but for the board-wide list), `sort_key`, `sort_id`, and the job's
+    /// columns last.
+    fn push_application_pages(
+        &self,
+        qb: &mut QueryBuilder<'_, Postgres>,
+        scope: &ApplicationScope,
+        filter: &ApplicationFilter,
+        order: ApplicationOrder,
+        page: &PageRequest,
+        with_jobs: bool,
+    ) -> Result<(), StoreError> {
+        let order_sql = order.sql();
         let inner = |qb: &mut QueryBuilder<'_, Postgres>, parent: ParentMatch| {
             qb.push("SELECT ").push(APPLICATION_COLUMNS).push(", ");
             push_key_text(qb, &order_sql, None);
@@ -610,60 +776,55 @@ impl Reader {
             push_application_filter(qb, filter);
             push_page(qb, &order_sql, None, page);
         };
-        self.count_statement();
-        let mut pages: HashMap<ApplicationParent, Page<ApplicationRow>> = HashMap::new();
-        let mut push = |parent: ApplicationParent, keyed: KeyedApplication| {
-            pages
-                .entry(parent)
-                .or_default()
-                .rows
-                .push((SortKey { value: keyed.sort_key, id: keyed.sort_id }, keyed.row));
-        };
+        // With jobs, the page's statement becomes the outer side of a lateral join: the page
+        // is cut first, then each of its rows looks its job up by primary key (`LIMIT 1` keeps
+        // the planner from flattening the lookup into a join over every job), and the page's
+        // order is restored on the outside. The job's columns take names of their own (`j0` ..)
+        // so they cannot shadow the application's `job_id` or `updated_at`; they are decoded
+        // by position.
+        if with_jobs {
+            qb.push("SELECT y.*, jj.* FROM (");
+        }
         match scope {
-            ApplicationScope::All => {
-                inner(&mut qb, ParentMatch::None);
-                let rows: Vec<KeyedApplication> = qb.build_query_as().fetch_all(&self.pool).await?;
-                rows.into_iter().for_each(|r| push(ApplicationParent::All, r));
-            }
+            ApplicationScope::All => inner(qb, ParentMatch::None),
             ApplicationScope::Jobs(jobs) => {
                 let jobs = jobs.iter().map(|&id| to_sql_i64(id, "job id")).collect::<Result<Vec<_>, _>>()?;
                 if let [job] = jobs[..] {
                     // One parent (a job reached alone): a plain indexed query plans and runs
                     // cheaper than the lateral join over an array.
                     qb.push("SELECT ").push_bind(job).push("::bigint AS parent, x.* FROM (");
-                    inner(&mut qb, ParentMatch::Job(job));
+                    inner(qb, ParentMatch::Job(job));
                 } else {
                     qb.push("SELECT p.parent, x.* FROM UNNEST(")
                         .push_bind(jobs)
                         .push("::bigint[]) AS p(parent) CROSS JOIN LATERAL (");
-                    inner(&mut qb, ParentMatch::Lateral("job_id"));
+                    inner(qb, ParentMatch::Lateral("job_id"));
                 }
                 qb.push(") x");
-                let rows: Vec<JobKeyedApplication> = qb.build_query_as().fetch_all(&self.pool).await?;
-                for r in rows {
-                    let parent = ApplicationParent::Job(u64::try_from(r.parent).unwrap_or_default());
-                    push(parent, r.application);
-                }
             }
             ApplicationScope::Applicants(applicants) => {
                 let applicants: Vec<Vec<u8>> = applicants.iter().map(|a| a.to_vec()).collect();
                 if let [applicant] = &applicants[..] {
                     qb.push("SELECT ").push_bind(applicant.clone()).push("::bytea AS parent, x.* FROM (");
-                    inner(&mut qb, ParentMatch::Applicant(applicant.clone()));
+                    inner(qb, ParentMatch::Applicant(applicant.clone()));
                 } else {
                     qb.push("SELECT p.parent, x.* FROM UNNEST(")
                         .push_bind(applicants)
                         .push("::bytea[]) AS p(parent) CROSS JOIN LATERAL (");
-                    inner(&mut qb, ParentMatch::Lateral("applicant"));
+                    inner(qb, ParentMatch::Lateral("applicant"));
                 }
                 qb.push(") x");
-                let rows: Vec<AddressKeyedApplication> = qb.build_query_as().fetch_all(&self.pool).await?;
-                for r in rows {
-                    push(ApplicationParent::Applicant(Address::from_slice(&r.parent)), r.application);
-                }
             }
         }
-        Ok(finish_pages(pages, page))
+        if with_jobs {
+            qb.push(") y LEFT JOIN LATERAL (SELECT ").push(JOB_COLUMNS).push(" FROM jobs j WHERE");
+            self.board_condition(qb, "j");
+            qb.push(" AND j.job_id = y.job_id LIMIT 1) AS jj(")
+                .push(joined_job_aliases("j"))
+                .push(") ON true");
+            push_outer_order(qb, "y", &order_sql, page);
+        }
+        Ok(())
     }
 
     /// How many applications match, for each parent (or in all).
@@ -1019,6 +1180,67 @@ struct KeyedActivity {
     sort_id: i64,
 }
 
+/// Pages of applications (and their jobs) as their rows are decoded.
+#[derive(Default)]
+struct PagesRead {
+    pages: HashMap<ApplicationParent, Page<ApplicationRow>>,
+    jobs: HashMap<u64, JobRow>,
+}
+
+impl PagesRead {
+    /// The one page (and its jobs) of a parent read with its page: rows of the parent joined
+    /// to [`Reader::push_application_pages`]'s statement for a single-parent `scope`.
+    fn parent_page(
+        rows: &[PgRow],
+        scope: &ApplicationScope,
+        with_jobs: bool,
+        request: &PageRequest,
+    ) -> Result<(Page<ApplicationRow>, HashMap<u64, JobRow>), sqlx::Error> {
+        let mut read = PagesRead::default();
+        for row in rows {
+            // A parent with no application on the page still comes back, once, as NULLs.
+            if row.try_get::<Option<i64>, _>("application_id")?.is_some() {
+                read.decode(row, scope, with_jobs)?;
+            }
+        }
+        let page = finish_pages(read.pages, request).into_values().next().unwrap_or_default();
+        Ok((page, read.jobs))
+    }
+
+    /// Adds one row of [`Reader::push_application_pages`]'s statement: the application by
+    /// column name, then the job (if joined) by position.
+    fn decode(&mut self, row: &PgRow, scope: &ApplicationScope, with_jobs: bool) -> Result<(), sqlx::Error> {
+        if with_jobs && let Some(job) = JobRow::from_columns(row, row.len() - JOINED_JOB_COLUMNS)? {
+            self.jobs.insert(u64::try_from(job.job_id).unwrap_or_default(), job);
+        }
+        let (parent, keyed) = match scope {
+            ApplicationScope::All => (ApplicationParent::All, KeyedApplication::from_row(row)?),
+            ApplicationScope::Jobs(_) => {
+                let r = JobKeyedApplication::from_row(row)?;
+                (ApplicationParent::Job(u64::try_from(r.parent).unwrap_or_default()), r.application)
+            }
+            ApplicationScope::Applicants(_) => {
+                let r = AddressKeyedApplication::from_row(row)?;
+                (ApplicationParent::Applicant(Address::from_slice(&r.parent)), r.application)
+            }
+        };
+        let key = SortKey { value: keyed.sort_key, id: keyed.sort_id };
+        self.pages.entry(parent).or_default().rows.push((key, keyed.row));
+        Ok(())
+    }
+}
+
+/// Orders rows that carry a page's `sort_key` and `sort_id` (under `alias`) in the page's
+/// order, when a join around the page could have lost it.
+fn push_outer_order(qb: &mut QueryBuilder<'_, Postgres>, alias: &str, order: &OrderSql, page: &PageRequest) {
+    let direction = if order.descending != page.from_end { "DESC" } else { "ASC" };
+    qb.push(" ORDER BY ");
+    if let Some((_, sql_type)) = order.key {
+        qb.push(format_args!("{alias}.sort_key::{sql_type} {direction}, "));
+    }
+    qb.push(format_args!("{alias}.sort_id {direction}"));
+}
+
 /// Selects the sort value as text (`sort_key`) and the id (`sort_id`) for the cursor.
 fn push_key_text(qb: &mut QueryBuilder<'_, Postgres>, order: &OrderSql, search: Option<&str>) {
     match order.key {
@@ -1257,6 +1479,12 @@ impl ActivityFilter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_joined_job_has_one_alias_per_job_column() {
+        assert_eq!(JOB_COLUMNS.split(", ").count(), JOINED_JOB_COLUMNS);
+        assert_eq!(joined_job_aliases("j").split(", ").last(), Some("j17"));
+    }
 
     #[test]
     fn like_patterns_escape_wildcards() {

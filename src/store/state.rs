@@ -160,3 +160,20 @@ pub async fn chains_indexing(
             .await?;
     rows.into_iter().map(|c| from_sql_i64(c, "chain id")).collect()
 }
+
+/// Refreshes the planner's statistics of the tables a backfill fills.
+///
+/// Run once when a backfill completes: autovacuum analyses a freshly loaded table only after
+/// its next nap, and until then PostgreSQL plans the API's queries on default row estimates
+/// (seen here: a job lookup planned as a scan of every job of the board).
+///
+/// # Errors
+/// [`StoreError::Database`] if the statement fails.
+pub async fn refresh_statistics(conn: &mut PgConnection) -> Result<(), StoreError> {
+    sqlx::query(
+        "ANALYZE events, jobs, job_revisions, applications, application_status_changes, employers, applicants",
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}

@@ -476,8 +476,9 @@ async fn a_page_costs_the_same_statements_whatever_its_size() -> Result<()> {
     // counts, histories, and their jobs: one each. Applicants' addresses need no read.
     ensure!(costs[&2] == 8, "a page costs {} statements, not 8", costs[&2]);
 
-    // A job reached alone reads its children at once (no loader timer): the job, its
-    // applications, their jobs, its revisions. Exact on every run: nothing waits to batch.
+    // A job reached alone reads its children at once (no loader timer), and its one page of
+    // applications with their jobs in its own statement: the job with the page, its revisions.
+    // Exact on every run: nothing waits to batch.
     let job = f.scenario.model.jobs.keys().next().copied().context("a job")?;
     let query = "query($id: ID!, $n: Int) { job(id: $id) { title revisions { title } \
                  applications(first: $n) { nodes { id applicant { address } job { title } } } } }";
@@ -486,7 +487,83 @@ async fn a_page_costs_the_same_statements_whatever_its_size() -> Result<()> {
         let data = f.query(query, json!({ "id": job.to_string(), "n": n })).await?;
         ensure!(data["job"]["title"].is_string(), "{data}");
         let cost = f.sql_statements().await? - before;
-        ensure!(cost == 4, "job(id) with {n} applications cost {cost} statements, not 4");
+        ensure!(cost == 2, "job(id) with {n} applications cost {cost} statements, not 2");
+    }
+
+    // An applicant with a page of applications and their jobs: one statement.
+    let applicant = f.scenario.model.applications.values().next().context("an application")?.applicant;
+    let query = "query($a: Address!, $n: Int) { applicant(address: $a) { applicationCount \
+                 applications(first: $n) { nodes { id job { title } } } } }";
+    for n in [1, 5, 50] {
+        let before = f.sql_statements().await?;
+        let data = f.query(query, json!({ "a": format!("{applicant:#x}"), "n": n })).await?;
+        let rows = data["applicant"]["applications"]["nodes"].as_array().map(Vec::len).unwrap_or(0);
+        ensure!(rows >= 1, "{data}");
+        let cost = f.sql_statements().await? - before;
+        ensure!(cost == 1, "applicant with {n} applications cost {cost} statements, not 1");
+    }
+    Ok(())
+}
+
+/// The parent's read-ahead of its page of applications (one statement) answers exactly what
+/// the field's own reads answer: the same query with the list under two aliases cannot be read
+/// ahead, so it takes the plain path, and both must agree, in every order and across pages.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn read_ahead_pages_equal_the_plain_reads() -> Result<()> {
+    let f = fixture(66, 120, ApiConfig::default()).await?;
+    let busiest = |key: fn(&crate::scenario::ModelApplication) -> String| {
+        let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+        for a in f.scenario.model.applications.values() {
+            *counts.entry(key(a)).or_default() += 1;
+        }
+        counts.into_iter().max_by_key(|(_, n)| *n).map(|(k, _)| k).context("an application")
+    };
+    let job = busiest(|a| a.job_id.to_string())?;
+    let applicant = busiest(|a| format!("{:#x}", a.applicant))?;
+    // The live hub reads once as it starts; let that pass before counting statements.
+    f.query("{ _meta { synced } }", json!({})).await?;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let fields = "totalCount pageInfo { hasNextPage endCursor } \
+                  edges { cursor node { id status updatedAt applicant { address } job { id title applicationCount } } }";
+    for (parent, variables) in
+        [("job(id: $p)", json!({ "p": job })), ("applicant(address: $p)", json!({ "p": applicant }))]
+    {
+        let kind = if parent.starts_with("job") { "ID!" } else { "Address!" };
+        for order in ["NEWEST", "OLDEST", "RECENTLY_UPDATED"] {
+            let mut after: Option<String> = None;
+            let mut seen = 0;
+            loop {
+                let args = format!("first: 3, orderBy: {order}, after: $after");
+                let ahead = format!(
+                    "query($p: {kind}, $after: String) {{ {parent} {{ list: applications({args}) {{ {fields} }} }} }}"
+                );
+                let plain = format!(
+                    "query($p: {kind}, $after: String) {{ {parent} {{ list: applications({args}) {{ {fields} }} \
+                     other: applications({args}) {{ totalCount }} }} }}"
+                );
+                let mut vars = variables.clone();
+                vars["after"] = json!(after);
+                let root = parent.split('(').next().context("root field")?;
+                let before = f.sql_statements().await?;
+                let a = f.query(&ahead, vars.clone()).await?[root]["list"].clone();
+                let cost = f.sql_statements().await? - before;
+                // The parent with its page, and the page's count.
+                let before = f.sql_statements().await?;
+                let b = f.query(&plain, vars).await?[root]["list"].clone();
+                let plain_cost = f.sql_statements().await? - before;
+                ensure!(cost == 2, "{parent} {order}: the read-ahead query cost {cost} statements: {ahead}");
+                ensure!(plain_cost > cost, "{parent} {order}: the plain query cost {plain_cost} statements");
+                ensure!(a == b, "{parent} {order} after {after:?}: read ahead {a} but plain {b}");
+                let edges = a["edges"].as_array().map(Vec::len).unwrap_or(0);
+                ensure!(edges > 0 || seen > 0, "{parent} {order}: empty first page");
+                seen += edges;
+                if a["pageInfo"]["hasNextPage"] != json!(true) {
+                    break;
+                }
+                after = a["pageInfo"]["endCursor"].as_str().map(str::to_owned);
+            }
+            ensure!(seen >= 4, "{parent} {order}: only {seen} applications walked");
+        }
     }
     Ok(())
 }
