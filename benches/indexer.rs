@@ -25,7 +25,7 @@ use sqlx::{Connection, PgConnection};
 #[path = "common/mod.rs"]
 mod common;
 
-use common::{checkpoint, free_port, peak_rss_kib, rpc, say, send, start_and_generate};
+use common::{Sender, checkpoint, free_port, peak_rss_kib, rpc, say, start_and_generate};
 
 const POLL_INTERVAL_MS: u64 = 200;
 
@@ -211,7 +211,10 @@ async fn main() -> Result<()> {
         tokio::time::sleep(Duration::from_millis(37 * (i as u64 % 7))).await;
         // Automine puts the transaction in the next block; nothing else mines meanwhile.
         let block = provider.get_block_number().await? + 1;
-        send(provider, employer, board, JobBoard::closeJobCall { jobId: job }.abi_encode()).await?;
+        Sender::new(provider, employer)
+            .await?
+            .send(board, JobBoard::closeJobCall { jobId: job }.abi_encode())
+            .await?;
         let mined = Instant::now();
         // The checkpoint moves in the same transaction as the block's events, and reading it is
         // one row (a count over the events table would itself take milliseconds and load the

@@ -77,11 +77,36 @@ pub async fn start_and_generate(root: &Path, events: usize) -> Result<Chain> {
     Ok(Chain { anvil, provider, board, deploy_block: deployment.block, generated, head_after })
 }
 
-pub async fn send(provider: &RootProvider, from: Address, to: Address, data: Vec<u8>) -> Result<()> {
-    let tx = TransactionRequest::default().from(from).to(to).input(data.into()).gas_limit(8_000_000);
-    // Fire and forget: the caller mines; receipts are not needed to generate load.
-    let _pending = provider.send_transaction(tx).await.context("eth_sendTransaction")?;
-    Ok(())
+/// Sends transactions from one dev account with nonces counted here: left to anvil, a nonce
+/// picked while a concurrent `evm_mine` runs can skip one, and every later transaction of the
+/// account then waits in the pool's queued set forever (seen: a tenth of the load missing).
+pub struct Sender {
+    provider: RootProvider,
+    from: Address,
+    nonce: u64,
+}
+
+impl Sender {
+    /// A sender for `from`, starting at its next nonce.
+    pub async fn new(provider: &RootProvider, from: Address) -> Result<Sender> {
+        let nonce =
+            provider.get_transaction_count(from).pending().await.context("eth_getTransactionCount")?;
+        Ok(Sender { provider: provider.clone(), from, nonce })
+    }
+
+    /// Sends one call to `to`.
+    pub async fn send(&mut self, to: Address, data: Vec<u8>) -> Result<()> {
+        let tx = TransactionRequest::default()
+            .from(self.from)
+            .to(to)
+            .input(data.into())
+            .gas_limit(8_000_000)
+            .nonce(self.nonce);
+        // Fire and forget: the caller mines; receipts are not needed to generate load.
+        let _pending = self.provider.send_transaction(tx).await.context("eth_sendTransaction")?;
+        self.nonce += 1;
+        Ok(())
+    }
 }
 
 pub async fn rpc(
@@ -96,11 +121,19 @@ pub async fn rpc(
 pub async fn mine_all(provider: &RootProvider) -> Result<()> {
     loop {
         let status = rpc(provider, "txpool_status", serde_json::json!([])).await?;
-        let pending = status["pending"]
-            .as_str()
-            .and_then(|h| u64::from_str_radix(h.trim_start_matches("0x"), 16).ok())
-            .unwrap_or(0);
-        if pending == 0 {
+        let count = |key: &str| {
+            status[key]
+                .as_str()
+                .and_then(|h| u64::from_str_radix(h.trim_start_matches("0x"), 16).ok())
+                .unwrap_or(0)
+        };
+        if count("pending") == 0 {
+            // Queued transactions wait for a nonce that never comes: the load would be short.
+            anyhow::ensure!(
+                count("queued") == 0,
+                "{} transactions stuck in anvil's queued pool",
+                count("queued")
+            );
             return Ok(());
         }
         let _: serde_json::Value = rpc(provider, "evm_mine", serde_json::json!([])).await?;
@@ -151,9 +184,9 @@ async fn generate_load(
         salaryMax: 160_000,
         deadline: 0,
     };
+    let mut employer = Sender::new(provider, employer).await?;
     for _ in 0..jobs {
-        send(provider, employer, board, JobBoard::postJobCall { posting: posting.clone() }.abi_encode())
-            .await?;
+        employer.send(board, JobBoard::postJobCall { posting: posting.clone() }.abi_encode()).await?;
     }
     mine_all(provider).await?;
 
@@ -165,15 +198,11 @@ async fn generate_load(
         let provider = provider.clone();
         let count = per_applicant.min(applications.saturating_sub((a - 1) * per_applicant)).min(jobs);
         tasks.push(tokio::spawn(async move {
+            let mut applicant = Sender::new(&provider, applicant).await?;
             for job in 1..=count {
                 let hash = B256::from(U256::from(job * 1_000 + a));
-                send(
-                    &provider,
-                    applicant,
-                    board,
-                    JobBoard::applyToCall { jobId: U256::from(job), applicationHash: hash }.abi_encode(),
-                )
-                .await?;
+                let call = JobBoard::applyToCall { jobId: U256::from(job), applicationHash: hash };
+                applicant.send(board, call.abi_encode()).await?;
             }
             Ok::<usize, anyhow::Error>(count)
         }));
@@ -190,7 +219,7 @@ async fn generate_load(
             // The second round hires the even chunks and rejects the odd ones.
             let status = if round == 1 && i % 2 == 1 { 2 } else { status };
             let call = JobBoard::setApplicationStatusBatchCall { applicationIds: chunk.to_vec(), status };
-            send(provider, employer, board, call.abi_encode()).await?;
+            employer.send(board, call.abi_encode()).await?;
         }
         mine_all(provider).await?;
     }
