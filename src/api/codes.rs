@@ -6,24 +6,72 @@
 //! the API about a tenth of its CPU for nothing, since the codes only need the finished
 //! response.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use async_graphql::futures_util::stream::{self, BoxStream, StreamExt};
+use async_graphql::parser::types::ExecutableDocument;
 use async_graphql::{Data, ErrorExtensionValues, Executor, Request, Response, ServerError};
 
 use super::schema::ApiSchema;
 
+/// How many distinct query texts keep their parsed documents: frontends send a handful of
+/// queries over and over (variables change, the text does not).
+const PARSED_QUERIES: usize = 256;
+
+/// Longer query texts are parsed every time, so the cache stays small (256 × 8 KiB at most,
+/// with their documents) whatever clients send.
+const CACHED_QUERY_BYTES: usize = 8 * 1024;
+
 /// The schema, executing requests and coding their errors.
 #[derive(Clone)]
-pub struct CodedSchema(pub ApiSchema);
+pub struct CodedSchema {
+    schema: ApiSchema,
+    /// Parsed documents by query text; cleared when full (a cache, not a store).
+    parsed: Arc<Mutex<HashMap<String, ExecutableDocument>>>,
+}
+
+impl CodedSchema {
+    /// Wraps `schema`.
+    pub fn new(schema: ApiSchema) -> CodedSchema {
+        CodedSchema { schema, parsed: Arc::default() }
+    }
+
+    /// Parses the request's query here (the schema reuses the document) so that syntax errors
+    /// are told apart, taking a known query's document from the cache: copying it is several
+    /// times cheaper than parsing again.
+    fn parse(&self, request: &mut Request) -> Result<(), Box<Response>> {
+        let known = self.parsed.lock().ok().and_then(|parsed| parsed.get(&request.query).cloned());
+        if let Some(document) = known {
+            request.set_parsed_query(document);
+            return Ok(());
+        }
+        let cacheable = request.query.len() <= CACHED_QUERY_BYTES;
+        match request.parsed_query() {
+            Ok(_) if !cacheable => Ok(()),
+            Ok(document) => {
+                let document = document.clone();
+                if let Ok(mut parsed) = self.parsed.lock() {
+                    if parsed.len() >= PARSED_QUERIES {
+                        parsed.clear();
+                    }
+                    parsed.insert(request.query.clone(), document);
+                }
+                Ok(())
+            }
+            Err(error) => {
+                Err(Box::new(Response::from_errors(vec![with_code(error, "GRAPHQL_PARSE_FAILED")])))
+            }
+        }
+    }
+}
 
 impl Executor for CodedSchema {
     async fn execute(&self, mut request: Request) -> Response {
-        // Parsed here (the schema reuses the document) so that syntax errors are told apart.
-        if let Err(error) = request.parsed_query() {
-            return Response::from_errors(vec![with_code(error, "GRAPHQL_PARSE_FAILED")]);
+        if let Err(response) = self.parse(&mut request) {
+            return *response;
         }
-        code_errors(self.0.execute(request).await)
+        code_errors(self.schema.execute(request).await)
     }
 
     fn execute_stream(
@@ -31,11 +79,10 @@ impl Executor for CodedSchema {
         mut request: Request,
         session_data: Option<Arc<Data>>,
     ) -> BoxStream<'static, Response> {
-        if let Err(error) = request.parsed_query() {
-            let response = Response::from_errors(vec![with_code(error, "GRAPHQL_PARSE_FAILED")]);
-            return stream::once(async move { response }).boxed();
+        if let Err(response) = self.parse(&mut request) {
+            return stream::once(async move { *response }).boxed();
         }
-        Executor::execute_stream(&self.0, request, session_data).map(code_errors).boxed()
+        Executor::execute_stream(&self.schema, request, session_data).map(code_errors).boxed()
     }
 }
 

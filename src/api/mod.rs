@@ -84,7 +84,7 @@ impl ApiState {
             pages: config.pages,
         };
         let schema = schema::build_schema(Some(context.clone()), config.max_depth, config.max_complexity);
-        ApiState { schema: codes::CodedSchema(schema), context, config: Arc::new(config), metrics }
+        ApiState { schema: codes::CodedSchema::new(schema), context, config: Arc::new(config), metrics }
     }
 
     /// The executable schema, for in-process queries (errors coded as over HTTP).
