@@ -421,6 +421,8 @@ fn joined_job_aliases(prefix: &str) -> String {
     (0..JOINED_JOB_COLUMNS).map(|i| format!("{prefix}{i}")).collect::<Vec<_>>().join(", ")
 }
 
+const APPLICANT_COLUMNS: &str = "e.address, e.application_count, e.live_application_count";
+
 const APPLICATION_COLUMNS: &str = "a.application_id, a.job_id, a.applicant, a.application_hash, a.status, \
      a.submitted_block, a.submitted_tx, a.submitted_at, a.updated_at";
 
@@ -684,11 +686,9 @@ impl Reader {
         with_jobs: bool,
     ) -> Result<Option<(ApplicantRow, Page<ApplicationRow>, HashMap<u64, JobRow>)>, StoreError> {
         let scope = ApplicationScope::Applicants(vec![applicant]);
-        let mut qb = QueryBuilder::new(
-            "SELECT e.address AS applicant_address, e.application_count AS applicant_application_count, \
-             e.live_application_count AS applicant_live_application_count, z.* \
-             FROM applicants e LEFT JOIN LATERAL (",
-        );
+        // The applicant's column names are not among the page's, so both decode by name.
+        let mut qb = QueryBuilder::new("SELECT ");
+        qb.push(APPLICANT_COLUMNS).push(", z.* FROM applicants e LEFT JOIN LATERAL (");
         self.push_application_pages(&mut qb, &scope, filter, order, page, with_jobs)?;
         qb.push(") z ON true WHERE");
         self.board_condition(&mut qb, "e");
@@ -696,12 +696,7 @@ impl Reader {
         push_outer_order(&mut qb, "z", &order.sql(), page);
         self.count_statement();
         let rows = qb.build().fetch_all(&self.pool).await?;
-        let Some(first) = rows.first() else { return Ok(None) };
-        let found = ApplicantRow {
-            address: first.try_get("applicant_address")?,
-            application_count: first.try_get("applicant_application_count")?,
-            live_application_count: first.try_get("applicant_live_application_count")?,
-        };
+        let Some(found) = rows.first().map(ApplicantRow::from_row).transpose()? else { return Ok(None) };
         let (page, jobs) = PagesRead::parent_page(&rows, &scope, with_jobs, page)?;
         Ok(Some((found, page, jobs)))
     }
@@ -939,9 +934,8 @@ impl Reader {
         addresses: &[Address],
     ) -> Result<HashMap<Address, ApplicantRow>, StoreError> {
         let addresses: Vec<Vec<u8>> = addresses.iter().map(|a| a.to_vec()).collect();
-        let mut qb = QueryBuilder::new(
-            "SELECT e.address, e.application_count, e.live_application_count FROM applicants e WHERE",
-        );
+        let mut qb = QueryBuilder::new("SELECT ");
+        qb.push(APPLICANT_COLUMNS).push(" FROM applicants e WHERE");
         self.board_condition(&mut qb, "e");
         qb.push(" AND e.address = ANY(").push_bind(addresses).push(")");
         self.count_statement();
@@ -1233,12 +1227,17 @@ impl PagesRead {
 /// Orders rows that carry a page's `sort_key` and `sort_id` (under `alias`) in the page's
 /// order, when a join around the page could have lost it.
 fn push_outer_order(qb: &mut QueryBuilder<'_, Postgres>, alias: &str, order: &OrderSql, page: &PageRequest) {
-    let direction = if order.descending != page.from_end { "DESC" } else { "ASC" };
+    let direction = page_direction(order, page);
     qb.push(" ORDER BY ");
     if let Some((_, sql_type)) = order.key {
         qb.push(format_args!("{alias}.sort_key::{sql_type} {direction}, "));
     }
     qb.push(format_args!("{alias}.sort_id {direction}"));
+}
+
+/// The SQL direction a page is read in: the list's own, reversed when read from the end.
+fn page_direction(order: &OrderSql, page: &PageRequest) -> &'static str {
+    if order.descending != page.from_end { "DESC" } else { "ASC" }
 }
 
 /// Selects the sort value as text (`sort_key`) and the id (`sort_id`) for the cursor.
@@ -1293,8 +1292,7 @@ fn push_page(
             }
         }
     }
-    let descending = order.descending != page.from_end;
-    let direction = if descending { "DESC" } else { "ASC" };
+    let direction = page_direction(order, page);
     qb.push(" ORDER BY ");
     if order.key.is_some() {
         push_key_expression(qb, order, search);
