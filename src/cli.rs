@@ -171,6 +171,10 @@ pub struct IndexArgs {
     /// How often to poll the node for new blocks once caught up (e.g. 500ms, 2s, 1m).
     #[arg(long = "poll-interval", env = "JOBBOARD_POLL_INTERVAL", default_value = "2s", value_parser = parse_duration)]
     pub poll_interval: Duration,
+    /// WebSocket URL of the node (ws:// or wss://): new heads announced over it wake the indexer
+    /// at once instead of at the next poll; polling goes on as the fallback.
+    #[arg(long = "ws-url", env = "JOBBOARD_WS_URL", value_parser = parse_ws_url)]
+    pub ws_url: Option<Url>,
     /// Time-out of one JSON-RPC request.
     #[arg(long = "rpc-timeout", env = "JOBBOARD_RPC_TIMEOUT", default_value = "20s", value_parser = parse_duration)]
     pub rpc_timeout: Duration,
@@ -186,6 +190,19 @@ pub struct IndexArgs {
     /// Serve Prometheus metrics on this address (e.g. 127.0.0.1:9100); off if unset.
     #[arg(long = "metrics-listen", env = "JOBBOARD_METRICS_LISTEN")]
     pub metrics_listen: Option<SocketAddr>,
+}
+
+/// Parses a WebSocket URL, refusing other schemes (an http:// URL here is a likely mix-up with
+/// --rpc-url).
+///
+/// # Errors
+/// A message naming the accepted schemes.
+pub fn parse_ws_url(text: &str) -> Result<Url, String> {
+    let url = Url::parse(text).map_err(|e| format!("not a URL: {e}"))?;
+    match url.scheme() {
+        "ws" | "wss" => Ok(url),
+        other => Err(format!("scheme {other}:// is not a WebSocket; use ws:// or wss://")),
+    }
 }
 
 /// Parses a duration like `250ms`, `2s`, `1m` or a bare number of seconds.
@@ -287,6 +304,16 @@ mod tests {
         .expect("valid flags parse");
         let Command::Index(args) = ok.command else { panic!("expected index") };
         assert_eq!(args.rpc_urls.len(), 2);
+        assert_eq!(args.ws_url, None);
+        let with_ws = ["--contract", "0x5fbdb2315678afecb367f032d93f642f64180aa3", "--start-block", "1"];
+        let err =
+            Cli::try_parse_from(base.iter().copied().chain(with_ws).chain(["--ws-url", "http://h:8545"]))
+                .expect_err("an http:// URL must be rejected as --ws-url");
+        assert!(err.to_string().contains("--ws-url") && err.to_string().contains("ws://"), "{err}");
+        let ok = Cli::try_parse_from(base.iter().copied().chain(with_ws).chain(["--ws-url", "wss://h/ws"]))
+            .expect("a wss:// URL parses");
+        let Command::Index(args) = ok.command else { panic!("expected index") };
+        assert_eq!(args.ws_url.map(String::from).as_deref(), Some("wss://h/ws"));
         let err = Cli::try_parse_from(["jobboard", "migrate", "--database-url", "mysql://x@h/db"])
             .expect_err("a non-postgres URL must be rejected");
         assert!(err.to_string().contains("--database-url"), "{err}");

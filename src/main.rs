@@ -8,7 +8,7 @@ use alloy::signers::local::PrivateKeySigner;
 use anyhow::{Context, Result, bail};
 use clap::Parser;
 use jobboard::api::{self, ApiConfig, ApiState, PageLimits};
-use jobboard::chain::{ChainClient, RetryPolicy, deploy_board, redact};
+use jobboard::chain::{ChainClient, RetryPolicy, deploy_board, redact, watch_new_heads};
 use jobboard::cli::{
     ApiArgs, Cli, Command, DatabaseArgs, DeployArgs, DevArgs, IndexArgs, PRIVATE_KEY_ENV, RunArgs, ServeArgs,
 };
@@ -184,6 +184,7 @@ async fn run_indexer(
     config.max_range = args.max_range;
     let urls: Vec<String> = args.rpc_urls.iter().map(redact).collect();
     info!(chain_id = board.chain_id, contract = %args.contract, start_block = args.start_block, rpc = ?urls, "starting indexer");
+    let wake = args.ws_url.clone().map(|url| watch_new_heads(url, client.metrics().clone(), cancel.clone()));
 
     while !cancel.is_cancelled() {
         let conn = lock::acquire_writer(&args.database.database_url, &board, Duration::from_secs(1), &cancel)
@@ -191,6 +192,9 @@ async fn run_indexer(
             .with_context(|| unreachable_database(&args.database.database_url))?;
         let Some(mut conn) = conn else { break };
         let mut indexer = Indexer::new(client.clone(), &mut conn, board, config.clone()).await?;
+        if let Some(wake) = &wake {
+            indexer = indexer.with_wake_up(wake.clone());
+        }
         match indexer.run(&cancel).await {
             Ok(()) => break,
             Err(error) if error.is_transient() => {
@@ -331,6 +335,8 @@ async fn dev(args: DevArgs) -> Result<()> {
     let run_args = RunArgs {
         index: IndexArgs {
             rpc_urls: vec![stack.anvil.endpoint.clone()],
+            // anvil serves WebSockets on the same port: new blocks show up at once.
+            ws_url: stack.anvil.ws_endpoint(),
             contract: board.address,
             start_block: board.deploy_block,
             chain_id: Some(board.chain_id),

@@ -5,18 +5,21 @@
 //!   verify the checkpoint's hash against the node   (a mismatch is a reorg: revert, continue)
 //!   checkpoint < finalized -> backfill: pipelined eth_getLogs ranges -> bulk batches
 //!   checkpoint < head      -> follow: headers + logs of the new blocks, parent-hash checked
-//!   otherwise              -> record the head, sleep one poll interval
+//!   otherwise              -> record the head, sleep one poll interval (or until the node
+//!                             announces a new head, with --ws-url)
 //! ```
 //!
 //! Every write is one transaction holding the batch's events, projections, window rows and the
 //! checkpoint, made on the connection that holds the writer lock (see [`lock`]), so a crash at
 //! any instant leaves all of a batch or none of it, and a restart continues exactly after it.
 
+mod budget;
 pub mod lock;
 mod progress;
 mod range;
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use alloy::primitives::{Address, B256};
@@ -24,11 +27,13 @@ use alloy::rpc::types::Log;
 use futures::StreamExt;
 use futures::stream::FuturesOrdered;
 use sqlx::PgConnection;
-use tokio::sync::mpsc;
+use tokio::sync::{Notify, mpsc};
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, debug, info, info_span, warn};
 
 pub use range::{FetchError, RangeSizer, fetch_all_logs};
+
+use budget::LogBudget;
 
 use crate::chain::{BlockRef, ChainClient, ChainError};
 use crate::contract::{IndexedEvent, LogError};
@@ -128,6 +133,8 @@ pub struct Indexer<'c> {
     /// The stored checkpoint: `(number, hash)` of the last fully indexed block.
     checkpoint: Option<(u64, B256)>,
     backfill_done: bool,
+    /// Signalled when the node announces a new head: ends the poll interval's wait early.
+    wake: Option<Arc<Notify>>,
 }
 
 impl<'c> Indexer<'c> {
@@ -153,7 +160,16 @@ impl<'c> Indexer<'c> {
             checkpoint: state.checkpoint,
             backfill_done: state.backfill_done,
             config,
+            wake: None,
         })
+    }
+
+    /// Also steps whenever `wake` is signalled (see [`crate::chain::watch_new_heads`]), not only
+    /// once per poll interval: a new block is indexed as soon as the node announces it.
+    #[must_use]
+    pub fn with_wake_up(mut self, wake: Arc<Notify>) -> Indexer<'c> {
+        self.wake = Some(wake);
+        self
     }
 
     /// The last fully indexed block, if any.
@@ -174,9 +190,16 @@ impl<'c> Indexer<'c> {
         while !cancel.is_cancelled() {
             let progressed = self.step(cancel).await?;
             if !progressed {
+                let woken = async {
+                    match &self.wake {
+                        Some(wake) => wake.notified().await,
+                        None => std::future::pending().await,
+                    }
+                };
                 tokio::select! {
                     () = cancel.cancelled() => break,
                     () = tokio::time::sleep(self.config.poll_interval) => {}
+                    () = woken => {}
                 }
             }
         }
@@ -189,6 +212,7 @@ impl<'c> Indexer<'c> {
     /// # Errors
     /// Any [`IndexerError`].
     pub async fn step(&mut self, cancel: &CancellationToken) -> Result<bool, IndexerError> {
+        let started = Instant::now();
         let head = self.client.head().await?;
         let finalized = match self.client.finalized().await? {
             Some(f) => f.min(head),
@@ -207,6 +231,7 @@ impl<'c> Indexer<'c> {
                 return Ok(true);
             }
         }
+        let chain_view = started.elapsed();
 
         let next = self.next_block();
         if next <= finalized {
@@ -218,7 +243,7 @@ impl<'c> Indexer<'c> {
         }
         if next <= head {
             let to = head.min(next + self.config.max_follow_range - 1);
-            return self.follow(next, to, head, finalized).await;
+            return self.follow(next, to, head, finalized, chain_view).await;
         }
         store::update_head(self.conn, &self.board, head, Some(finalized)).await?;
         Ok(false)
@@ -321,16 +346,22 @@ impl<'c> Indexer<'c> {
     ) -> Result<(), IndexerError> {
         info!(from, to, blocks = to - from + 1, "backfilling");
         let started = Instant::now();
-        // One finished range may wait for the writer; the fetches in flight are the read-ahead.
-        // Memory is bounded by (fetch_concurrency + 1) ranges plus one batch.
+        // Memory is bounded in logs, not requests (a single block can hold tens of thousands):
+        // room for the batch being written, the next one filling, and a full read-ahead.
+        let budget = Arc::new(LogBudget::new(
+            2 * self.config.batch_events + self.config.fetch_concurrency * range::TARGET_LOGS_PER_CALL,
+        ));
         let (tx, mut rx) = mpsc::channel(1);
         let fetcher = tokio::spawn(fetch_pipeline(
-            self.client.clone(),
-            self.sizer.clone(),
-            self.config.contract,
+            Pipeline {
+                client: self.client.clone(),
+                sizer: self.sizer.clone(),
+                budget: budget.clone(),
+                contract: self.config.contract,
+                concurrency: self.config.fetch_concurrency,
+            },
             from,
             to,
-            self.config.fetch_concurrency,
             tx,
             cancel.clone(),
         ));
@@ -350,6 +381,12 @@ impl<'c> Indexer<'c> {
             };
             pending.extend(events);
             covered = Some(range_to);
+            // A range far larger than a batch (dense blocks) is written in batch-sized runs of
+            // whole blocks, which bounds the write's own buffers.
+            if let Err(error) = self.write_whole_blocks(&mut pending, to, head, finalized, &budget).await {
+                result = Err(error);
+                break;
+            }
             let full = pending.len() >= self.config.batch_events;
             let due = last_write.elapsed() >= Duration::from_secs(2);
             if full || due || range_to == to || cancel.is_cancelled() {
@@ -360,6 +397,7 @@ impl<'c> Indexer<'c> {
                     result = Err(error);
                     break;
                 }
+                budget.release(written);
                 progress.advance(range_to, written);
                 last_write = Instant::now();
                 if cancel.is_cancelled() {
@@ -376,6 +414,31 @@ impl<'c> Indexer<'c> {
         }
         let events = self.client.metrics().events_indexed();
         info!(from, to = ?self.checkpoint(), took = ?started.elapsed(), events_total = events, "backfill range done");
+        Ok(())
+    }
+
+    /// While `pending` holds more than a batch, writes its oldest whole blocks as one batch
+    /// of at least `batch_events` (a block is never split: the checkpoint is a block).
+    async fn write_whole_blocks(
+        &mut self,
+        pending: &mut Vec<IndexedEvent>,
+        to: u64,
+        head: u64,
+        finalized: u64,
+        budget: &LogBudget,
+    ) -> Result<(), IndexerError> {
+        let batch = self.config.batch_events.max(1);
+        while pending.len() > batch {
+            let block_of = |i: usize| pending[i].position.block_number;
+            let Some(split) = (batch..pending.len()).find(|&i| block_of(i) != block_of(i - 1)) else {
+                return Ok(()); // the rest is one block: written with its range
+            };
+            let last_block = block_of(split - 1);
+            let rest = pending.split_off(split);
+            self.write_backfill_batch(pending, last_block, to, head, finalized).await?;
+            budget.release(split);
+            *pending = rest;
+        }
         Ok(())
     }
 
@@ -418,7 +481,15 @@ impl<'c> Indexer<'c> {
 
     /// Indexes `[from, to]` above the finalized point: headers for every block, parent hashes
     /// checked against the checkpoint and each other, logs matched to those headers.
-    async fn follow(&mut self, from: u64, to: u64, head: u64, finalized: u64) -> Result<bool, IndexerError> {
+    async fn follow(
+        &mut self,
+        from: u64,
+        to: u64,
+        head: u64,
+        finalized: u64,
+        chain_view: Duration,
+    ) -> Result<bool, IndexerError> {
+        let started = Instant::now();
         // Headers are fetched concurrently but kept in order; a missing one (the node's view
         // moved) ends the run there.
         let client = &self.client;
@@ -446,6 +517,7 @@ impl<'c> Indexer<'c> {
             return Ok(false);
         }
         let to = headers.last().map_or(to, |b| b.number);
+        let headers_took = started.elapsed();
         let logs = fetch_all_logs(&self.client, &self.sizer, self.config.contract, from, to).await?;
         let by_number: HashMap<u64, &BlockRef> = headers.iter().map(|b| (b.number, b)).collect();
         let mut events = Vec::with_capacity(logs.len());
@@ -458,6 +530,7 @@ impl<'c> Indexer<'c> {
             events.push(self.decode(log, Some(header.time))?);
         }
         let checkpoint = *headers.last().ok_or_else(|| IndexerError::Inconsistent("no headers".into()))?;
+        let logs_took = started.elapsed() - headers_took;
         let write_started = Instant::now();
         let batch = Batch {
             previous: self.checkpoint(),
@@ -469,8 +542,19 @@ impl<'c> Indexer<'c> {
             backfill_done: true,
         };
         store::apply_batch(self.conn, &self.board, &batch).await?;
-        self.client.metrics().batch_written(events.len(), checkpoint.number, write_started.elapsed());
-        debug!(from, to, events = events.len(), "indexed new blocks");
+        let write_took = write_started.elapsed();
+        self.client.metrics().batch_written(events.len(), checkpoint.number, write_took);
+        // Where a new block's latency goes, for operators chasing a slow follow.
+        debug!(
+            from,
+            to,
+            events = events.len(),
+            ?chain_view,
+            ?headers_took,
+            ?logs_took,
+            ?write_took,
+            "indexed new blocks"
+        );
         self.checkpoint = Some((checkpoint.number, checkpoint.hash));
         Ok(true)
     }
@@ -485,38 +569,54 @@ impl<'c> Indexer<'c> {
 
 type Fetched = Result<(u64, Vec<IndexedEvent>), IndexerError>;
 
-/// Fetches `[from, to]` in adaptive ranges, `concurrency` at a time, and sends each range's
-/// decoded events in order. Memory is bounded by the in-flight ranges plus the channel.
-#[allow(clippy::too_many_arguments, reason = "a task entry point; the arguments are its whole context")]
-async fn fetch_pipeline(
+/// What the backfill's fetching shares: the node, the range sizer and the memory budget.
+struct Pipeline {
     client: ChainClient,
     sizer: RangeSizer,
+    budget: Arc<LogBudget>,
     contract: Address,
+    concurrency: usize,
+}
+
+/// Fetches `[from, to]` in adaptive ranges, up to `concurrency` at a time while the log budget
+/// has room, and sends each range's decoded events in order.
+async fn fetch_pipeline(
+    pipeline: Pipeline,
     from: u64,
     to: u64,
-    concurrency: usize,
     tx: mpsc::Sender<Fetched>,
     cancel: CancellationToken,
 ) {
+    let Pipeline { client, sizer, budget, contract, concurrency } = pipeline;
     let mut next = from;
-    let mut in_flight = FuturesOrdered::new();
+    let mut in_flight: FuturesOrdered<tokio::task::JoinHandle<Fetched>> = FuturesOrdered::new();
     loop {
-        while in_flight.len() < concurrency.max(1) && next <= to && !cancel.is_cancelled() {
-            let end = to.min(next.saturating_add(sizer.current() - 1));
-            let (client, sizer) = (client.clone(), sizer.clone());
-            in_flight.push_back(tokio::spawn(async move {
-                let logs = fetch_all_logs(&client, &sizer, contract, next, end).await?;
-                let events = decode_with_timestamps(&client, &logs).await?;
-                Ok::<_, IndexerError>((end, events))
-            }));
-            next = end + 1;
-        }
-        let Some(joined) = in_flight.next().await else { return };
-        let result =
-            joined.unwrap_or_else(|e| Err(IndexerError::Inconsistent(format!("fetch task failed: {e}"))));
-        let failed = result.is_err();
-        if tx.send(result).await.is_err() || failed {
-            return;
+        let more = in_flight.len() < concurrency.max(1) && next <= to && !cancel.is_cancelled();
+        let end = to.min(next.saturating_add(sizer.current() - 1));
+        let expected = sizer.expected_logs(end.saturating_sub(next) + 1);
+        tokio::select! {
+            // Delivering first: a finished range waiting here may be what frees the budget.
+            biased;
+            Some(joined) = in_flight.next() => {
+                let result = joined
+                    .unwrap_or_else(|e| Err(IndexerError::Inconsistent(format!("fetch task failed: {e}"))));
+                let failed = result.is_err();
+                if tx.send(result).await.is_err() || failed {
+                    return;
+                }
+            }
+            () = budget.reserve(expected), if more => {
+                let (client, sizer, budget) = (client.clone(), sizer.clone(), budget.clone());
+                let start = next;
+                in_flight.push_back(tokio::spawn(async move {
+                    let logs = fetch_all_logs(&client, &sizer, contract, start, end).await?;
+                    budget.settle(expected, logs.len());
+                    let events = decode_with_timestamps(&client, &logs).await?;
+                    Ok((end, events))
+                }));
+                next = end + 1;
+            }
+            else => return,
         }
     }
 }

@@ -12,7 +12,7 @@ use crate::chain::{ChainClient, ChainError, RangeRefusal};
 /// small enough that a node's result cap (commonly 10 000) and response-size limits are rarely
 /// hit, and that the ranges in flight hold little memory (the backfill's peak RSS at 100k events
 /// fell by about 40 MiB from 5 000).
-const TARGET_LOGS_PER_CALL: usize = 2_000;
+pub(crate) const TARGET_LOGS_PER_CALL: usize = 2_000;
 
 /// Chooses the next range length from what the node accepted and refused so far. Shared by the
 /// concurrent fetchers so that one refusal teaches all of them.
@@ -26,13 +26,21 @@ struct SizerState {
     size: u64,
     /// A hard limit the node stated ("exceed maximum block range: N").
     ceiling: u64,
+    /// Logs per block in the last accepted answer: the basis of [`RangeSizer::expected_logs`].
+    density: f64,
 }
 
 impl RangeSizer {
     /// Starts at `initial` blocks per call, never above `max`.
     pub fn new(initial: u64, max: u64) -> RangeSizer {
         let max = max.max(1);
-        RangeSizer { state: Arc::new(Mutex::new(SizerState { size: initial.clamp(1, max), ceiling: max })) }
+        RangeSizer {
+            state: Arc::new(Mutex::new(SizerState {
+                size: initial.clamp(1, max),
+                ceiling: max,
+                density: 0.0,
+            })),
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, SizerState> {
@@ -44,9 +52,17 @@ impl RangeSizer {
         self.lock().size
     }
 
+    /// How many logs a range of `span` blocks should hold, judging by the last answer (at least
+    /// one): what the backfill reserves from its memory budget before fetching it.
+    pub fn expected_logs(&self, span: u64) -> usize {
+        let expected = (self.lock().density * span as f64).ceil();
+        if expected >= usize::MAX as f64 { usize::MAX } else { (expected as usize).max(1) }
+    }
+
     /// A call over `span` blocks returned `logs` logs: grow while sparse, shrink when dense.
     pub fn accepted(&self, span: u64, logs: usize) {
         let mut s = self.lock();
+        s.density = logs as f64 / span.max(1) as f64;
         if logs < TARGET_LOGS_PER_CALL / 2 && span >= s.size {
             s.size = s.size.saturating_mul(2).min(s.ceiling);
         } else if logs > TARGET_LOGS_PER_CALL * 2 {
@@ -150,5 +166,15 @@ mod tests {
         // A refusal by result count is density, not a ceiling: the sizer may grow again.
         sizer.accepted(100, 1);
         assert_eq!(sizer.current(), 200);
+    }
+
+    #[test]
+    fn expects_the_last_answers_density() {
+        let sizer = RangeSizer::new(1, 1_000);
+        assert_eq!(sizer.expected_logs(10), 1, "nothing known yet: at least one");
+        sizer.accepted(4, 10_000);
+        assert_eq!(sizer.expected_logs(3), 7_500);
+        sizer.accepted(8, 0);
+        assert_eq!(sizer.expected_logs(100), 1);
     }
 }

@@ -103,6 +103,12 @@ pub struct AnvilProcess {
 }
 
 impl AnvilProcess {
+    /// The WebSocket endpoint (anvil serves it on the HTTP port).
+    pub fn ws_endpoint(&self) -> Option<Url> {
+        let mut url = self.endpoint.clone();
+        url.set_scheme("ws").ok().map(|()| url)
+    }
+
     /// Starts `binary` with `args` plus `--host 127.0.0.1` and, unless `args` name one,
     /// `--port 0`; waits up to 30 s until it listens.
     ///

@@ -274,12 +274,23 @@ pub(crate) async fn project(
     let chain_id = board.chain_id_sql()?;
     let contract = board.contract.to_vec();
 
+    let started = std::time::Instant::now();
     write_revisions(conn, chain_id, &contract, &fold.revisions).await?;
     write_new_jobs(conn, chain_id, &contract, &fold.new_jobs).await?;
     write_job_changes(conn, chain_id, &contract, &fold.job_changes).await?;
+    let jobs = started.elapsed();
     write_new_applications(conn, chain_id, &contract, &fold.new_applications).await?;
+    let new_applications = started.elapsed();
     write_application_changes(conn, chain_id, &contract, &fold.application_changes).await?;
+    let application_changes = started.elapsed();
     write_status_changes(conn, chain_id, &contract, &fold.status_changes).await?;
+    tracing::trace!(
+        ?jobs,
+        new_applications = ?(new_applications - jobs),
+        application_changes = ?(application_changes - new_applications),
+        status_changes = ?(started.elapsed() - application_changes),
+        "projection phases"
+    );
     Ok(fold.touched)
 }
 

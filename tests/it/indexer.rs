@@ -376,7 +376,7 @@ impl IndexerProcess {
         let child = Command::new(env!("CARGO_BIN_EXE_jobboard"))
             .args(["index", "--rpc-url", chain.anvil.endpoint.as_str(), "--database-url", &db.url])
             .args(["--contract", &chain.board.to_string(), "--start-block", &chain.deploy_block.to_string()])
-            .args(["--poll-interval", "50ms"])
+            .args(if extra.contains(&"--poll-interval") { &[][..] } else { &["--poll-interval", "50ms"][..] })
             .args(extra)
             .env("RUST_LOG", "info")
             .env_remove("JOBBOARD_DATABASE_URL")
@@ -487,6 +487,56 @@ async fn sigkill_at_random_moments_never_loses_or_duplicates_a_row() -> Result<(
     let head = chain.head().await?;
     let process = IndexerProcess::spawn(&chain, &db, &[], dir.path().join("final.log"))?;
     wait_for_checkpoint(&db, &chain, head, Duration::from_secs(60)).await.with_context(|| process.log())?;
+    drop(process);
+    assert_db_matches_model(&db.pool, &scenario.model).await?;
+    assert_same_dump(&dump_tables(&db.pool).await?, &clean_dump(&chain).await?)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn new_heads_over_websocket_wake_the_indexer_and_polling_covers_a_dead_socket() -> Result<()> {
+    let chain = TestChain::start().await?;
+    let mut scenario = Scenario::new(&chain, 61);
+    scenario.run(&chain, 30).await?;
+    let db = test_database().await?;
+    let dir = tempfile::tempdir()?;
+    // anvil serves WebSockets on its HTTP port.
+    let ws = chain.anvil.endpoint.as_str().replacen("http://", "ws://", 1);
+
+    // A poll interval far longer than the wait below: only the wake-up can index in time.
+    let process = IndexerProcess::spawn(
+        &chain,
+        &db,
+        &["--poll-interval", "10m", "--ws-url", &ws],
+        dir.path().join("ws.log"),
+    )?;
+    wait_for_checkpoint(&db, &chain, chain.head().await?, Duration::from_secs(60))
+        .await
+        .with_context(|| process.log())?;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !process.log().contains("subscribed to new heads") {
+        ensure!(Instant::now() < deadline, "never subscribed:\n{}", process.log());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    for _ in 0..3 {
+        scenario.run(&chain, 4).await?;
+        wait_for_checkpoint(&db, &chain, chain.head().await?, Duration::from_secs(10))
+            .await
+            .with_context(|| process.log())?;
+    }
+    drop(process);
+
+    // Nothing listens at this WebSocket URL: the indexer says so and keeps polling.
+    let dead = format!("ws://127.0.0.1:{}", crate::dev::free_port()?);
+    let process = IndexerProcess::spawn(&chain, &db, &["--ws-url", &dead], dir.path().join("dead.log"))?;
+    scenario.run(&chain, 10).await?;
+    wait_for_checkpoint(&db, &chain, chain.head().await?, Duration::from_secs(30))
+        .await
+        .with_context(|| process.log())?;
+    ensure!(
+        process.log().contains("new-heads subscription failed"),
+        "a dead --ws-url went unreported:\n{}",
+        process.log()
+    );
     drop(process);
     assert_db_matches_model(&db.pool, &scenario.model).await?;
     assert_same_dump(&dump_tables(&db.pool).await?, &clean_dump(&chain).await?)
