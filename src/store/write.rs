@@ -5,11 +5,12 @@ use std::time::Instant;
 use sqlx::{Connection, PgConnection};
 use tracing::trace;
 
+use super::copy::CopyRows;
 use super::notify::{Change, notify};
 use super::project::{apply_count_deltas, project};
 use super::{Board, StoreError, to_sql_i64, to_sql_time};
 use crate::chain::BlockRef;
-use crate::contract::IndexedEvent;
+use crate::contract::{BoardEvent, IndexedEvent};
 
 /// One atomic step of the indexer: the events of the blocks after `previous` up to and
 /// including `checkpoint`.
@@ -114,6 +115,15 @@ async fn move_checkpoint(
     })
 }
 
+/// Bytes of `COPY` data sent per message: PostgreSQL works on one chunk while the next is
+/// encoded, and a batch's rows are never all encoded at once.
+const COPY_CHUNK_BYTES: usize = 1 << 20;
+
+/// Appends the batch's event rows with a binary `COPY`, encoded in 1 MiB chunks: PostgreSQL
+/// parses no SQL or arrays per row, and the client holds one chunk instead of fifteen column
+/// arrays with an allocation per cell (the `INSERT … SELECT FROM UNNEST` this replaced). The
+/// rows then cost what the bench's raw `COPY` into the same table costs; the table's indexes
+/// are most of that (measured: 6.4 µs a row with all five, 2.2 µs with the primary key alone).
 async fn insert_events(
     conn: &mut PgConnection,
     chain_id: i64,
@@ -123,68 +133,63 @@ async fn insert_events(
     if events.is_empty() {
         return Ok(());
     }
-    let n = events.len();
-    let (mut blocks, mut log_indexes, mut block_hashes, mut times) =
-        (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
-    let (mut txs, mut tx_indexes, mut kinds, mut job_ids) =
-        (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
-    let (mut application_ids, mut actors, mut statuses, mut topics, mut data) = (
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-    );
-    for e in events {
-        let p = &e.position;
-        blocks.push(to_sql_i64(p.block_number, "block number")?);
-        log_indexes.push(
-            i32::try_from(p.log_index)
-                .map_err(|_| StoreError::OutOfRange { what: "log index", value: p.log_index })?,
-        );
-        block_hashes.push(p.block_hash.to_vec());
-        times.push(to_sql_time(p.block_time)?);
-        txs.push(p.tx_hash.to_vec());
-        tx_indexes.push(
-            i32::try_from(p.tx_index)
-                .map_err(|_| StoreError::OutOfRange { what: "tx index", value: p.tx_index })?,
-        );
-        kinds.push(e.event.kind().name());
-        job_ids.push(to_sql_i64(e.event.job_id(), "job id")?);
-        application_ids
-            .push(e.event.application_id().map(|id| to_sql_i64(id, "application id")).transpose()?);
-        actors.push(e.event.actor().map(|a| a.to_vec()));
-        statuses.push(match e.event {
-            crate::contract::BoardEvent::ApplicationStatusChanged { status, .. } => Some(status as i16),
-            _ => None,
-        });
-        topics.push(e.raw.topics().iter().flat_map(|t| t.0).collect::<Vec<u8>>());
-        data.push(e.raw.data.to_vec());
+    let mut copy = conn
+        .copy_in_raw(
+            "COPY events (chain_id, contract, block_number, log_index, block_hash, block_time, tx_hash, \
+                 tx_index, kind, job_id, application_id, actor, status, topics, data) \
+             FROM STDIN (FORMAT binary)",
+        )
+        .await?;
+    let mut rows = CopyRows::with_capacity(COPY_CHUNK_BYTES + 64 * 1024);
+    let mut topics = Vec::with_capacity(4 * 32);
+    for event in events {
+        if let Err(error) = encode_event(&mut rows, &mut topics, chain_id, contract, event) {
+            copy.abort(error.to_string()).await?;
+            return Err(error);
+        }
+        if rows.as_bytes().len() >= COPY_CHUNK_BYTES {
+            copy.send(rows.as_bytes()).await?;
+            rows.clear();
+        }
     }
-    sqlx::query(
-        "INSERT INTO events (chain_id, contract, block_number, log_index, block_hash, block_time, tx_hash, \
-             tx_index, kind, job_id, application_id, actor, status, topics, data) \
-         SELECT $1, $2, u.* FROM UNNEST($3::bigint[], $4::int[], $5::bytea[], $6::timestamptz[], $7::bytea[], \
-             $8::int[], $9::text[], $10::bigint[], $11::bigint[], $12::bytea[], $13::smallint[], $14::bytea[], \
-             $15::bytea[]) AS u",
-    )
-    .bind(chain_id)
-    .bind(contract)
-    .bind(&blocks)
-    .bind(&log_indexes)
-    .bind(&block_hashes)
-    .bind(&times)
-    .bind(&txs)
-    .bind(&tx_indexes)
-    .bind(&kinds)
-    .bind(&job_ids)
-    .bind(&application_ids)
-    .bind(&actors)
-    .bind(&statuses)
-    .bind(&topics)
-    .bind(&data)
-    .execute(conn)
-    .await?;
+    copy.send(rows.finish()).await?;
+    copy.finish().await?;
+    Ok(())
+}
+
+fn encode_event(
+    rows: &mut CopyRows,
+    topics: &mut Vec<u8>,
+    chain_id: i64,
+    contract: &[u8],
+    event: &IndexedEvent,
+) -> Result<(), StoreError> {
+    let p = &event.position;
+    let log_index = i32::try_from(p.log_index)
+        .map_err(|_| StoreError::OutOfRange { what: "log index", value: p.log_index })?;
+    let tx_index = i32::try_from(p.tx_index)
+        .map_err(|_| StoreError::OutOfRange { what: "tx index", value: p.tx_index })?;
+    rows.row(15).int8(chain_id).bytes(contract)?;
+    rows.int8(to_sql_i64(p.block_number, "block number")?).int4(log_index).bytes(p.block_hash.as_slice())?;
+    rows.timestamptz(p.block_time)?.bytes(p.tx_hash.as_slice())?.int4(tx_index);
+    rows.bytes(event.event.kind().name().as_bytes())?.int8(to_sql_i64(event.event.job_id(), "job id")?);
+    match event.event.application_id() {
+        Some(id) => rows.int8(to_sql_i64(id, "application id")?),
+        None => rows.null(),
+    };
+    match event.event.actor() {
+        Some(actor) => rows.bytes(actor.as_slice())?,
+        None => rows.null(),
+    };
+    match event.event {
+        BoardEvent::ApplicationStatusChanged { status, .. } => rows.int2(status as i16),
+        _ => rows.null(),
+    };
+    topics.clear();
+    for topic in event.raw.topics() {
+        topics.extend_from_slice(topic.as_slice());
+    }
+    rows.bytes(topics)?.bytes(&event.raw.data)?;
     Ok(())
 }
 
