@@ -134,6 +134,10 @@ pub struct ApiArgs {
     /// /readyz fails when the indexer has not reported for this long.
     #[arg(long = "stall-after", env = "JOBBOARD_STALL_AFTER", default_value = "2m", value_parser = parse_duration)]
     pub stall_after: Duration,
+    /// How long a batched read (employers, revisions, nested pages of a list) gathers the keys
+    /// of one level of a query before it runs.
+    #[arg(long = "batch-wait", env = "JOBBOARD_BATCH_WAIT", default_value = "2ms", value_parser = parse_duration)]
+    pub batch_wait: Duration,
     /// Database connections of the API's pool.
     #[arg(long = "db-connections", env = "JOBBOARD_DB_CONNECTIONS", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub db_connections: u32,

@@ -258,6 +258,7 @@ fn api_config(api: &ApiArgs) -> Result<ApiConfig> {
         max_body_bytes: api.max_body_bytes,
         min_block_wait: api.min_block_wait,
         stall_after: api.stall_after,
+        batch_wait: api.batch_wait,
         max_depth: api.max_depth,
         max_complexity: api.max_complexity,
         pages: PageLimits { default: 20.min(api.max_page_size as usize), max: api.max_page_size as usize },

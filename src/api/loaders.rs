@@ -30,9 +30,9 @@ pub struct ReadLoader {
 /// The shared, non-caching data loader.
 pub type Loaders = DataLoader<ReadLoader>;
 
-/// Builds the loader for `reader`.
-pub fn loaders(reader: Reader) -> Loaders {
-    DataLoader::new(ReadLoader { reader }, tokio::spawn).delay(Duration::from_millis(2)).max_batch_size(500)
+/// Builds the loader for `reader`, gathering each level's keys for `batch_wait`.
+pub fn loaders(reader: Reader, batch_wait: Duration) -> Loaders {
+    DataLoader::new(ReadLoader { reader }, tokio::spawn).delay(batch_wait).max_batch_size(500)
 }
 
 /// A job by id.

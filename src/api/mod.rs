@@ -40,6 +40,9 @@ pub struct ApiConfig {
     pub min_block_wait: Duration,
     /// `/readyz` fails when the indexer has not reported for this long.
     pub stall_after: Duration,
+    /// How long a batched read gathers one level's keys: longer batches more under load,
+    /// shorter answers sooner.
+    pub batch_wait: Duration,
     /// Query depth limit.
     pub max_depth: usize,
     /// Query complexity limit (roughly: fields selected, times page sizes).
@@ -56,6 +59,7 @@ impl Default for ApiConfig {
             max_body_bytes: 256 * 1024,
             min_block_wait: Duration::from_secs(5),
             stall_after: Duration::from_secs(120),
+            batch_wait: Duration::from_millis(2),
             max_depth: 12,
             max_complexity: 5_000,
             pages: PageLimits::default(),
@@ -78,7 +82,7 @@ impl ApiState {
     pub fn new(reader: Reader, config: ApiConfig, metrics: Metrics, cancel: CancellationToken) -> ApiState {
         let live = live::spawn(reader.clone(), cancel);
         let context = schema::ApiContext {
-            loaders: Arc::new(loaders::loaders(reader.clone())),
+            loaders: Arc::new(loaders::loaders(reader.clone(), config.batch_wait)),
             reader,
             live,
             pages: config.pages,
