@@ -8,7 +8,7 @@
 //! 4. measures how soon a new block's events are in the database while following the head.
 
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use alloy::primitives::{Address, U256};
@@ -153,24 +153,24 @@ async fn main() -> Result<()> {
 
     // The real thing, as an operator runs it.
     let metrics_port = free_port()?;
-    let binary = env!("CARGO_BIN_EXE_jobboard");
     // BENCH_INDEX_LOG keeps the indexer's log (with RUST_LOG, e.g. `jobboard::indexer=debug`).
     let log_path =
         std::env::var_os("BENCH_INDEX_LOG").map_or_else(|| work.path().join("index.log"), PathBuf::from);
-    let log = std::fs::File::create(&log_path)?;
-    let mut child = Command::new(binary)
-        .args(["index", "--rpc-url", anvil.endpoint.as_str(), "--database-url", &url])
-        .args(["--contract", &board.to_string(), "--start-block", &start_block.to_string()])
-        .args([
-            "--poll-interval",
-            &format!("{POLL_INTERVAL_MS}ms"),
-            "--metrics-listen",
-            &format!("127.0.0.1:{metrics_port}"),
-        ])
-        .env("RUST_LOG", std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()))
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()?;
+    std::fs::File::create(&log_path)?;
+    let index = |extra: &[&str]| -> Result<Child> {
+        let log = std::fs::OpenOptions::new().append(true).open(&log_path)?;
+        Ok(Command::new(env!("CARGO_BIN_EXE_jobboard"))
+            .args(["index", "--rpc-url", anvil.endpoint.as_str(), "--database-url", &url])
+            .args(["--contract", &board.to_string(), "--start-block", &start_block.to_string()])
+            .args(extra)
+            .env("RUST_LOG", std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()))
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()?)
+    };
+    let poll_interval = format!("{POLL_INTERVAL_MS}ms");
+    let metrics_listen = format!("127.0.0.1:{metrics_port}");
+    let mut child = index(&["--poll-interval", &poll_interval, "--metrics-listen", &metrics_listen])?;
     let pid = child.id();
     let mut conn = PgConnection::connect(&url).await?;
     let started = Instant::now();
@@ -212,15 +212,8 @@ async fn main() -> Result<()> {
     let _ = child.kill();
     let _ = child.wait();
 
-    let ws = anvil.endpoint.as_str().replacen("http://", "ws://", 1);
-    let mut child = Command::new(binary)
-        .args(["index", "--rpc-url", anvil.endpoint.as_str(), "--database-url", &url])
-        .args(["--contract", &board.to_string(), "--start-block", &start_block.to_string()])
-        .args(["--poll-interval", "10s", "--ws-url", &ws])
-        .env("RUST_LOG", std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()))
-        .stdout(Stdio::null())
-        .stderr(std::fs::OpenOptions::new().append(true).open(&log_path)?)
-        .spawn()?;
+    let ws = anvil.ws_endpoint().context("anvil's WebSocket URL")?;
+    let mut child = index(&["--poll-interval", "10s", "--ws-url", ws.as_str()])?;
     // Caught up and subscribed before the first sample.
     let head = provider.get_block_number().await? as i64;
     let resumed = Instant::now();

@@ -366,6 +366,7 @@ impl<'c> Indexer<'c> {
             cancel.clone(),
         ));
 
+        let run = BackfillRun { to, head, finalized, budget: &budget };
         let mut progress = progress::Progress::new(from, to);
         let mut pending: Vec<IndexedEvent> = Vec::new();
         let mut covered = None;
@@ -383,7 +384,7 @@ impl<'c> Indexer<'c> {
             covered = Some(range_to);
             // A range far larger than a batch (dense blocks) is written in batch-sized runs of
             // whole blocks, which bounds the write's own buffers.
-            if let Err(error) = self.write_whole_blocks(&mut pending, to, head, finalized, &budget).await {
+            if let Err(error) = self.write_whole_blocks(&mut pending, &run).await {
                 result = Err(error);
                 break;
             }
@@ -391,13 +392,10 @@ impl<'c> Indexer<'c> {
             let due = last_write.elapsed() >= Duration::from_secs(2);
             if full || due || range_to == to || cancel.is_cancelled() {
                 let written = pending.len();
-                if let Err(error) =
-                    self.write_backfill_batch(&mut pending, range_to, to, head, finalized).await
-                {
+                if let Err(error) = self.write_backfill_batch(&mut pending, range_to, &run).await {
                     result = Err(error);
                     break;
                 }
-                budget.release(written);
                 progress.advance(range_to, written);
                 last_write = Instant::now();
                 if cancel.is_cancelled() {
@@ -422,10 +420,7 @@ impl<'c> Indexer<'c> {
     async fn write_whole_blocks(
         &mut self,
         pending: &mut Vec<IndexedEvent>,
-        to: u64,
-        head: u64,
-        finalized: u64,
-        budget: &LogBudget,
+        run: &BackfillRun<'_>,
     ) -> Result<(), IndexerError> {
         let batch = self.config.batch_events.max(1);
         while pending.len() > batch {
@@ -435,20 +430,19 @@ impl<'c> Indexer<'c> {
             };
             let last_block = block_of(split - 1);
             let rest = pending.split_off(split);
-            self.write_backfill_batch(pending, last_block, to, head, finalized).await?;
-            budget.release(split);
+            self.write_backfill_batch(pending, last_block, run).await?;
             *pending = rest;
         }
         Ok(())
     }
 
+    /// Writes `pending` as one batch ending at block `range_to`, then empties it and returns
+    /// its logs to the budget.
     async fn write_backfill_batch(
         &mut self,
         pending: &mut Vec<IndexedEvent>,
         range_to: u64,
-        to: u64,
-        head: u64,
-        finalized: u64,
+        run: &BackfillRun<'_>,
     ) -> Result<(), IndexerError> {
         let Some(block) = self.client.block(range_to).await? else {
             return Err(IndexerError::Inconsistent(format!("node lost finalized block {range_to}")));
@@ -460,8 +454,8 @@ impl<'c> Indexer<'c> {
             checkpoint: block,
             events: pending,
             window: &window,
-            finalized: Some(finalized),
-            head: Some(head),
+            finalized: Some(run.finalized),
+            head: Some(run.head),
             backfill_done: false,
         };
         store::apply_batch(self.conn, &self.board, &batch).await?;
@@ -471,9 +465,10 @@ impl<'c> Indexer<'c> {
             to_block = range_to,
             events = pending.len(),
             ?took,
-            remaining_blocks = to - range_to,
+            remaining_blocks = run.to - range_to,
             "wrote batch"
         );
+        run.budget.release(pending.len());
         pending.clear();
         self.checkpoint = Some((block.number, block.hash));
         Ok(())
@@ -565,6 +560,15 @@ impl<'c> Indexer<'c> {
             IndexerError::Log(error)
         })
     }
+}
+
+/// What every batch of one backfill shares: where it ends, the chain as seen when it started,
+/// and the memory budget its written logs return to.
+struct BackfillRun<'b> {
+    to: u64,
+    head: u64,
+    finalized: u64,
+    budget: &'b LogBudget,
 }
 
 type Fetched = Result<(u64, Vec<IndexedEvent>), IndexerError>;

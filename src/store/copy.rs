@@ -34,22 +34,24 @@ impl CopyRows {
 
     /// A `BIGINT`.
     pub(crate) fn int8(&mut self, value: i64) -> &mut CopyRows {
-        self.buf.extend_from_slice(&8i32.to_be_bytes());
-        self.buf.extend_from_slice(&value.to_be_bytes());
-        self
+        self.fixed(&value.to_be_bytes())
     }
 
     /// An `INTEGER`.
     pub(crate) fn int4(&mut self, value: i32) -> &mut CopyRows {
-        self.buf.extend_from_slice(&4i32.to_be_bytes());
-        self.buf.extend_from_slice(&value.to_be_bytes());
-        self
+        self.fixed(&value.to_be_bytes())
     }
 
     /// A `SMALLINT`.
     pub(crate) fn int2(&mut self, value: i16) -> &mut CopyRows {
-        self.buf.extend_from_slice(&2i32.to_be_bytes());
-        self.buf.extend_from_slice(&value.to_be_bytes());
+        self.fixed(&value.to_be_bytes())
+    }
+
+    /// A fixed-width value already in network order (at most 8 bytes here).
+    fn fixed(&mut self, bytes: &[u8]) -> &mut CopyRows {
+        // Lengths of 2, 4 or 8 always fit the i32 length word.
+        self.buf.extend_from_slice(&(bytes.len() as i32).to_be_bytes());
+        self.buf.extend_from_slice(bytes);
         self
     }
 

@@ -694,11 +694,8 @@ impl Reader {
         self.board_condition(&mut qb, "e");
         qb.push(" AND e.address = ").push_bind(applicant.to_vec());
         push_outer_order(&mut qb, "z", &order.sql(), page);
-        self.count_statement();
-        let rows = qb.build().fetch_all(&self.pool).await?;
-        let Some(found) = rows.first().map(ApplicantRow::from_row).transpose()? else { return Ok(None) };
-        let (page, jobs) = PagesRead::parent_page(&rows, &scope, with_jobs, page)?;
-        Ok(Some((found, page, jobs)))
+        self.fetch_parent_with_page(qb, &scope, with_jobs, page, |row| ApplicantRow::from_row(row).map(Some))
+            .await
     }
 
     /// A job with a page of its applications (and their jobs, with `with_jobs`), in one
@@ -727,12 +724,24 @@ impl Reader {
         self.push_application_pages(&mut qb, &scope, filter, order, page, with_jobs)?;
         qb.push(") z ON true");
         push_outer_order(&mut qb, "z", &order.sql(), page);
+        self.fetch_parent_with_page(qb, &scope, with_jobs, page, |row| JobRow::from_columns(row, 0)).await
+    }
+
+    /// Runs a statement that joins one parent to its page of applications (built around
+    /// [`Reader::push_application_pages`] for the single-parent `scope`) and decodes the parent
+    /// from the first row with `parent`. `None` if the parent was not found.
+    async fn fetch_parent_with_page<P>(
+        &self,
+        mut qb: QueryBuilder<'_, Postgres>,
+        scope: &ApplicationScope,
+        with_jobs: bool,
+        page: &PageRequest,
+        parent: impl Fn(&PgRow) -> Result<Option<P>, sqlx::Error>,
+    ) -> Result<Option<(P, Page<ApplicationRow>, HashMap<u64, JobRow>)>, StoreError> {
         self.count_statement();
         let rows = qb.build().fetch_all(&self.pool).await?;
-        let Some(found) = rows.first().map(|row| JobRow::from_columns(row, 0)).transpose()?.flatten() else {
-            return Ok(None);
-        };
-        let (page, jobs) = PagesRead::parent_page(&rows, &scope, with_jobs, page)?;
+        let Some(found) = rows.first().map(parent).transpose()?.flatten() else { return Ok(None) };
+        let (page, jobs) = PagesRead::parent_page(&rows, scope, with_jobs, page)?;
         Ok(Some((found, page, jobs)))
     }
 
