@@ -16,12 +16,13 @@ DEV_ARGS ?=
 
 ## Run the main job: embedded PostgreSQL, anvil, the contract, a demo, the indexer and the API.
 ## Ctrl-C stops everything; the next run resumes with the same data.
+## Not --quiet: the first build takes minutes, and cargo's progress shows it is not a hang.
 dev: tools
-	cargo run --quiet --bin jobboard -- dev $(DEV_ARGS)
+	cargo run --bin jobboard -- dev $(DEV_ARGS)
 
 ## The same, from a fresh chain and database (deletes .jobboard/dev).
 dev-reset: tools
-	cargo run --quiet --bin jobboard -- dev --reset $(DEV_ARGS)
+	cargo run --bin jobboard -- dev --reset $(DEV_ARGS)
 
 ## Run every test: contracts (format, build, tests, gas snapshot, artifact) and Rust.
 test: tools contracts-test rust-test

@@ -26,8 +26,9 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Deploy a new JobBoard contract, signing with the key in JOBBOARD_PRIVATE_KEY; prints its
-    /// address and deploy block (the indexer's --contract and --start-block).
+    /// Deploy a new JobBoard contract, signing with the key in JOBBOARD_PRIVATE_KEY or
+    /// --keystore; prints its address and deploy block (the indexer's --contract and
+    /// --start-block).
     Deploy(DeployArgs),
     /// Follow the board's events into PostgreSQL: backfill from the start block, then follow
     /// the head. One writer per board and database; a second one waits as a hot standby.
@@ -258,6 +259,9 @@ pub struct DeployArgs {
     /// The node to deploy through.
     #[command(flatten)]
     pub node: NodeArgs,
+    /// The deploying account's key, loaded like every signing command's.
+    #[command(flatten)]
+    pub key: crate::actions::KeyArgs,
     /// Print the result as one JSON object (chainId, address, block, txHash) for scripts.
     #[arg(long, env = "JOBBOARD_JSON")]
     pub json: bool,

@@ -1,16 +1,14 @@
 //! The `jobboard` binary: parse the command line, start logging, dispatch.
 
-use std::str::FromStr;
 use std::time::Duration;
 
 use alloy::providers::ProviderBuilder;
-use alloy::signers::local::PrivateKeySigner;
 use anyhow::{Context, Result, bail};
 use clap::Parser;
 use jobboard::api::{self, ApiConfig, ApiState, PageLimits};
 use jobboard::chain::{ChainClient, RetryPolicy, deploy_board, redact, watch_new_heads};
 use jobboard::cli::{
-    ApiArgs, Cli, Command, DatabaseArgs, DeployArgs, DevArgs, IndexArgs, PRIVATE_KEY_ENV, RunArgs, ServeArgs,
+    ApiArgs, Cli, Command, DatabaseArgs, DeployArgs, DevArgs, IndexArgs, RunArgs, ServeArgs,
 };
 use jobboard::indexer::{Indexer, IndexerConfig, lock};
 use jobboard::local::dev::{DevOptions, DevStack};
@@ -95,16 +93,8 @@ async fn application(args: jobboard::actions::ApplicationArgs) -> Result<()> {
     }
 }
 
-/// Reads the signing key from the environment, never from a flag.
-fn signer_from_env() -> Result<PrivateKeySigner> {
-    let key = std::env::var(PRIVATE_KEY_ENV)
-        .with_context(|| format!("set {PRIVATE_KEY_ENV} to the hex private key of the deploying account"))?;
-    PrivateKeySigner::from_str(key.trim())
-        .with_context(|| format!("{PRIVATE_KEY_ENV} is not a valid hex private key"))
-}
-
 async fn deploy(args: DeployArgs) -> Result<()> {
-    let signer = signer_from_env()?;
+    let signer = jobboard::actions::load_signer(args.key.keystore.as_deref())?;
     let provider = ProviderBuilder::new().wallet(signer).connect_http(args.node.rpc_url.clone());
     let deployment = deploy_board(&provider)
         .await
@@ -401,6 +391,20 @@ async fn announce_when_indexed(
     Ok(())
 }
 
+/// Where the running binary is (its real path, wherever CARGO_TARGET_DIR put it) and how to
+/// call it by name.
+fn on_path_hint(exe: Option<&std::path::Path>) -> String {
+    match exe.and_then(|exe| Some((exe, exe.parent()?))) {
+        Some((exe, dir)) => format!(
+            "  (jobboard is {}: `export PATH=\"{}:$PATH\"` puts it on PATH, or `cargo install --path .` \
+             copies it to ~/.cargo/bin)",
+            exe.display(),
+            dir.display()
+        ),
+        None => "  (`cargo install --path .` puts jobboard on PATH)".to_owned(),
+    }
+}
+
 /// What a newcomer needs once the board is up: where things are and what to try.
 fn dev_banner(stack: &DevStack, args: &DevArgs) -> String {
     use std::fmt::Write as _;
@@ -445,7 +449,7 @@ fn dev_banner(stack: &DevStack, args: &DevArgs) -> String {
         text,
         "  jobboard job post --title 'Staff Engineer' --company 'Tidewater Labs' --location Remote"
     );
-    let _ = writeln!(text, "  (jobboard is target/debug/jobboard; `cargo install --path .` puts it on PATH)");
+    let _ = writeln!(text, "{}", on_path_hint(std::env::current_exe().ok().as_deref()));
     let _ = write!(text, "\nCtrl-C stops everything.");
     text
 }

@@ -20,22 +20,34 @@ pub struct BoardArgs {
     /// The JobBoard contract's address.
     #[arg(long, env = "JOBBOARD_CONTRACT")]
     pub contract: Address,
+    /// The chain id the node must be on: a guard against signing on the wrong network.
+    #[arg(long = "chain-id", env = "JOBBOARD_CHAIN_ID")]
+    pub chain_id: Option<u64>,
     /// Print one JSON object on stdout (camelCase keys) for scripts, instead of text.
     #[arg(long, env = "JOBBOARD_JSON")]
     pub json: bool,
 }
 
-/// How a sending command signs and how long it waits for its transaction.
+/// Where the signing key comes from: shared by every command that signs (`deploy`, `job`,
+/// `application`), so they all load it the same way.
 ///
 /// There is deliberately no flag for a raw key: keys on a command line end up in shell history
 /// and process listings.
 #[derive(Debug, Clone, Args)]
-pub struct SignerArgs {
+pub struct KeyArgs {
     /// Encrypted JSON keystore (as made by `cast wallet new` or geth) holding the signing key;
     /// its password comes from JOBBOARD_KEYSTORE_PASSWORD or, on a terminal, a prompt. Without
     /// it the key is read from JOBBOARD_PRIVATE_KEY.
     #[arg(long, env = "JOBBOARD_KEYSTORE", value_name = "FILE")]
     pub keystore: Option<PathBuf>,
+}
+
+/// How a sending command signs and how long it waits for its transaction.
+#[derive(Debug, Clone, Args)]
+pub struct SignerArgs {
+    /// The signing key.
+    #[command(flatten)]
+    pub key: KeyArgs,
     /// How long to wait for the transaction to be mined before giving up (it may still be
     /// mined later).
     #[arg(long = "tx-timeout", env = "JOBBOARD_TX_TIMEOUT", default_value = "5m", value_parser = parse_duration)]
@@ -187,7 +199,12 @@ pub struct SubmitArgs {
     /// The document (CV, cover letter...) to commit to; it never leaves this machine.
     #[arg(long, value_name = "FILE")]
     pub document: PathBuf,
-    /// The 32-byte salt (0x + 64 hex digits); random when not given.
+    /// A file holding the 32-byte salt (0x + 64 hex digits); a random one is drawn when no
+    /// salt is given.
+    #[arg(long = "salt-file", value_name = "FILE", conflicts_with = "salt")]
+    pub salt_file: Option<PathBuf>,
+    /// UNSAFE: the salt on the command line, where other local users see it in process
+    /// listings and it lands in shell history; prefer --salt-file. Kept for scripts.
     #[arg(long)]
     pub salt: Option<B256>,
     /// The board and the signer.
@@ -230,8 +247,13 @@ pub struct VerifyArgs {
     /// The document the applicant handed over.
     #[arg(long, value_name = "FILE")]
     pub document: PathBuf,
-    /// The salt the applicant handed over; may be omitted when a receipt file
-    /// (`<document>.jobboard*.json`) beside the document holds it.
+    /// A file holding the salt the applicant handed over (0x + 64 hex digits); may be omitted
+    /// when a receipt (`<document>.jobboard*.json`, pending or mined) beside the document
+    /// holds it.
+    #[arg(long = "salt-file", value_name = "FILE", conflicts_with = "salt")]
+    pub salt_file: Option<PathBuf>,
+    /// UNSAFE: the salt on the command line, where other local users see it in process
+    /// listings and it lands in shell history; prefer --salt-file.
     #[arg(long)]
     pub salt: Option<B256>,
     /// The board.

@@ -18,6 +18,8 @@ mod args;
 mod job;
 mod output;
 mod posting;
+mod receipt;
+mod refusal;
 mod revert;
 mod session;
 mod signer;
@@ -30,8 +32,8 @@ use alloy::primitives::{Address, B256, TxHash};
 pub use application::{Verdict, run_application};
 pub use args::{
     ApplicationArgs, ApplicationCommand, BoardArgs, JobArgs, JobCloseArgs, JobCommand, JobPostArgs,
-    JobUpdateArgs, PostingArgs, SendArgs, SignerArgs, StatusArgs, SubmitArgs, VerifyArgs, WithdrawArgs,
-    parse_employer_status,
+    JobUpdateArgs, KeyArgs, PostingArgs, SendArgs, SignerArgs, StatusArgs, SubmitArgs, VerifyArgs,
+    WithdrawArgs, parse_employer_status,
 };
 pub use job::run_job;
 pub use posting::{
@@ -39,8 +41,9 @@ pub use posting::{
     MAX_TAGS_LENGTH, MAX_TITLE_LENGTH, PostingError, PostingInput, check_deadline, parse_deadline,
     validate_fields,
 };
+pub use refusal::{Funding, NodeRefusal, Unfunded};
 pub use revert::describe_revert;
-pub use signer::KEYSTORE_PASSWORD_ENV;
+pub use signer::{KEYSTORE_PASSWORD_ENV, load_signer};
 
 /// Why a job or application command failed. Each message says what to do about it.
 #[derive(Debug, thiserror::Error)]
@@ -86,8 +89,8 @@ pub enum ActionError {
     Prompt(#[source] std::io::Error),
     /// The node does not answer at all.
     #[error(
-        "the RPC URL {url} is not reachable: start the node, or pass --rpc-url (or set JOBBOARD_RPC_URL) \
-         to one that runs"
+        "the RPC URL {url} is not reachable: start the node (`make dev` runs one at \
+         http://127.0.0.1:8545), or pass --rpc-url (or set JOBBOARD_RPC_URL) to one that runs"
     )]
     Unreachable {
         /// The URL, with any key in it redacted.
@@ -95,6 +98,70 @@ pub enum ActionError {
         /// The transport's error.
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// The node is on another chain than `--chain-id` says.
+    #[error(
+        "--chain-id is {expected} but the node at {url} is on chain {actual}: point --rpc-url \
+         (JOBBOARD_RPC_URL) at a node of chain {expected}, or correct --chain-id (JOBBOARD_CHAIN_ID)"
+    )]
+    WrongChain {
+        /// The chain asked for.
+        expected: u64,
+        /// The node's chain.
+        actual: u64,
+        /// The node, with any key in its URL redacted.
+        url: String,
+    },
+    /// The node refused a transaction signed for the very chain id it reported.
+    #[error(
+        "{operation} refused: the node at {url} reported chain id {chain_id} but rejects transactions \
+         signed for it; --rpc-url may lead to a gateway that mixes networks: use a node of one chain"
+    )]
+    ChainIdRefused {
+        /// The contract function.
+        operation: &'static str,
+        /// The chain id the transaction was signed for (the node's own answer).
+        chain_id: u64,
+        /// The node, redacted.
+        url: String,
+    },
+    /// The sender cannot pay for the transaction.
+    #[error(transparent)]
+    InsufficientFunds(Box<Unfunded>),
+    /// Another transaction from the same account is waiting to be mined.
+    #[error(
+        "{operation} refused ({}): another transaction from {account} on chain {chain_id} {}{}. Wait \
+         until it is mined, then run the command again (or speed it up or cancel it from the wallet \
+         that sent it)",
+        match refusal {
+            NodeRefusal::NonceTooLow => "nonce too low",
+            _ => "replacement transaction underpriced",
+        },
+        match refusal {
+            NodeRefusal::NonceTooLow => "took the same nonce (it is pending or just mined, and the node \
+                                         gave out a stale nonce)",
+            _ => "is pending with the same nonce",
+        },
+        match (mined, pending) {
+            (Some(mined), Some(pending)) if pending > mined => format!(
+                " ({} of its transactions waiting; {mined} mined)", pending - mined
+            ),
+            _ => String::new(),
+        }
+    )]
+    PendingTransaction {
+        /// The contract function.
+        operation: &'static str,
+        /// The node's words for it: nonce too low or replacement underpriced.
+        refusal: NodeRefusal,
+        /// The signer.
+        account: Address,
+        /// The node's chain.
+        chain_id: u64,
+        /// The account's mined transactions (its `latest` nonce), if the node told.
+        mined: Option<u64>,
+        /// Its mined and waiting transactions (its `pending` nonce), if the node told.
+        pending: Option<u64>,
     },
     /// Nothing is deployed at `--contract` on the node's chain.
     #[error(
@@ -161,12 +228,15 @@ pub enum ActionError {
     /// An application transaction was sent but its outcome is unknown: the salt must not be
     /// lost, since the application may be mined.
     #[error(
-        "the application may exist or still be mined: keep its salt {salt} with the document, or it \
-         cannot be verified"
+        "the application may exist or still be mined: its salt {salt} is kept in {} (marked pending); \
+         once it is mined, `jobboard application verify` finds it there",
+        receipt.display()
     )]
     ApplicationPending {
         /// The salt of the pending application.
         salt: B256,
+        /// The pending receipt holding it.
+        receipt: PathBuf,
         /// Why the outcome is unknown.
         #[source]
         source: Box<ActionError>,
@@ -185,9 +255,10 @@ pub enum ActionError {
         #[source]
         source: std::io::Error,
     },
-    /// `application verify` without `--salt` found no receipt file that holds the salt.
+    /// `application verify` without a salt found no receipt that holds it.
     #[error(
-        "no --salt given and no receipt for application {application_id} beside {}: pass --salt 0x...",
+        "no salt given and no receipt of application {application_id} beside {}: pass --salt-file FILE \
+         (a file holding the salt the applicant handed over)",
         document.display()
     )]
     NoSalt {
@@ -195,6 +266,12 @@ pub enum ActionError {
         application_id: u64,
         /// The document.
         document: PathBuf,
+    },
+    /// A `--salt-file` does not hold a salt.
+    #[error("{} does not hold a salt: it must contain 0x and 64 hex digits", path.display())]
+    BadSaltFile {
+        /// The file.
+        path: PathBuf,
     },
     /// The operating system's random source failed.
     #[error("cannot draw a random salt: {0}")]
@@ -210,7 +287,9 @@ impl ActionError {
     /// `NotMined` check first whether the transaction went through.)
     pub fn is_transient(&self) -> bool {
         match self {
-            ActionError::Unreachable { .. } | ActionError::NotMined { .. } => true,
+            ActionError::Unreachable { .. }
+            | ActionError::NotMined { .. }
+            | ActionError::PendingTransaction { .. } => true,
             ActionError::Call { transient, .. } => *transient,
             ActionError::ApplicationPending { source, .. } => source.is_transient(),
             _ => false,

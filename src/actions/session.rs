@@ -12,6 +12,7 @@ use alloy::sol_types::{SolCall, SolEvent};
 
 use super::ActionError;
 use super::args::{BoardArgs, SignerArgs};
+use super::refusal::{DEV_CHAIN_ID, Funding, NodeRefusal, Unfunded};
 use super::revert::describe_revert;
 use super::signer::load_signer;
 use crate::chain::{RangeRefusal, parse_refusal, redact};
@@ -38,6 +39,8 @@ pub(crate) struct Session {
     /// The signer's address, for sending sessions.
     pub sender: Option<Address>,
     tx_timeout: Duration,
+    /// The node's URL, redacted, for messages.
+    url: String,
 }
 
 /// A mined, successful transaction and the board's events in it.
@@ -61,7 +64,7 @@ impl Session {
         let url = args.node.rpc_url.clone();
         let (provider, sender, tx_timeout) = match signer {
             Some(signer_args) => {
-                let signer = load_signer(signer_args.keystore.as_deref())?;
+                let signer = load_signer(signer_args.key.keystore.as_deref())?;
                 let sender = signer.address();
                 let provider = ProviderBuilder::new().wallet(signer).connect_http(url.clone()).erased();
                 (provider, Some(sender), signer_args.tx_timeout)
@@ -84,6 +87,11 @@ impl Session {
             Ok(Err(error)) => return Err(unreachable(Box::new(error))),
             Ok(Ok(chain_id)) => chain_id,
         };
+        if let Some(expected) = args.chain_id
+            && expected != chain_id
+        {
+            return Err(ActionError::WrongChain { expected, actual: chain_id, url: redact(&url) });
+        }
         let code = provider.get_code_at(args.contract).await.map_err(|e| rpc_error("eth_getCode", e))?;
         if code.is_empty() {
             return Err(ActionError::NoContract { address: args.contract, chain_id });
@@ -92,7 +100,7 @@ impl Session {
         if board.VERSION().call().await.is_err() {
             return Err(ActionError::NotABoard { address: args.contract, chain_id });
         }
-        Ok(Session { provider, board, chain_id, sender, tx_timeout })
+        Ok(Session { provider, board, chain_id, sender, tx_timeout, url: redact(&url) })
     }
 
     /// The signer's address.
@@ -110,10 +118,29 @@ impl Session {
     /// [`ActionError::Refused`] with the decoded custom error if the call reverts (at the gas
     /// estimate, or mined and replayed), [`ActionError::NotMined`], or a call error.
     pub async fn send<C: SolCall>(&self, call: Call<'_, C>) -> Result<Sent, ActionError> {
+        self.send_noting(call, |_| {}).await
+    }
+
+    /// [`Session::send`], calling `on_accepted` with the transaction hash as soon as the node
+    /// has accepted the transaction, before waiting for it to be mined.
+    ///
+    /// # Errors
+    /// As [`Session::send`]; a refusal the sender can act on (no funds, a pending transaction
+    /// from the same account, a chain id mix-up) as its own [`ActionError`].
+    pub async fn send_noting<C: SolCall>(
+        &self,
+        call: Call<'_, C>,
+        on_accepted: impl FnOnce(TxHash),
+    ) -> Result<Sent, ActionError> {
         let operation = operation_name::<C>();
-        let call = call.from(self.sender()?);
-        let pending = call.send().await.map_err(|e| call_error(operation, e))?;
+        let sender = self.sender()?;
+        let call = call.from(sender);
+        let pending = match call.send().await {
+            Ok(pending) => pending,
+            Err(error) => return Err(self.explain_refusal(operation, sender, &call, error).await),
+        };
         let tx_hash = *pending.tx_hash();
+        on_accepted(tx_hash);
         let receipt = self.wait_for_receipt(tx_hash).await?;
         let block = receipt
             .block_number
@@ -143,6 +170,54 @@ impl Session {
             })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Sent { tx_hash, block, events })
+    }
+
+    /// Turns a failed send into what the sender can act on: for a refusal [`NodeRefusal`]
+    /// recognises, asks the node for the facts the message needs (best effort: a fact the node
+    /// does not give is left out); anything else as [`call_error`] does.
+    async fn explain_refusal<C: SolCall>(
+        &self,
+        operation: &'static str,
+        account: Address,
+        call: &Call<'_, C>,
+        error: alloy::contract::Error,
+    ) -> ActionError {
+        let refusal = match &error {
+            alloy::contract::Error::TransportError(transport) => NodeRefusal::of(transport),
+            _ => None,
+        };
+        let chain_id = self.chain_id;
+        match refusal {
+            None => call_error(operation, error),
+            Some(NodeRefusal::InsufficientFunds) => {
+                let balance = self.provider.get_balance(account).await.ok();
+                let gas = call.estimate_gas().await.ok();
+                let fee = self.provider.estimate_eip1559_fees().await.ok().map(|fees| fees.max_fee_per_gas);
+                let needed = gas.zip(fee).map(|(gas, fee)| U256::from(gas) * U256::from(fee));
+                let accounts = if chain_id == DEV_CHAIN_ID {
+                    self.provider.get_accounts().await.unwrap_or_default()
+                } else {
+                    Vec::new()
+                };
+                let funding = Funding::for_chain(chain_id, &accounts);
+                ActionError::InsufficientFunds(Box::new(Unfunded {
+                    operation,
+                    account,
+                    chain_id,
+                    balance,
+                    needed,
+                    funding,
+                }))
+            }
+            Some(refusal @ (NodeRefusal::NonceTooLow | NodeRefusal::ReplacementUnderpriced)) => {
+                let mined = self.provider.get_transaction_count(account).latest().await.ok();
+                let pending = self.provider.get_transaction_count(account).pending().await.ok();
+                ActionError::PendingTransaction { operation, refusal, account, chain_id, mined, pending }
+            }
+            Some(NodeRefusal::WrongChainId) => {
+                ActionError::ChainIdRefused { operation, chain_id, url: self.url.clone() }
+            }
+        }
     }
 
     /// Polls for the receipt: quickly at first (a dev chain mines at once), then every two

@@ -19,7 +19,7 @@ pub const KEYSTORE_PASSWORD_ENV: &str = "JOBBOARD_KEYSTORE_PASSWORD";
 /// # Errors
 /// [`ActionError::NoKey`], [`ActionError::BadKey`], or a keystore error (no password, wrong
 /// password, unreadable file).
-pub(crate) fn load_signer(keystore: Option<&Path>) -> Result<PrivateKeySigner, ActionError> {
+pub fn load_signer(keystore: Option<&Path>) -> Result<PrivateKeySigner, ActionError> {
     match keystore {
         Some(path) => decrypt_keystore(path),
         None => {

@@ -17,6 +17,7 @@ use tracing::info;
 
 use super::LocalError;
 use super::anvil::{AnvilError, AnvilProcess, find_anvil};
+use super::cluster_home::remove_cluster;
 use super::demo::{self, DemoError};
 use super::postgres::{EmbeddedPostgres, PostgresOptions};
 use crate::chain::{ChainError, deploy_board};
@@ -29,6 +30,8 @@ const ACCOUNTS: &str = "10";
 const STATE_INTERVAL: &str = "5";
 /// Marks a directory as a dev data directory, which `--reset` may delete.
 const MARKER: &str = ".jobboard-dev";
+/// The cluster directory, inside the data directory (as root, a link to where it lives).
+const POSTGRES_DIR: &str = "postgres";
 /// Where the deployed board is recorded.
 const BOARD_FILE: &str = "board.json";
 
@@ -142,7 +145,7 @@ impl DevStack {
             .or_else(|_| find_anvil(Path::new(env!("CARGO_MANIFEST_DIR"))))?;
         let data_dir = prepare_data_dir(&options.data_dir, options.reset)?;
 
-        let mut pg_options = PostgresOptions::new(data_dir.join("postgres"));
+        let mut pg_options = PostgresOptions::new(data_dir.join(POSTGRES_DIR));
         pg_options.port = options.postgres_port;
         pg_options.durable = true;
         pg_options.max_connections = 50;
@@ -175,6 +178,9 @@ impl DevStack {
         let board = match recorded {
             Some(board) if resumed => {
                 info!(address = %board.address, "resuming the dev board");
+                // A cluster made anew (its directory was deleted) has no database yet; the
+                // indexer then indexes the chain again from the deploy block.
+                create_database_if_missing(&postgres).await?;
                 board
             }
             _ => {
@@ -220,6 +226,7 @@ fn prepare_data_dir(data_dir: &Path, reset: bool) -> Result<PathBuf, DevError> {
         if !is_empty && !data_dir.join(MARKER).is_file() {
             return Err(DevError::NotADevDirectory(data_dir.to_owned()));
         }
+        remove_cluster(&data_dir.join(POSTGRES_DIR))?;
         std::fs::remove_dir_all(data_dir).map_err(io("deleting", data_dir))?;
         info!(data_dir = %data_dir.display(), "reset: deleted the dev data");
     }
@@ -254,6 +261,21 @@ async fn recreate_database(postgres: &EmbeddedPostgres) -> Result<(), DevError> 
     let mut conn = PgConnection::connect_with(&postgres.connect_options("postgres")).await?;
     conn.execute(format!("DROP DATABASE IF EXISTS {DEV_DATABASE} WITH (FORCE)").as_str()).await?;
     conn.execute(format!("CREATE DATABASE {DEV_DATABASE}").as_str()).await?;
+    conn.close().await?;
+    Ok(())
+}
+
+/// Creates the dev database unless it exists.
+async fn create_database_if_missing(postgres: &EmbeddedPostgres) -> Result<(), DevError> {
+    let mut conn = PgConnection::connect_with(&postgres.connect_options("postgres")).await?;
+    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+        .bind(DEV_DATABASE)
+        .fetch_one(&mut conn)
+        .await?;
+    if !exists {
+        info!(database = DEV_DATABASE, "the cluster is new: creating the dev database");
+        conn.execute(format!("CREATE DATABASE {DEV_DATABASE}").as_str()).await?;
+    }
     conn.close().await?;
     Ok(())
 }

@@ -5,6 +5,7 @@
 //! API at a real node and a real database.
 
 pub mod anvil;
+pub mod cluster_home;
 pub mod demo;
 pub mod dev;
 pub mod postgres;
@@ -87,6 +88,14 @@ pub enum LocalError {
         /// How long we waited.
         waited: Duration,
     },
+    /// A directory a cluster would live in is not safe or not ours to use.
+    #[error("cannot keep the PostgreSQL cluster in {path}: {reason}")]
+    UnsafeClusterDir {
+        /// The directory or link.
+        path: PathBuf,
+        /// What is wrong and what to do.
+        reason: &'static str,
+    },
     /// A file-system or process operation failed.
     #[error("{action}: {source}")]
     Io {
@@ -112,6 +121,7 @@ impl LocalError {
             | LocalError::NoServerUser
             | LocalError::Initdb { .. }
             | LocalError::ServerExited { .. }
+            | LocalError::UnsafeClusterDir { .. }
             | LocalError::Io { .. } => false,
         }
     }

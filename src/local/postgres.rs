@@ -11,11 +11,12 @@
 //! server has. No `pg_ctl`: it daemonizes, which would cut the server loose from the pipe.
 //!
 //! As root, PostgreSQL refuses to run, so `initdb`, the supervisor and the server run as the
-//! `postgres` user; the data directory is then chowned to it, and every directory above it is
-//! made traversable (`o+x`).
+//! `postgres` user, in a cluster directory created for it (see [`super::cluster_home`]):
+//! nothing outside that directory changes owner or mode. Every connection needs the password
+//! drawn when the cluster was created; [`EmbeddedPostgres::url`] carries it.
 
 use std::io;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::fs::MetadataExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
@@ -26,6 +27,7 @@ use sqlx::{ConnectOptions, Connection};
 use tracing::{info, warn};
 
 use super::LocalError;
+use super::cluster_home::{ClusterHome, Password, ServerUser};
 
 /// How long [`EmbeddedPostgres::start`] waits for the server to accept connections.
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -45,7 +47,8 @@ const PORT_ATTEMPTS: usize = 3;
 /// The server log, inside the data directory (written after initdb, which needs an empty one).
 const LOG_FILE: &str = "server.log";
 
-/// The supervisor, run as `sh -c SUPERVISOR supervisor DATA_DIR keep|remove POSTGRES ARGS...`.
+/// The supervisor, run as `sh -c SUPERVISOR supervisor DATA_DIR REMOVE POSTGRES ARGS...`, where
+/// REMOVE is the cluster directory to delete once the owner lets go, or empty to keep it.
 ///
 /// fd 3 keeps the owner's pipe for the watcher; the server gets neither it nor a terminal.
 /// The watcher exits with 42 only after seeing end-of-file, which is how the supervisor tells
@@ -63,15 +66,16 @@ wait "$server"
 status=$?
 kill "$watcher" 2>/dev/null
 wait "$watcher"
-if [ "$?" -eq 42 ] && [ "$remove" = remove ]; then rm -rf -- "$data"; fi
+if [ "$?" -eq 42 ] && [ -n "$remove" ]; then rm -rf -- "$remove"; fi
 exit "$status"
 "#;
 
 /// How to run the cluster.
 #[derive(Debug, Clone)]
 pub struct PostgresOptions {
-    /// The data directory: initialised if it holds no cluster (no `PG_VERSION`), else reused,
-    /// so a second run resumes with the same data.
+    /// The cluster directory: initialised if it holds no cluster yet, else reused, so a second
+    /// run resumes with the same data. It holds the server's data directory (`pgdata/`) and
+    /// the password; as root it is a link to where the `postgres` user keeps it.
     pub data_dir: PathBuf,
     /// The port on 127.0.0.1; 0 picks a free one.
     pub port: u16,
@@ -99,8 +103,8 @@ impl PostgresOptions {
     }
 }
 
-/// A running cluster with superuser `postgres`, trust authentication, listening on 127.0.0.1
-/// only (no Unix socket). Stopped by [`EmbeddedPostgres::stop`], on drop, and by its supervisor
+/// A running cluster with superuser `postgres`, password authentication (scram-sha-256),
+/// listening on 127.0.0.1 only (no Unix socket). Stopped by [`EmbeddedPostgres::stop`], on drop, and by its supervisor
 /// if this process dies.
 #[derive(Debug)]
 pub struct EmbeddedPostgres {
@@ -108,7 +112,10 @@ pub struct EmbeddedPostgres {
     /// The write end of the supervisor's stdin: closing it is the stop signal.
     lifeline: Option<ChildStdin>,
     port: u16,
+    /// The server's data directory.
     data_dir: PathBuf,
+    /// The superuser's password.
+    password: Password,
     /// Where this run's part of the (appended) server log starts.
     log_offset: u64,
 }
@@ -130,13 +137,20 @@ impl EmbeddedPostgres {
         if options.port != 0 && !port_is_free(options.port) {
             return Err(LocalError::PortInUse { port: options.port });
         }
-        let data_dir = prepare_data_dir(&options.data_dir, user)?;
+        let home = ClusterHome::prepare(&options.data_dir, user)?;
+        let data_dir = home.pgdata.clone();
         wait_for_previous_server(&data_dir).await?;
-        let initialised = !data_dir.join("PG_VERSION").is_file();
-        if initialised {
-            initdb(&binaries.initdb, &data_dir, user, options.durable).await?;
-        }
-        let result = Self::spawn_until_ready(&binaries.postgres, &data_dir, &options, user).await;
+        let initialised = !home.is_initialised();
+        let password = if initialised {
+            let password = home.new_password(user)?;
+            initdb(&binaries.initdb, &home, user, options.durable).await?;
+            password
+        } else {
+            home.password()?
+        };
+        let remove = if options.ephemeral { Some(home.dir.as_path()) } else { None };
+        let server = Server { postgres: &binaries.postgres, data_dir: &data_dir, remove, password, user };
+        let result = Self::spawn_until_ready(&server, &options).await;
         match result {
             Ok(cluster) => {
                 info!(
@@ -151,7 +165,7 @@ impl EmbeddedPostgres {
             Err(error) => {
                 if options.ephemeral && initialised {
                     // Best effort: the cluster was ours alone, and nothing else will remove it.
-                    let _ = std::fs::remove_dir_all(&data_dir);
+                    let _ = std::fs::remove_dir_all(&home.dir);
                 }
                 Err(error)
             }
@@ -161,10 +175,8 @@ impl EmbeddedPostgres {
     /// Spawns the supervised server, retrying with another port when the caller let us choose
     /// and the chosen one was taken before the server could bind it.
     async fn spawn_until_ready(
-        postgres: &Path,
-        data_dir: &Path,
+        server: &Server<'_>,
         options: &PostgresOptions,
-        user: Option<ServerUser>,
     ) -> Result<EmbeddedPostgres, LocalError> {
         let mut attempt = 0;
         loop {
@@ -173,7 +185,7 @@ impl EmbeddedPostgres {
                 0 => free_port()?,
                 port => port,
             };
-            let mut cluster = Self::spawn(postgres, data_dir, port, options, user)?;
+            let mut cluster = Self::spawn(server, port, options)?;
             match cluster.wait_until_ready().await {
                 Ok(()) => return Ok(cluster),
                 Err(LocalError::PortInUse { port }) if options.port == 0 && attempt < PORT_ATTEMPTS => {
@@ -186,12 +198,11 @@ impl EmbeddedPostgres {
 
     /// Starts the supervisor, which starts the server.
     fn spawn(
-        postgres: &Path,
-        data_dir: &Path,
+        server: &Server<'_>,
         port: u16,
         options: &PostgresOptions,
-        user: Option<ServerUser>,
     ) -> Result<EmbeddedPostgres, LocalError> {
+        let Server { postgres, data_dir, remove, user, .. } = *server;
         let log_offset = std::fs::metadata(data_dir.join(LOG_FILE)).map(|m| m.len()).unwrap_or(0);
         let mut settings = vec![
             format!("port={port}"),
@@ -212,7 +223,7 @@ impl EmbeddedPostgres {
             .arg(SUPERVISOR)
             .arg("jobboard-postgres-supervisor")
             .arg(data_dir)
-            .arg(if options.ephemeral { "remove" } else { "keep" })
+            .arg(remove.unwrap_or(Path::new("")))
             .arg(postgres)
             .arg("-D")
             .arg(data_dir);
@@ -230,7 +241,14 @@ impl EmbeddedPostgres {
         }
         let mut supervisor = command.spawn().map_err(io_error("starting the PostgreSQL supervisor (sh)"))?;
         let lifeline = supervisor.stdin.take();
-        Ok(EmbeddedPostgres { supervisor, lifeline, port, data_dir: data_dir.to_owned(), log_offset })
+        Ok(EmbeddedPostgres {
+            supervisor,
+            lifeline,
+            port,
+            data_dir: data_dir.to_owned(),
+            password: server.password.clone(),
+            log_offset,
+        })
     }
 
     /// Connects until the server answers, and checks that the answer comes from our data
@@ -292,7 +310,8 @@ impl EmbeddedPostgres {
         self.port
     }
 
-    /// The data directory, absolute and with symlinks resolved.
+    /// The server's data directory (`pgdata` in the cluster directory), absolute and with
+    /// symlinks resolved.
     pub fn data_dir(&self) -> &Path {
         &self.data_dir
     }
@@ -302,9 +321,10 @@ impl EmbeddedPostgres {
         self.data_dir.join(LOG_FILE)
     }
 
-    /// A connection URL for `database` as the superuser `postgres` (trust: no password).
+    /// A connection URL for `database` as the superuser `postgres`, with its password: all a
+    /// client needs (the password is hex, so it needs no escaping).
     pub fn url(&self, database: &str) -> String {
-        format!("postgres://postgres@127.0.0.1:{}/{database}", self.port)
+        format!("postgres://postgres:{}@127.0.0.1:{}/{database}", self.password.as_str(), self.port)
     }
 
     /// The URL of the `postgres` maintenance database, for `CREATE DATABASE` and the like.
@@ -319,6 +339,7 @@ impl EmbeddedPostgres {
             .host("127.0.0.1")
             .port(self.port)
             .username("postgres")
+            .password(self.password.as_str())
             .database(database)
             .ssl_mode(PgSslMode::Disable)
     }
@@ -414,11 +435,14 @@ fn find_binaries() -> Result<Binaries, LocalError> {
         .ok_or(LocalError::PostgresNotInstalled)
 }
 
-/// The unprivileged user the server runs as when we are root.
-#[derive(Debug, Clone, Copy)]
-struct ServerUser {
-    uid: u32,
-    gid: u32,
+/// What starting the server needs.
+struct Server<'a> {
+    postgres: &'a Path,
+    data_dir: &'a Path,
+    /// The cluster directory, for an ephemeral cluster.
+    remove: Option<&'a Path>,
+    password: Password,
+    user: Option<ServerUser>,
 }
 
 /// `None` for a normal user (the server runs as us); the `postgres` user when we are root,
@@ -443,61 +467,24 @@ fn server_user() -> Result<Option<ServerUser>, LocalError> {
     Ok(Some(ServerUser { uid: id("-u")?, gid: id("-g")? }))
 }
 
-/// Creates the data directory and returns its canonical path (what the server reports as
-/// `data_directory`). As root, hands it to the `postgres` user and makes its ancestors
-/// traversable: a temp dir is 0700, and the server could not reach its own data.
-fn prepare_data_dir(data_dir: &Path, user: Option<ServerUser>) -> Result<PathBuf, LocalError> {
-    std::fs::create_dir_all(data_dir).map_err(io_error(format!("creating {}", data_dir.display())))?;
-    let data_dir =
-        std::fs::canonicalize(data_dir).map_err(io_error(format!("resolving {}", data_dir.display())))?;
-    let Some(user) = user else { return Ok(data_dir) };
-    for ancestor in data_dir.ancestors().skip(1) {
-        let meta =
-            std::fs::metadata(ancestor).map_err(io_error(format!("reading {}", ancestor.display())))?;
-        let mode = meta.permissions().mode();
-        if mode & 0o001 == 0 {
-            info!(dir = %ancestor.display(), "making the directory traversable for the postgres user (o+x)");
-            std::fs::set_permissions(ancestor, std::fs::Permissions::from_mode(mode | 0o001)).map_err(
-                io_error(format!("making {} traversable for the postgres user", ancestor.display())),
-            )?;
-        }
-    }
-    let owner =
-        std::fs::metadata(&data_dir).map_err(io_error(format!("reading {}", data_dir.display())))?.uid();
-    if owner != user.uid {
-        chown_tree(&data_dir, user)?;
-    }
-    Ok(data_dir)
-}
-
-/// `chown -R` without following symlinks.
-fn chown_tree(path: &Path, user: ServerUser) -> Result<(), LocalError> {
-    std::os::unix::fs::lchown(path, Some(user.uid), Some(user.gid))
-        .map_err(io_error(format!("handing {} to the postgres user", path.display())))?;
-    let meta = std::fs::symlink_metadata(path).map_err(io_error(format!("reading {}", path.display())))?;
-    if meta.is_dir() {
-        for entry in std::fs::read_dir(path).map_err(io_error(format!("listing {}", path.display())))? {
-            let entry = entry.map_err(io_error(format!("listing {}", path.display())))?;
-            chown_tree(&entry.path(), user)?;
-        }
-    }
-    Ok(())
-}
-
-/// Creates the cluster: superuser `postgres`, trust authentication (the server listens on
-/// 127.0.0.1 only), UTF-8 with the C locale (present on every system).
+/// Creates the cluster: superuser `postgres` with the password in the cluster directory,
+/// required for every connection (scram-sha-256), UTF-8 with the C locale (present on every
+/// system).
 async fn initdb(
     initdb: &Path,
-    data_dir: &Path,
+    home: &ClusterHome,
     user: Option<ServerUser>,
     durable: bool,
 ) -> Result<(), LocalError> {
+    let data_dir = &home.pgdata;
     let mut command = tokio::process::Command::new(initdb);
     command
         .arg("--pgdata")
         .arg(data_dir)
-        .args(["--username=postgres", "--auth=trust", "--encoding=UTF8", "--locale=C"])
-        .current_dir(data_dir)
+        .arg("--pwfile")
+        .arg(home.password_file())
+        .args(["--username=postgres", "--auth=scram-sha-256", "--encoding=UTF8", "--locale=C"])
+        .current_dir(&home.dir)
         .stdin(Stdio::null())
         .kill_on_drop(true);
     if !durable {

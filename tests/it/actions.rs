@@ -3,6 +3,7 @@
 //! `--json` answer checked against the chain, and the result indexed and served by
 //! `jobboard run` over a real PostgreSQL.
 
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -36,20 +37,20 @@ const CLEARED_ENV: [&str; 9] = [
 ];
 
 /// A board on a fresh anvil, driven through the `jobboard` binary.
-struct Board {
-    anvil: Anvil,
-    address: Address,
+pub(crate) struct Board {
+    pub anvil: Anvil,
+    pub address: Address,
     deploy_block: u64,
-    provider: RootProvider,
+    pub provider: RootProvider,
 }
 
 /// One run of the binary and what it printed.
-struct Run {
-    output: Output,
+pub(crate) struct Run {
+    pub output: Output,
 }
 
 impl Run {
-    fn stdout(&self) -> String {
+    pub fn stdout(&self) -> String {
         String::from_utf8_lossy(&self.output.stdout).into_owned()
     }
 
@@ -62,7 +63,7 @@ impl Run {
     }
 
     /// The single JSON object a successful `--json` run prints.
-    fn json(&self) -> Result<Value> {
+    pub fn json(&self) -> Result<Value> {
         ensure!(self.output.status.success(), "failed ({:?}):\n{}", self.code(), self.stderr());
         let stdout = self.stdout();
         ensure!(stdout.lines().count() == 1, "expected one line of JSON, got:\n{stdout}");
@@ -70,7 +71,7 @@ impl Run {
     }
 
     /// The error message of a run that must fail with exit code `code`.
-    fn failure(&self, code: i32) -> Result<String> {
+    pub fn failure(&self, code: i32) -> Result<String> {
         ensure!(
             self.code() == Some(code),
             "expected exit code {code}, got {:?}\nstdout:\n{}\nstderr:\n{}",
@@ -82,13 +83,13 @@ impl Run {
     }
 }
 
-fn key_hex(key: &PrivateKeySigner) -> String {
+pub(crate) fn key_hex(key: &PrivateKeySigner) -> String {
     key.to_bytes().to_string()
 }
 
 impl Board {
     /// Starts anvil and deploys a board with `jobboard deploy --json`.
-    fn start() -> Result<Board> {
+    pub fn start() -> Result<Board> {
         let anvil = Anvil::spawn()?;
         let deployed = jobboard_at(anvil.endpoint.as_str())
             .env("JOBBOARD_PRIVATE_KEY", key_hex(&anvil.keys[0]))
@@ -103,19 +104,19 @@ impl Board {
         Ok(Board { provider: provider.root().clone(), anvil, address, deploy_block })
     }
 
-    fn contract(&self) -> JobBoard::JobBoardInstance<&RootProvider> {
+    pub fn contract(&self) -> JobBoard::JobBoardInstance<&RootProvider> {
         JobBoard::new(self.address, &self.provider)
     }
 
     /// The binary with this board's node and contract in the environment and no key.
-    fn command(&self) -> Command {
+    pub fn command(&self) -> Command {
         let mut command = jobboard_at(self.anvil.endpoint.as_str());
         command.env("JOBBOARD_CONTRACT", self.address.to_string());
         command
     }
 
     /// Runs `args` signed by dev account `signer`.
-    fn run(&self, signer: usize, args: &[&str]) -> Result<Run> {
+    pub fn run(&self, signer: usize, args: &[&str]) -> Result<Run> {
         let output = self
             .command()
             .env("JOBBOARD_PRIVATE_KEY", key_hex(&self.anvil.keys[signer]))
@@ -126,7 +127,7 @@ impl Board {
     }
 
     /// Runs `args --json` signed by dev account `signer` and returns its JSON answer.
-    fn json(&self, signer: usize, args: &[&str]) -> Result<Value> {
+    pub fn json(&self, signer: usize, args: &[&str]) -> Result<Value> {
         let mut args = args.to_vec();
         args.push("--json");
         self.run(signer, &args)?.json().with_context(|| format!("jobboard {args:?}"))
@@ -154,7 +155,7 @@ impl Board {
 }
 
 /// The binary with the developer's own settings removed and `rpc` as its node.
-fn jobboard_at(rpc: &str) -> Command {
+pub(crate) fn jobboard_at(rpc: &str) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_jobboard"));
     for name in CLEARED_ENV {
         command.env_remove(name);
@@ -296,12 +297,23 @@ async fn employer_and_applicant_commands_drive_the_board_and_the_index() -> Resu
     assert_eq!(receipt["chainId"], json!(31337));
     assert_eq!(receipt["documentHash"], json!(document_hash(&cv).to_string()));
     assert_eq!(receipt["txHash"], submitted["txHash"]);
+    assert_eq!(receipt["status"], json!("mined"));
+    assert_eq!(
+        std::fs::metadata(&receipt_path)?.permissions().mode() & 0o777,
+        0o600,
+        "the receipt is private"
+    );
 
-    // A second applicant with the same document file and a chosen salt: the first receipt is
-    // kept and the new one gets the application id in its name.
+    // A second applicant with the same document file and a chosen salt (from a file, not argv):
+    // the first receipt is kept and the new one gets the next free name.
     let chosen = B256::repeat_byte(0x42).to_string();
-    let second_app =
-        board.json(2, &["application", "submit", "--job", "1", "--document", doc_arg, "--salt", &chosen])?;
+    let salt_file = dir.path().join("salt.txt");
+    std::fs::write(&salt_file, format!("{chosen}\n"))?;
+    let salt_file_arg = salt_file.to_str().context("utf-8 path")?;
+    let second_app = board.json(
+        2,
+        &["application", "submit", "--job", "1", "--document", doc_arg, "--salt-file", salt_file_arg],
+    )?;
     assert_eq!(
         (second_app["applicationId"].clone(), second_app["salt"].clone()),
         (json!("2"), json!(chosen))
@@ -340,6 +352,11 @@ async fn employer_and_applicant_commands_drive_the_board_and_the_index() -> Resu
     let verify_args = ["application", "verify", "--id", "2", "--document", doc_arg, "--salt", &chosen];
     let verified = Run { output: board.command().args(verify_args).output()? };
     ensure!(verified.code() == Some(0) && verified.stdout().starts_with("verified"), "{}", verified.stdout());
+    ensure!(
+        verified.stderr().contains("--salt on the command line is visible"),
+        "no warning: {}",
+        verified.stderr()
+    );
     let from_receipt = board.json(9, &["application", "verify", "--id", "1", "--document", doc_arg])?;
     assert_eq!(from_receipt["verified"], json!(true));
     assert_eq!(from_receipt["saltFrom"], json!(receipt_path.to_str()));
@@ -470,6 +487,23 @@ async fn a_keystore_made_by_cast_signs_and_a_wrong_or_missing_password_is_explai
     assert_eq!(posted["jobId"], json!("1"));
     let employer = board.contract().getJob(U256::from(1)).call().await?.employer;
     assert_eq!(employer, key.address(), "the job must be posted by the keystore's account");
+
+    // `deploy` loads its key the same way.
+    let deployed = board
+        .command()
+        .args(["deploy", "--json", "--keystore"])
+        .arg(&keystore)
+        .env("JOBBOARD_KEYSTORE_PASSWORD", "correct horse")
+        .output()?;
+    let deployed = Run { output: deployed }.json()?;
+    let tx: B256 = deployed["txHash"].as_str().context("txHash")?.parse()?;
+    let receipt = board.provider.get_transaction_receipt(tx).await?.context("the deployment's receipt")?;
+    assert_eq!(receipt.from, key.address(), "deploy --keystore must sign with the keystore's account");
+    let address: Address = deployed["address"].as_str().context("address")?.parse()?;
+    ensure!(!board.provider.get_code_at(address).await?.is_empty(), "no board deployed at {address}");
+    let no_password = board.command().args(["deploy", "--keystore"]).arg(&keystore).output()?;
+    let no_password = Run { output: no_password }.failure(1)?;
+    ensure!(no_password.contains("JOBBOARD_KEYSTORE_PASSWORD"), "{no_password}");
 
     let wrong = with_keystore(Some("battery staple"))?.failure(1)?;
     ensure!(wrong.contains("wrong password for the keystore"), "{wrong}");

@@ -3,6 +3,7 @@
 //! it started, a second run resuming the same data, and the errors a newcomer meets.
 
 use std::io::{BufRead, BufReader, Read};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
@@ -265,10 +266,44 @@ async fn dev_serves_the_demo_stops_on_ctrl_c_and_resumes() -> Result<()> {
     let data_dir = temp.path().join("dev");
     let needle = data_dir.to_string_lossy().into_owned();
 
+    // Nothing above the data directory may change mode (as root, the cluster must not be made
+    // reachable by loosening them).
+    let modes_above = || -> Vec<(PathBuf, u32)> {
+        data_dir
+            .ancestors()
+            .skip(1)
+            .filter_map(|dir| Some((dir.to_owned(), std::fs::metadata(dir).ok()?.permissions().mode())))
+            .collect()
+    };
+    let modes_before = modes_above();
+
     let ports = DevPorts::free()?;
     let dev = DevProcess::start(&data_dir, ports, &[])?;
     assert!(dev.banner.contains(&dev.api), "{}", dev.banner);
     assert!(!dev.banner.contains("resumed"), "{}", dev.banner);
+    assert_eq!(modes_above(), modes_before, "a directory above the data directory changed mode");
+    let binary = std::fs::canonicalize(jobboard_binary())?;
+    assert!(
+        dev.banner.contains(&format!("jobboard is {}", binary.display())),
+        "the banner must name the binary it runs:\n{}",
+        dev.banner
+    );
+    // The printed database URL works as is; without its password the cluster refuses.
+    let database_url = dev
+        .banner
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("database").map(str::trim))
+        .context("no database line in the banner")?
+        .to_owned();
+    let conn = <sqlx::PgConnection as sqlx::Connection>::connect(&database_url).await?;
+    sqlx::Connection::close(conn).await?;
+    let mut no_password = url::Url::parse(&database_url)?;
+    ensure!(no_password.password().is_some_and(|p| p.len() == 64), "no password in {database_url}");
+    let _ = no_password.set_password(None);
+    let refused = <sqlx::PgConnection as sqlx::Connection>::connect(no_password.as_str()).await;
+    ensure!(refused.is_err(), "the dev cluster took a connection without the password");
+    // As root the cluster lives where the postgres user can reach it; its processes mention it.
+    let cluster = std::fs::canonicalize(data_dir.join("postgres"))?.to_string_lossy().into_owned();
     for (_, query) in EXAMPLE_QUERIES {
         let first_line = query.lines().nth(1).unwrap_or_default().trim();
         assert!(dev.banner.contains(first_line), "the banner lacks {first_line:?}:\n{}", dev.banner);
@@ -276,8 +311,9 @@ async fn dev_serves_the_demo_stops_on_ctrl_c_and_resumes() -> Result<()> {
     check_demo(&dev).await?;
     ensure!(!processes_mentioning(&needle).is_empty(), "expected anvil and postgres to mention {needle}");
     dev.interrupt()?;
-    let left = processes_mentioning(&needle);
+    let left = [processes_mentioning(&needle), processes_mentioning(&cluster)].concat();
     assert!(left.is_empty(), "processes left running after Ctrl-C: {left:#?}");
+    assert_eq!(modes_above(), modes_before, "a directory above the data directory changed mode");
 
     // Run again: the same chain and data, nothing seeded twice.
     let ports = DevPorts::free()?;
@@ -286,6 +322,7 @@ async fn dev_serves_the_demo_stops_on_ctrl_c_and_resumes() -> Result<()> {
     check_demo(&dev).await?;
     dev.interrupt()?;
     assert!(processes_mentioning(&needle).is_empty());
+    assert!(processes_mentioning(&cluster).is_empty());
 
     // --reset refuses a directory that is not a dev data directory, and starts nothing.
     let foreign = temp.path().join("precious");
