@@ -74,12 +74,18 @@ const DEV_KEYS: [&str; 3] = [
 /// A transaction its sender cannot pay for, with what the sender needs to know.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "{operation} refused for insufficient funds: account {account} holds {} ETH on chain {chain_id}{}.\n  {funding}",
+    "{operation} refused for insufficient funds: account {account} holds {} ETH on chain {chain_id}{}.\n  {funding}{}",
     balance.map_or_else(|| "an unknown amount of".to_owned(), format_ether),
     needed.map_or_else(String::new, |needed| format!(
         " and the transaction needs up to {} ETH (gas limit x max fee per gas)",
         format_ether(needed)
-    ))
+    )),
+    match funding {
+        Funding::DevChain { .. } => format!(
+            "\n  Or fund this account from one: cast send --value 1ether --private-key <dev key> {account}"
+        ),
+        Funding::Elsewhere => String::new(),
+    }
 )]
 pub struct Unfunded {
     /// The contract function.
@@ -156,10 +162,7 @@ impl fmt::Display for Funding {
                     let others: Vec<String> = others.iter().map(ToString::to_string).collect();
                     write!(f, "\n  More dev accounts: {}.", others.join(", "))?;
                 }
-                write!(
-                    f,
-                    "\n  Or fund this account from one: cast send --value 1ether --private-key <dev key> <account>"
-                )
+                Ok(())
             }
         }
     }

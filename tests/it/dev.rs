@@ -339,6 +339,9 @@ async fn dev_serves_the_demo_stops_on_ctrl_c_and_resumes() -> Result<()> {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("refusing to reset"), "{stderr}");
     assert!(foreign.join("notes.txt").is_file());
+    // As root the cluster lives outside the temporary directory: delete it with the rest.
+    jobboard::local::cluster_home::remove_cluster(&data_dir.join("postgres"))?;
+    ensure!(!PathBuf::from(&cluster).exists(), "the cluster {cluster} is left behind");
     Ok(())
 }
 

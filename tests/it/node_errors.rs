@@ -52,6 +52,7 @@ async fn an_unfunded_key_is_told_its_balance_the_cost_and_the_dev_keys() -> Resu
         "holds 0.000000000000000000 ETH on chain 31337",
         "the transaction needs up to",
         "dev chain (anvil, chain id 31337)",
+        &format!("--private-key <dev key> {}", pauper.address()),
         &key_hex(&board.anvil.keys[0]),
         &key_hex(&board.anvil.keys[1]),
     ] {
