@@ -190,26 +190,23 @@ pub(crate) fn receipts_beside(document: &Path) -> Vec<(PathBuf, Receipt)> {
     };
     let prefix = format!("{name}.jobboard");
     let Ok(entries) = std::fs::read_dir(&dir) else { return Vec::new() };
-    let mut found: Vec<(PathBuf, Receipt)> = entries
+    let mut found: Vec<(u32, PathBuf, Receipt)> = entries
         .filter_map(Result::ok)
-        .filter(|entry| {
-            let file = entry.file_name().to_string_lossy().into_owned();
-            file.strip_prefix(&prefix).is_some_and(|rest| {
-                rest == ".json"
-                    || rest
-                        .strip_prefix('-')
-                        .and_then(|rest| rest.strip_suffix(".json"))
-                        .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
-            })
-        })
         .filter_map(|entry| {
+            let file = entry.file_name().to_string_lossy().into_owned();
+            let rest = file.strip_prefix(&prefix)?;
+            let n = match rest {
+                ".json" => 1,
+                _ => rest.strip_prefix('-')?.strip_suffix(".json")?.parse().ok()?,
+            };
             let path = document.with_file_name(entry.file_name());
             let receipt = serde_json::from_slice(&std::fs::read(&path).ok()?).ok()?;
-            Some((path, receipt))
+            Some((n, path, receipt))
         })
         .collect();
-    found.sort_by(|a, b| a.0.cmp(&b.0));
-    found
+    // In the order they were written: `.jobboard.json`, then `-2`, `-3`, ...
+    found.sort_by_key(|(n, _, _)| *n);
+    found.into_iter().map(|(_, path, receipt)| (path, receipt)).collect()
 }
 
 fn to_decimal<S: Serializer>(id: &u64, serializer: S) -> Result<S::Ok, S::Error> {

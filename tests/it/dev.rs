@@ -46,6 +46,32 @@ pub(crate) fn free_port() -> Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
+/// A temporary directory for `jobboard dev` data directories that, when dropped, also deletes
+/// their clusters: as root a cluster lives outside it, under /var/tmp/jobboard-postgres, linked
+/// from `<data dir>/postgres`.
+pub struct TempDevDir {
+    temp: tempfile::TempDir,
+}
+
+impl TempDevDir {
+    pub fn new() -> Result<TempDevDir> {
+        Ok(TempDevDir { temp: tempfile::tempdir()? })
+    }
+
+    pub fn path(&self) -> &Path {
+        self.temp.path()
+    }
+}
+
+impl Drop for TempDevDir {
+    fn drop(&mut self) {
+        let Ok(entries) = std::fs::read_dir(self.temp.path()) else { return };
+        for entry in entries.filter_map(Result::ok) {
+            let _ = jobboard::local::cluster_home::remove_cluster(&entry.path().join("postgres"));
+        }
+    }
+}
+
 pub fn jobboard_binary() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_jobboard"))
 }
@@ -262,7 +288,7 @@ async fn check_demo(dev: &DevProcess) -> Result<()> {
 
 #[tokio::test]
 async fn dev_serves_the_demo_stops_on_ctrl_c_and_resumes() -> Result<()> {
-    let temp = tempfile::tempdir()?;
+    let temp = TempDevDir::new()?;
     let data_dir = temp.path().join("dev");
     let needle = data_dir.to_string_lossy().into_owned();
 
@@ -350,7 +376,7 @@ async fn newcomer_errors_say_what_to_do() -> Result<()> {
     // A port in use names the flag that moves it.
     let taken = std::net::TcpListener::bind("127.0.0.1:0")?;
     let port = taken.local_addr()?.port();
-    let temp = tempfile::tempdir()?;
+    let temp = TempDevDir::new()?;
     let output = Command::new(jobboard_binary())
         .args(["dev", "--data-dir"])
         .arg(temp.path().join("dev"))

@@ -68,7 +68,7 @@ fn blocks(text: &str) -> Vec<Block> {
 async fn readme_graphql_and_shell_examples_run_against_the_demo() -> Result<()> {
     let text = readme()?;
     let blocks = blocks(&text);
-    let temp = tempfile::tempdir()?;
+    let temp = crate::dev::TempDevDir::new()?;
     let ports = DevPorts::free()?;
     let dev = DevProcess::start(&temp.path().join("dev"), ports, &[])?;
 
