@@ -199,6 +199,26 @@ async fn a_30_second_postgres_outage_is_waited_out_by_the_writer_and_a_run_stand
     assert_same_dump(&dump_tables(&pool).await?, &reference_dump(&chain).await?)
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_indexer_started_before_postgres_waits_for_it() -> Result<()> {
+    let chain = TestChain::start().await?;
+    let mut scenario = Scenario::new(&chain, 83);
+    scenario.run(&chain, 30).await?;
+    let dir = tempfile::tempdir()?;
+    let port = free_port()?;
+    // The `postgres` database: it exists the moment the server accepts connections.
+    let url = format!("postgres://postgres@127.0.0.1:{port}/postgres");
+    let mut writer = Process::indexer("index", &chain, &url, &[], dir.path().join("writer.log"))?;
+    writer.wait_for_log("reconnecting", 3, Duration::from_secs(30)).await?;
+    writer.ensure_alive("the writer")?;
+    ensure!(writer.log().contains("is PostgreSQL running there"), "no hint:\n{}", writer.log());
+
+    let _cluster = own_cluster(dir.path(), port).await?;
+    wait_for_head(&url, &chain, Duration::from_secs(60), &[&writer]).await?;
+    let pool = PgPool::connect(&url).await?;
+    assert_db_matches_model(&pool, &scenario.model).await
+}
+
 /// The pid of the session holding the board's writer lock.
 async fn lock_holder(db: &TestDatabase, chain: &TestChain) -> Result<Option<i32>> {
     let key = lock_key(&board_of(chain));
@@ -209,6 +229,20 @@ async fn lock_holder(db: &TestDatabase, chain: &TestChain) -> Result<Option<i32>
     .bind(key)
     .fetch_optional(&db.pool)
     .await?)
+}
+
+/// Waits until a session not in `ended` holds the board's writer lock (an ended one may still
+/// show for the moment its backend takes to exit).
+async fn wait_for_new_holder(db: &TestDatabase, chain: &TestChain, ended: &[i32]) -> Result<i32> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        match lock_holder(db, chain).await? {
+            Some(pid) if !ended.contains(&pid) => return Ok(pid),
+            _ => {}
+        }
+        ensure!(Instant::now() < deadline, "no new session took the lock within 30 s (ended: {ended:?})");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -223,34 +257,31 @@ async fn terminating_the_writers_lock_session_hands_the_board_over_exactly() -> 
     let second = Process::indexer("index", &chain, &db.url, &[], dir.path().join("second.log"))?;
     second.wait_for_log("waiting as standby", 1, Duration::from_secs(30)).await?;
 
-    let mut holders = Vec::new();
-    for round in 0..6 {
-        // A session other than those ended so far must hold the lock (an ended one may still
-        // show for the moment its backend takes to exit).
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let holder = loop {
-            match lock_holder(&db, &chain).await? {
-                Some(pid) if !holders.contains(&pid) => break pid,
-                _ => {}
-            }
-            ensure!(Instant::now() < deadline, "no new session took the lock in round {round}");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        };
-        holders.push(holder);
+    let mut ended = vec![wait_for_new_holder(&db, &chain, &[]).await?];
+    let mut handovers = Vec::new();
+    for round in 0..6u64 {
+        let holder = *ended.last().context("a holder")?;
         // The chain moves while the session is ended, so the kill can land inside a write.
         let moving = scenario.run(&chain, 6);
         let killing = async {
             tokio::time::sleep(Duration::from_millis(30 * round)).await;
-            let ended: bool = sqlx::query_scalar("SELECT pg_terminate_backend($1)")
+            let terminated: bool = sqlx::query_scalar("SELECT pg_terminate_backend($1)")
                 .bind(holder)
                 .fetch_one(&db.pool)
                 .await?;
-            anyhow::Ok(ended)
+            ensure!(terminated, "round {round}: session {holder} was not terminated");
+            let at = Instant::now();
+            let next = wait_for_new_holder(&db, &chain, &ended).await?;
+            anyhow::Ok((next, at.elapsed()))
         };
-        let (moved, ended) = tokio::join!(moving, killing);
+        let (moved, next) = tokio::join!(moving, killing);
         moved?;
-        ensure!(ended?, "round {round}: session {holder} was not terminated");
+        let (next, took) = next?;
+        ended.push(next);
+        handovers.push(took);
     }
+    handovers.sort();
+    eprintln!("lock handed over after pg_terminate_backend in {handovers:?}");
     // Each ended session's process noticed, and the lock was taken anew after each.
     let logs = || format!("{}\n{}", first.log(), second.log());
     let deadline = Instant::now() + Duration::from_secs(30);
