@@ -69,7 +69,8 @@ pub struct IndexerConfig {
     pub max_follow_range: u64,
     /// Longest wait for one database call of the writer (a batch, a revert, a heartbeat):
     /// past it the connection is presumed dead (a partition the client cannot see) and
-    /// replaced. Far above a batch's write time (under a second for 10,000 events).
+    /// replaced. Far above a batch's write time, which a slow write would otherwise turn into
+    /// an endless retry of the same batch.
     pub statement_timeout: Duration,
 }
 
