@@ -10,7 +10,7 @@ use jobboard::chain::{ChainClient, RetryPolicy, deploy_board, redact, watch_new_
 use jobboard::cli::{
     ApiArgs, Cli, Command, DatabaseArgs, DeployArgs, DevArgs, IndexArgs, RunArgs, ServeArgs,
 };
-use jobboard::indexer::{Indexer, IndexerConfig, lock};
+use jobboard::indexer::{IndexerConfig, Writer, lock};
 use jobboard::local::dev::{DevOptions, DevStack};
 use jobboard::shutdown;
 use jobboard::store::{Board, MIGRATOR, Reader, chains_indexing};
@@ -19,7 +19,7 @@ use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use tokio_util::sync::CancellationToken;
 use tower_http::cors::{AllowOrigin, CorsLayer};
-use tracing::{info, warn};
+use tracing::info;
 
 /// mimalloc instead of glibc's malloc: the API allocates many small, short-lived objects per
 /// request across threads, where glibc spent a fifth of the server's CPU (measured with perf
@@ -126,14 +126,13 @@ async fn index(args: IndexArgs) -> Result<()> {
     let cancel = shutdown::on_signal();
     let metrics = Metrics::default();
     let (client, board) = connect_node(&args, &metrics).await?;
-    migrate(&args.database).await?;
     if let Some(addr) = args.metrics_listen {
         telemetry::serve_metrics(addr, metrics.clone(), cancel.clone())
             .await
             .with_context(|| format!("serving metrics on --metrics-listen {addr}"))?;
         info!(%addr, "metrics at /metrics");
     }
-    run_indexer(&args, client, board, cancel).await
+    run_indexer(&args, client, board, metrics, cancel).await
 }
 
 /// Connects to the node and checks it is the right chain and holds the contract.
@@ -158,12 +157,14 @@ async fn connect_node(args: &IndexArgs, metrics: &Metrics) -> Result<(ChainClien
     Ok((client, Board { chain_id, contract: args.contract }))
 }
 
-/// Runs the indexer until `cancel` fires or it fails permanently; waits as a standby while
-/// another process holds the writer lock.
+/// Runs the indexer until `cancel` fires or it fails permanently: migrates the database, waits
+/// as a standby while another process holds the writer lock, and waits out database and node
+/// outages (see `jobboard::indexer::supervise`).
 async fn run_indexer(
     args: &IndexArgs,
     client: ChainClient,
     board: Board,
+    metrics: Metrics,
     cancel: CancellationToken,
 ) -> Result<()> {
     let mut config = IndexerConfig::new(args.contract, args.start_block);
@@ -175,37 +176,43 @@ async fn run_indexer(
     let urls: Vec<String> = args.rpc_urls.iter().map(redact).collect();
     info!(chain_id = board.chain_id, contract = %args.contract, start_block = args.start_block, rpc = ?urls, "starting indexer");
     let wake = args.ws_url.clone().map(|url| watch_new_heads(url, client.metrics().clone(), cancel.clone()));
-
-    while !cancel.is_cancelled() {
-        let conn = lock::acquire_writer(&args.database.database_url, &board, Duration::from_secs(1), &cancel)
-            .await
-            .with_context(|| unreachable_database(&args.database.database_url))?;
-        let Some(mut conn) = conn else { break };
-        let mut indexer = Indexer::new(client.clone(), &mut conn, board, config.clone()).await?;
-        if let Some(wake) = &wake {
-            indexer = indexer.with_wake_up(wake.clone());
-        }
-        match indexer.run(&cancel).await {
-            Ok(()) => break,
-            Err(error) if error.is_transient() => {
-                warn!(%error, "indexer interrupted by a transient failure; reconnecting");
-                tokio::time::sleep(Duration::from_secs(1)).await;
-            }
-            Err(error) => return Err(error).context("indexing stopped"),
-        }
-    }
-    Ok(())
+    let writer = Writer {
+        client,
+        database: lock::writer_options(&args.database.database_url).context("parsing --database-url")?,
+        board,
+        config,
+        wake,
+        metrics,
+        hint: unreachable_database(&args.database.database_url),
+    };
+    writer.run(&cancel).await.context("indexing stopped")
 }
 
 /// The API's connection pool: statement timeout set on every connection.
 async fn api_pool(database_url: &str, api: &ApiArgs) -> Result<PgPool> {
+    api_pool_options(api)
+        .connect_with(api_connect_options(database_url, api)?)
+        .await
+        .with_context(|| unreachable_database(database_url))
+}
+
+/// [`api_pool`] that connects on first use: `run` serves (and says on `/readyz` why it is not
+/// ready) while the database is still away.
+fn api_pool_lazy(database_url: &str, api: &ApiArgs) -> Result<PgPool> {
+    Ok(api_pool_options(api).connect_lazy_with(api_connect_options(database_url, api)?))
+}
+
+fn api_connect_options(database_url: &str, api: &ApiArgs) -> Result<PgConnectOptions> {
     let options: PgConnectOptions = database_url.parse().context("parsing --database-url")?;
     let timeout_ms = api.statement_timeout.as_millis().to_string();
     // Generic plans: the API's statements are a few fixed shapes over matching indexes, and
     // planning them anew for each request's parameters cost more PostgreSQL CPU than running
     // them (0.1 ms to bind vs 0.06 ms to execute a page of applications, measured).
-    let options = options
-        .options([("statement_timeout", timeout_ms.as_str()), ("plan_cache_mode", "force_generic_plan")]);
+    Ok(options
+        .options([("statement_timeout", timeout_ms.as_str()), ("plan_cache_mode", "force_generic_plan")]))
+}
+
+fn api_pool_options(api: &ApiArgs) -> PgPoolOptions {
     PgPoolOptions::new()
         .max_connections(api.db_connections)
         .min_connections(2)
@@ -213,9 +220,6 @@ async fn api_pool(database_url: &str, api: &ApiArgs) -> Result<PgPool> {
         // No ping before each statement (a round trip per read): a connection that broke
         // fails its statement, which is reported and the connection dropped from the pool.
         .test_before_acquire(false)
-        .connect_with(options)
-        .await
-        .with_context(|| unreachable_database(database_url))
 }
 
 /// The context of a failed database connection: where we looked and what to check.
@@ -284,16 +288,18 @@ async fn run(args: RunArgs, cancel: CancellationToken) -> Result<()> {
     let config = api_config(&args.api)?;
     let metrics = Metrics::default();
     let (client, board) = connect_node(&args.index, &metrics).await?;
-    migrate(&args.index.database).await?;
-    let pool = api_pool(&args.index.database.database_url, &args.api).await?;
-    let state = ApiState::new(Reader::new(pool, board)?, config, metrics, cancel.clone());
+    // The writer migrates; until then (or while the database is away) reads fail and /readyz
+    // says why, but the API answers.
+    let pool = api_pool_lazy(&args.index.database.database_url, &args.api)?;
+    let state = ApiState::new(Reader::new(pool, board)?, config, metrics.clone(), cancel.clone());
     let listener = tokio::net::TcpListener::bind(args.api.listen)
         .await
         .with_context(|| format!("listening on --listen {}", args.api.listen))?;
     info!(addr = %args.api.listen, "GraphQL API at /graphql (GraphiQL in a browser)");
     let server = tokio::spawn(api::serve_on(listener, state, cancel.clone()));
-    let indexed = run_indexer(&args.index, client, board, cancel.clone()).await;
-    // The indexer is the critical task: when it stops, for any reason, the process stops.
+    let indexed = run_indexer(&args.index, client, board, metrics, cancel.clone()).await;
+    // The indexer is the critical task: it waits out outages itself, so when it stops (a
+    // deterministic error, or shutdown), the process stops.
     cancel.cancel();
     let served = server.await.context("the API task panicked")?;
     indexed?;

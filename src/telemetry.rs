@@ -40,6 +40,9 @@ struct MetricsInner {
     batch_write_micros: AtomicU64,
     decode_errors: AtomicU64,
     api_requests: Mutex<BTreeMap<(String, &'static str), RequestStats>>,
+    writer: Mutex<WriterReport>,
+    database_retries: AtomicU64,
+    lock_takeovers: AtomicU64,
 }
 
 /// Upper bounds (seconds) of the API latency histogram's buckets.
@@ -201,7 +204,110 @@ impl Metrics {
                 );
             }
         }
+        self.render_writer(&mut out);
         out
+    }
+}
+
+/// What this process's writer is doing, as its supervisor last reported it: `/readyz` of
+/// `run` and the metrics show it, so an operator sees *why* the index does not move.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum WriterState {
+    /// No writer runs in this process (`serve`), or it has not started yet.
+    #[default]
+    Off,
+    /// Connecting to the database (again).
+    Connecting,
+    /// Connected, waiting for another process to release the writer lock.
+    Standby,
+    /// Holding the lock and indexing.
+    Writing,
+    /// Waiting out a transient failure (database or node) before reconnecting.
+    Retrying,
+}
+
+impl WriterState {
+    /// The label value in `jobboard_writer_state{state=...}`.
+    pub fn label(self) -> &'static str {
+        match self {
+            WriterState::Off => "off",
+            WriterState::Connecting => "connecting",
+            WriterState::Standby => "standby",
+            WriterState::Writing => "writing",
+            WriterState::Retrying => "retrying",
+        }
+    }
+
+    const ALL: [WriterState; 5] = [
+        WriterState::Off,
+        WriterState::Connecting,
+        WriterState::Standby,
+        WriterState::Writing,
+        WriterState::Retrying,
+    ];
+}
+
+/// The writer's state and, while it waits, the failure it waits out.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WriterReport {
+    /// What it does.
+    pub state: WriterState,
+    /// The last failure, while connecting or retrying (redacted: errors carry no URL).
+    pub error: Option<String>,
+}
+
+impl Metrics {
+    /// Records what the writer does now.
+    pub fn writer_state(&self, state: WriterState, error: Option<String>) {
+        *self.inner.writer.lock().unwrap_or_else(PoisonError::into_inner) = WriterReport { state, error };
+    }
+
+    /// What the writer does now.
+    pub fn writer(&self) -> WriterReport {
+        self.inner.writer.lock().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    /// Counts one retry of the writer after a transient failure.
+    pub fn database_retry(&self) {
+        self.inner.database_retries.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts one acquisition of the writer lock (the first, and every takeover after it).
+    pub fn lock_acquired(&self) {
+        self.inner.lock_takeovers.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn render_writer(&self, out: &mut String) {
+        let now = self.writer().state;
+        let _ = writeln!(
+            out,
+            "# HELP jobboard_writer_state What this process's writer does (1 for the current state).
+             # TYPE jobboard_writer_state gauge"
+        );
+        for state in WriterState::ALL {
+            let _ = writeln!(
+                out,
+                "jobboard_writer_state{{state=\"{}\"}} {}",
+                state.label(),
+                u8::from(state == now)
+            );
+        }
+        let load = |v: &AtomicU64| v.load(Ordering::Relaxed);
+        let series = [
+            (
+                "jobboard_writer_retries_total",
+                "Reconnects of the writer after a transient database or node failure.",
+                load(&self.inner.database_retries),
+            ),
+            (
+                "jobboard_writer_lock_acquired_total",
+                "Times this process took the writer lock.",
+                load(&self.inner.lock_takeovers),
+            ),
+        ];
+        for (name, help, value) in series {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}");
+        }
     }
 }
 
@@ -249,5 +355,17 @@ mod tests {
         assert!(text.contains("jobboard_lag_blocks 13"), "{text}");
         assert!(text.contains("jobboard_reorg_depth_max_blocks 3"), "{text}");
         assert_eq!(metrics.rpc_calls_total(), 2);
+    }
+
+    #[test]
+    fn renders_the_writer_state_and_its_retries() {
+        let metrics = Metrics::default();
+        metrics.writer_state(WriterState::Retrying, Some("database error: connection refused".into()));
+        metrics.database_retry();
+        let text = metrics.render();
+        assert!(text.contains("jobboard_writer_state{state=\"retrying\"} 1"), "{text}");
+        assert!(text.contains("jobboard_writer_state{state=\"writing\"} 0"), "{text}");
+        assert!(text.contains("jobboard_writer_retries_total 1"), "{text}");
+        assert_eq!(metrics.writer().error.as_deref(), Some("database error: connection refused"));
     }
 }

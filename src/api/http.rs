@@ -18,7 +18,7 @@ use axum::{Json, Router};
 use serde_json::json;
 
 use super::ApiState;
-use super::schema::Meta;
+use crate::telemetry::WriterState;
 
 /// The header a client sets to read its own writes: the block its transaction landed in.
 pub const MIN_BLOCK_HEADER: &str = "x-min-block";
@@ -119,42 +119,45 @@ async fn graphql_get(
     }
 }
 
-/// Ready when the database answers, the backfill is done, and the indexer reported recently.
+/// Ready when the database answers, the backfill is done and the index is not stalled (see
+/// [`crate::store::health`]); otherwise 503 with the reason. In `run`, the body also says what
+/// this process's writer is doing (`indexer`: writing, standby, connecting, retrying).
 async fn readyz(State(state): State<ApiState>) -> axum::response::Response {
     let reader = &state.context.reader;
-    let not_ready =
-        |reason: String| (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "ready": false, "reason": reason })));
+    let writer = state.metrics.writer().state;
+    let indexer = (writer != WriterState::Off).then(|| writer.label());
+    let not_ready = |reason: String| {
+        let body = json!({ "ready": false, "reason": reason, "indexer": indexer });
+        (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
+    };
     let status = match reader.status().await {
         Ok(Some(status)) => status,
-        Ok(None) => return not_ready("the indexer has not registered this board yet".into()).into_response(),
+        Ok(None) => return not_ready("the indexer has not registered this board yet".into()),
         Err(error) => {
             tracing::warn!(%error, "readiness check cannot read the database");
-            return not_ready("the database is unreachable".into()).into_response();
+            return not_ready("the database is unreachable".into());
         }
     };
     if !status.backfill_done {
         let at = status.block.as_ref().map(|b| b.number);
-        return not_ready(format!("backfilling: at block {at:?} of {:?}", status.finalized_number))
-            .into_response();
+        return not_ready(format!("backfilling: at block {at:?} of {:?}", status.finalized_number));
     }
-    let silent = chrono::Utc::now().signed_duration_since(status.updated_at);
-    if silent.to_std().is_ok_and(|silent| silent > state.config.stall_after) {
-        return not_ready(format!(
-            "the indexer has not reported for {}s (stalled or down)",
-            silent.num_seconds()
-        ))
-        .into_response();
+    let health = status.health(state.config.stall_after);
+    if let Some(stall) = health.stalled {
+        return not_ready(stall.to_string());
     }
-    let meta = Meta::from_status(reader, Some(&status));
     let body = json!({
         "ready": true,
         "block": status.block.as_ref().map(|b| b.number),
         "head": status.head_block,
-        "synced": meta.synced,
+        "synced": health.synced,
+        "indexer": indexer,
     });
     (StatusCode::OK, Json(body)).into_response()
 }
 
+/// The process's metrics, and the index's lag and stall as this API judges them from the
+/// database (so `serve` reports them for an indexer in another process).
 async fn metrics(State(state): State<ApiState>) -> impl IntoResponse {
     let mut text = state.metrics.render();
     text.push_str(&format!(
@@ -162,5 +165,34 @@ async fn metrics(State(state): State<ApiState>) -> impl IntoResponse {
          # TYPE jobboard_api_sql_statements_total counter\njobboard_api_sql_statements_total {}\n",
         state.context.reader.statements()
     ));
+    if let Ok(Some(status)) = state.context.reader.status_unmetered().await {
+        let health = status.health(state.config.stall_after);
+        let series = [
+            (
+                "jobboard_index_behind_blocks",
+                "Head minus checkpoint, as the indexer last reported.",
+                health.behind.unwrap_or(0) as f64,
+            ),
+            (
+                "jobboard_index_stalled",
+                "1 when the indexer is silent or stuck for --stall-after.",
+                f64::from(u8::from(health.stalled.is_some())),
+            ),
+            ("jobboard_index_synced", "1 when _meta.synced is true.", f64::from(u8::from(health.synced))),
+            (
+                "jobboard_index_report_age_seconds",
+                "Seconds since the indexer last reported.",
+                status.reported_ago.as_secs_f64(),
+            ),
+            (
+                "jobboard_index_progress_age_seconds",
+                "Seconds since the checkpoint last moved.",
+                status.advanced_ago.as_secs_f64(),
+            ),
+        ];
+        for (name, help, value) in series {
+            text.push_str(&format!("# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}\n"));
+        }
+    }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
 }

@@ -38,7 +38,8 @@ pub struct ApiConfig {
     pub max_body_bytes: usize,
     /// Longest wait for `X-Min-Block`.
     pub min_block_wait: Duration,
-    /// `/readyz` fails when the indexer has not reported for this long.
+    /// `/readyz` fails and `_meta.synced` is false when the indexer has not reported for this
+    /// long, or has not advanced for this long while behind the head.
     pub stall_after: Duration,
     /// How long a batched read gathers one level's keys: longer batches more under load,
     /// shorter answers sooner.
@@ -86,6 +87,7 @@ impl ApiState {
             reader,
             live,
             pages: config.pages,
+            stall_after: config.stall_after,
         };
         let schema = schema::build_schema(Some(context.clone()), config.max_depth, config.max_complexity);
         ApiState { schema: codes::CodedSchema::new(schema), context, config: Arc::new(config), metrics }

@@ -32,9 +32,6 @@ use crate::store::{
 /// The executable schema.
 pub type ApiSchema = Schema<QueryRoot, EmptyMutation, SubscriptionRoot>;
 
-/// How far the index may trail the node's head and still count as synced.
-const SYNC_TOLERANCE_BLOCKS: i64 = 5;
-
 /// Page-size limits.
 #[derive(Debug, Clone, Copy)]
 pub struct PageLimits {
@@ -61,6 +58,8 @@ pub struct ApiContext {
     pub live: Live,
     /// Page-size limits.
     pub pages: PageLimits,
+    /// `--stall-after`: how `_meta.synced` judges a silent or stuck indexer.
+    pub stall_after: std::time::Duration,
 }
 
 fn api<'a>(ctx: &Context<'a>) -> &'a ApiContext {
@@ -1349,7 +1348,8 @@ pub struct Meta {
     pub finalized_block: Option<BlockRef>,
     /// The node's latest block as last seen.
     pub head_block: Option<BigInt>,
-    /// Backfill done and within a few blocks of the head.
+    /// Backfill done, within a few blocks of the head, and the indexer alive: it reported
+    /// within `--stall-after`, and advanced within it if the head moved on.
     pub synced: bool,
     /// Backfill reached the finalized block.
     pub backfill_done: bool,
@@ -1358,17 +1358,15 @@ pub struct Meta {
 }
 
 impl Meta {
-    /// Builds the meta of `reader`'s board from its status.
-    pub fn from_status(reader: &Reader, status: Option<&IndexStatus>) -> Meta {
+    /// Builds the meta of `reader`'s board from its status (see [`IndexStatus::health`]).
+    pub fn from_status(
+        reader: &Reader,
+        status: Option<&IndexStatus>,
+        stall_after: std::time::Duration,
+    ) -> Meta {
         let board = reader.board();
         let block = status.and_then(|s| s.block.as_ref());
-        let synced = status.is_some_and(|s| {
-            s.backfill_done
-                && match (s.block.as_ref(), s.head_block) {
-                    (Some(b), Some(head)) => head - b.number <= SYNC_TOLERANCE_BLOCKS,
-                    _ => false,
-                }
-        });
+        let synced = status.is_some_and(|s| s.health(stall_after).synced);
         Meta {
             chain_id: BigInt(board.chain_id),
             contract: Address(board.contract),
@@ -1522,7 +1520,7 @@ impl QueryRoot {
     async fn meta(&self, ctx: &Context<'_>) -> Result<Meta> {
         let reader = &api(ctx).reader;
         let status = reader.status().await.map_err(read_failed)?;
-        Ok(Meta::from_status(reader, status.as_ref()))
+        Ok(Meta::from_status(reader, status.as_ref(), api(ctx).stall_after))
     }
 }
 
@@ -1598,7 +1596,8 @@ impl SubscriptionRoot {
             let block = status.as_ref().and_then(|s| s.block.as_ref()).map(|b| (b.number, b.hash.clone()));
             let moved = last_block.as_ref() != Some(&block);
             last_block = Some(block);
-            let meta = moved.then(|| Meta::from_status(&context.reader, status.as_ref()));
+            let meta =
+                moved.then(|| Meta::from_status(&context.reader, status.as_ref(), context.stall_after));
             async move { meta }
         })
     }

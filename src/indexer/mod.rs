@@ -9,6 +9,9 @@
 //!                             announces a new head, with --ws-url)
 //! ```
 //!
+//! [`supervise`] runs this loop, and starts it again from the stored checkpoint after a
+//! transient failure.
+//!
 //! Every write is one transaction holding the batch's events, projections, window rows and the
 //! checkpoint, made on the connection that holds the writer lock (see [`lock`]), so a crash at
 //! any instant leaves all of a batch or none of it, and a restart continues exactly after it.
@@ -17,6 +20,7 @@ mod budget;
 pub mod lock;
 mod progress;
 mod range;
+pub mod supervise;
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -32,6 +36,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, debug, info, info_span, warn};
 
 pub use range::{FetchError, RangeSizer, fetch_all_logs};
+pub use supervise::{Backoff, Writer};
 
 use budget::LogBudget;
 
@@ -62,6 +67,11 @@ pub struct IndexerConfig {
     pub max_range: u64,
     /// Most blocks handled per step while following the head (headers are fetched for each).
     pub max_follow_range: u64,
+    /// Longest wait for one database call of the writer (a batch, a revert, a heartbeat):
+    /// past it the connection is presumed dead (a partition the client cannot see) and
+    /// replaced. Far above a batch's write time, which a slow write would otherwise turn into
+    /// an endless retry of the same batch.
+    pub statement_timeout: Duration,
 }
 
 impl IndexerConfig {
@@ -77,6 +87,7 @@ impl IndexerConfig {
             initial_range: 1,
             max_range: 500_000,
             max_follow_range: 100,
+            statement_timeout: Duration::from_secs(60),
         }
     }
 }
@@ -106,19 +117,28 @@ pub enum IndexerError {
         /// The oldest block in the window.
         oldest: Option<u64>,
     },
-    /// The node answered inconsistently (e.g. a block it reported is missing).
+    /// The node answered inconsistently (e.g. a block it reported is missing): asking again,
+    /// later or elsewhere, can help.
     #[error("inconsistent answer from the node: {0}")]
     Inconsistent(String),
+    /// A bug in the indexer itself (a broken invariant, a panicked task): retrying would
+    /// repeat it or hide it.
+    #[error("internal error in the indexer (a bug, please report it): {0}")]
+    Internal(String),
 }
 
 impl IndexerError {
-    /// Whether restarting the loop can help (the node or database may come back).
+    /// Whether restarting the loop from the stored checkpoint can help (the node or database
+    /// may come back, the node may answer consistently next time).
     pub fn is_transient(&self) -> bool {
         match self {
             IndexerError::Chain(e) | IndexerError::Fetch(FetchError::Chain(e)) => e.is_transient(),
             IndexerError::Store(e) => e.is_transient(),
             IndexerError::Inconsistent(_) => true,
-            _ => false,
+            IndexerError::Fetch(_)
+            | IndexerError::Log(_)
+            | IndexerError::ReorgTooDeep { .. }
+            | IndexerError::Internal(_) => false,
         }
     }
 }
@@ -135,22 +155,32 @@ pub struct Indexer<'c> {
     backfill_done: bool,
     /// Signalled when the node announces a new head: ends the poll interval's wait early.
     wake: Option<Arc<Notify>>,
+    /// The board's writer-lock key, checked before every write.
+    lock_key: i64,
 }
 
 impl<'c> Indexer<'c> {
-    /// Prepares to index `board` over `conn` (which must hold the writer lock), registering the
-    /// board on first use.
+    /// Prepares to index `board` over `conn`, registering the board on first use. `conn` must
+    /// hold the writer lock or get it at once ([`supervise`] waits for it; a lone indexer, as
+    /// in tests, takes it here); every write checks it is still held.
     ///
     /// # Errors
-    /// [`IndexerError::Store`] if the board is registered with another start block or the
-    /// database fails.
+    /// [`IndexerError::Store`] if the board is registered with another start block, another
+    /// session holds the lock ([`StoreError::LockLost`]), or the database fails.
     pub async fn new(
         client: ChainClient,
         conn: &'c mut PgConnection,
         board: Board,
         config: IndexerConfig,
     ) -> Result<Indexer<'c>, IndexerError> {
-        let state = store::register_board(conn, &board, config.start_block).await?;
+        let lock_key = lock::lock_key(&board);
+        let registering = async {
+            if !lock::try_acquire(conn, lock_key).await? {
+                return Err(StoreError::LockLost);
+            }
+            store::register_board(conn, &board, config.start_block).await
+        };
+        let state = supervise::timed(config.statement_timeout, "registering the board", registering).await?;
         let sizer = RangeSizer::new(config.initial_range, config.max_range);
         Ok(Indexer {
             client,
@@ -161,6 +191,7 @@ impl<'c> Indexer<'c> {
             backfill_done: state.backfill_done,
             config,
             wake: None,
+            lock_key,
         })
     }
 
@@ -245,8 +276,26 @@ impl<'c> Indexer<'c> {
             let to = head.min(next + self.config.max_follow_range - 1);
             return self.follow(next, to, head, finalized, chain_view).await;
         }
-        store::update_head(self.conn, &self.board, head, Some(finalized)).await?;
+        // The heartbeat: `serve` judges the indexer alive by it (see `store::health`).
+        let (conn, board, key) = (&mut *self.conn, &self.board, self.lock_key);
+        let beat = async {
+            lock::ensure_held(conn, key).await?;
+            store::update_head(conn, board, head, Some(finalized)).await
+        };
+        supervise::timed(self.config.statement_timeout, "recording the head", beat).await?;
         Ok(false)
+    }
+
+    /// Writes `batch` in one transaction, after checking that this session still holds the
+    /// writer lock, within the statement timeout.
+    async fn write(&mut self, batch: &Batch<'_>) -> Result<(), IndexerError> {
+        let (conn, board, key) = (&mut *self.conn, &self.board, self.lock_key);
+        let write = async {
+            lock::ensure_held(conn, key).await?;
+            store::apply_batch(conn, board, batch).await
+        };
+        supervise::timed(self.config.statement_timeout, "writing a batch", write).await?;
+        Ok(())
     }
 
     /// Whether the node's block `number` still has `hash`. A block the node lacks counts as
@@ -266,7 +315,10 @@ impl<'c> Indexer<'c> {
         if self.is_canonical(number, hash).await? {
             return Ok(());
         }
-        let window = store::load_window(self.conn, &self.board).await?;
+        let timeout = self.config.statement_timeout;
+        let window =
+            supervise::timed(timeout, "reading the reorg window", store::load_window(self.conn, &self.board))
+                .await?;
         let mut fork = None;
         for stored in &window {
             if stored.number > number {
@@ -293,7 +345,12 @@ impl<'c> Indexer<'c> {
             });
         };
         let span = info_span!("revert", from = number, to = fork.number);
-        let summary = store::revert_to(self.conn, &self.board, &fork).instrument(span).await?;
+        let (conn, board, key) = (&mut *self.conn, &self.board, self.lock_key);
+        let revert = async {
+            lock::ensure_held(conn, key).await?;
+            store::revert_to(conn, board, &fork).await
+        };
+        let summary = supervise::timed(timeout, "reverting", revert).instrument(span).await?;
         let depth = number - fork.number;
         self.client.metrics().reorg(depth, fork.number);
         warn!(
@@ -321,7 +378,7 @@ impl<'c> Indexer<'c> {
                 head: Some(head),
                 backfill_done: true,
             };
-            store::apply_batch(self.conn, &self.board, &batch).await?;
+            self.write(&batch).await?;
         }
         // Statistics are an optimisation: a failure is worth a warning, not a stop.
         let analyzed = Instant::now();
@@ -408,7 +465,7 @@ impl<'c> Indexer<'c> {
         progress.finish();
         result?;
         if covered.is_some() && !pending.is_empty() {
-            return Err(IndexerError::Inconsistent("backfill ended with unwritten events".into()));
+            return Err(IndexerError::Internal("backfill ended with unwritten events".into()));
         }
         let events = self.client.metrics().events_indexed();
         info!(from, to = ?self.checkpoint(), took = ?started.elapsed(), events_total = events, "backfill range done");
@@ -458,7 +515,7 @@ impl<'c> Indexer<'c> {
             head: Some(run.head),
             backfill_done: false,
         };
-        store::apply_batch(self.conn, &self.board, &batch).await?;
+        self.write(&batch).await?;
         let took = write_started.elapsed();
         self.client.metrics().batch_written(pending.len(), range_to, took);
         debug!(
@@ -524,7 +581,8 @@ impl<'c> Indexer<'c> {
             };
             events.push(self.decode(log, Some(header.time))?);
         }
-        let checkpoint = *headers.last().ok_or_else(|| IndexerError::Inconsistent("no headers".into()))?;
+        let checkpoint =
+            *headers.last().ok_or_else(|| IndexerError::Internal("follow step without headers".into()))?;
         let logs_took = started.elapsed() - headers_took;
         let write_started = Instant::now();
         let batch = Batch {
@@ -536,7 +594,7 @@ impl<'c> Indexer<'c> {
             head: Some(head),
             backfill_done: true,
         };
-        store::apply_batch(self.conn, &self.board, &batch).await?;
+        self.write(&batch).await?;
         let write_took = write_started.elapsed();
         self.client.metrics().batch_written(events.len(), checkpoint.number, write_took);
         // Where a new block's latency goes, for operators chasing a slow follow.
@@ -603,7 +661,7 @@ async fn fetch_pipeline(
             biased;
             Some(joined) = in_flight.next() => {
                 let result = joined
-                    .unwrap_or_else(|e| Err(IndexerError::Inconsistent(format!("fetch task failed: {e}"))));
+                    .unwrap_or_else(|e| Err(IndexerError::Internal(format!("a fetch task failed: {e}"))));
                 let failed = result.is_err();
                 if tx.send(result).await.is_err() || failed {
                     return;

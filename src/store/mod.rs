@@ -7,6 +7,7 @@
 
 mod copy;
 mod error;
+pub mod health;
 pub mod notify;
 mod project;
 mod read;

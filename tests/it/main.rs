@@ -8,6 +8,7 @@ mod dev;
 mod harness;
 mod indexer;
 mod node_errors;
+mod outages;
 mod readme;
 mod rpc_proxy;
 mod scenario;
