@@ -7,6 +7,7 @@ mod db;
 mod dev;
 mod harness;
 mod indexer;
+mod random_reorgs;
 mod readme;
 mod rpc_proxy;
 mod scenario;
