@@ -6,6 +6,7 @@ mod contract;
 mod db;
 mod dev;
 mod harness;
+mod hostile_values;
 mod indexer;
 mod random_reorgs;
 mod readme;

@@ -1,0 +1,210 @@
+//! Every value an event can carry is stored and served: `uint64` deadlines and salaries at
+//! their edges (0, 1, 2^32, 2^40, the last RFC 3339 second, the one after, 2^64-1) in postings
+//! and updates, and a log that does not decode, which stops the indexer naming its position
+//! until the operator names it with `--skip-log`.
+
+use anyhow::{Context, Result, ensure};
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use jobboard::api::{self, ApiConfig, ApiState};
+use jobboard::store::Reader;
+use jobboard::telemetry::Metrics;
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+use tower::ServiceExt;
+
+use crate::db::{TestDatabase, test_database};
+use crate::indexer::{board_of, index_to_head, test_config};
+use crate::scenario::{Scenario, TestChain, TestPosting, assert_db_matches_model};
+
+/// The last second RFC 3339 can write: 9999-12-31T23:59:59Z.
+const LAST_RFC3339_SECOND: u64 = 253_402_300_799;
+
+/// The edges of a `uint64` that a time or a `BIGINT` handles differently.
+const EDGES: [u64; 7] = [0, 1, 1 << 32, 1 << 40, LAST_RFC3339_SECOND, LAST_RFC3339_SECOND + 1, u64::MAX];
+
+fn posting(title: &str, salary: u64, deadline: u64) -> TestPosting {
+    TestPosting {
+        title: title.as_bytes().to_vec(),
+        company: b"Edge Cases Ltd".to_vec(),
+        location: Vec::new(),
+        tags: b"edge".to_vec(),
+        description: Vec::new(),
+        salary_currency: if salary == 0 { Vec::new() } else { b"USD".to_vec() },
+        salary_min: salary,
+        salary_max: salary,
+        deadline,
+    }
+}
+
+/// The API over `db`, answering in-process.
+struct Api {
+    state: ApiState,
+    cancel: CancellationToken,
+}
+
+impl Api {
+    fn new(chain: &TestChain, db: &TestDatabase) -> Result<Api> {
+        let cancel = CancellationToken::new();
+        let reader = Reader::new(db.pool.clone(), board_of(chain))?;
+        let state = ApiState::new(reader, ApiConfig::default(), Metrics::default(), cancel.clone());
+        Ok(Api { state, cancel })
+    }
+
+    async fn query(&self, query: &str) -> Result<Value> {
+        let request = Request::post("/graphql")
+            .header("content-type", "application/json")
+            .body(Body::from(json!({ "query": query }).to_string()))?;
+        let response = api::router(self.state.clone()).oneshot(request).await?;
+        let status = response.status();
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 24).await?;
+        let body: Value = serde_json::from_slice(&bytes)?;
+        ensure!(status == StatusCode::OK && body.get("errors").is_none(), "{status}: {body}");
+        body.get("data").cloned().context("no data")
+    }
+}
+
+impl Drop for Api {
+    fn drop(&mut self) {
+        self.cancel.cancel();
+    }
+}
+
+/// What ADR 0008 says the API shows for an on-chain deadline: (`deadline`, `deadlineUnix`).
+fn documented_deadline(unix: u64) -> (Value, Value) {
+    match unix {
+        0 => (Value::Null, Value::Null),
+        t if t <= LAST_RFC3339_SECOND => {
+            let time = chrono::DateTime::from_timestamp(i64::try_from(t).unwrap_or(i64::MAX), 0)
+                .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+            (time.map_or(Value::Null, Value::String), json!(t.to_string()))
+        }
+        t => (Value::Null, json!(t.to_string())),
+    }
+}
+
+fn documented_salary(value: u64) -> Value {
+    if value == 0 { Value::Null } else { json!(value.to_string()) }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uint64_edges_in_postings_and_updates_are_indexed_and_served_as_documented() -> Result<()> {
+    let chain = TestChain::start().await?;
+    let mut scenario = Scenario::new(&chain, 71);
+    let employer = chain.anvil.address(1);
+    // A deadline must be in the future when posted, so 1 cannot be posted (the forged-log test
+    // below covers it); every other edge is posted as a deadline, and all seven as salaries.
+    let deadlines: Vec<u64> = EDGES.iter().copied().filter(|&d| d != 1).collect();
+    let mut expected = Vec::new(); // per job: [(salary, deadline) per revision]
+    for (i, &salary) in EDGES.iter().enumerate() {
+        let first = (salary, deadlines[i % deadlines.len()]);
+        let update = (EDGES[(i + 3) % EDGES.len()], deadlines[(i + 2) % deadlines.len()]);
+        scenario.post_posting(&chain, employer, posting(&format!("edge {i}"), first.0, first.1)).await?;
+        expected.push(vec![first, update]);
+    }
+    // The index follows the edges, then keeps going past them.
+    let db = test_database().await?;
+    index_to_head(&chain, &db, test_config(&chain)).await?;
+    for (i, revisions) in expected.iter().enumerate() {
+        let (salary, deadline) = revisions[1];
+        let id = i as u64 + 1;
+        chain
+            .send(employer, posting(&format!("edge {i} updated"), salary, deadline).update_calldata(id))
+            .await?;
+    }
+    scenario.post_job(&chain).await?;
+    index_to_head(&chain, &db, test_config(&chain)).await?;
+
+    // Stored losslessly, the revisions included.
+    for (i, revisions) in expected.iter().enumerate() {
+        let id = i as i64 + 1;
+        let stored: Vec<(Option<String>, Option<String>)> = sqlx::query_as(
+            "SELECT salary_max::text, deadline_unix::text FROM job_revisions WHERE job_id = $1 \
+             ORDER BY block_number, log_index",
+        )
+        .bind(id)
+        .fetch_all(&db.pool)
+        .await?;
+        let want: Vec<_> = revisions
+            .iter()
+            .map(|&(s, d)| ((s != 0).then(|| s.to_string()), (d != 0).then(|| d.to_string())))
+            .collect();
+        ensure!(stored == want, "job {id}: revisions stored as {stored:?}, expected {want:?}");
+    }
+
+    // Served as ADR 0008 documents, in deadline order, never expired by overflow.
+    let api = Api::new(&chain, &db)?;
+    let data = api
+        .query(
+            "{ jobs(where: { title_contains: \"edge\" }, orderBy: DEADLINE_SOONEST, first: 100) { nodes { \
+               id deadline deadlineUnix salaryMin salaryMax status \
+               revisions { deadline deadlineUnix salaryMin salaryMax } } } }",
+        )
+        .await?;
+    let nodes = data["jobs"]["nodes"].as_array().context("nodes")?;
+    ensure!(nodes.len() == EDGES.len(), "expected {} edge jobs, got {}", EDGES.len(), nodes.len());
+    // Every uint64 in order, "no deadline" (0 on-chain) after all of them; ties by id.
+    let mut order: Vec<(u128, u64)> = expected
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (if r[1].1 == 0 { 1u128 << 64 } else { u128::from(r[1].1) }, i as u64 + 1))
+        .collect();
+    order.sort_unstable();
+    let got: Vec<String> = nodes.iter().map(|n| n["id"].as_str().unwrap_or_default().to_owned()).collect();
+    let want: Vec<String> = order.iter().map(|(_, id)| id.to_string()).collect();
+    ensure!(got == want, "DEADLINE_SOONEST order {got:?}, expected {want:?}");
+    for node in nodes {
+        let id: usize = node["id"].as_str().context("id")?.parse()?;
+        let revisions = &expected[id - 1];
+        let (salary, deadline) = revisions[1];
+        let (time, unix) = documented_deadline(deadline);
+        ensure!(node["deadline"] == time && node["deadlineUnix"] == unix, "job {id} deadline: {node}");
+        ensure!(
+            node["salaryMin"] == documented_salary(salary) && node["salaryMax"] == documented_salary(salary),
+            "job {id} salary: {node}"
+        );
+        ensure!(node["status"] == "OPEN", "job {id} must be open (no deadline passed): {node}");
+        for (revision, &(salary, deadline)) in
+            node["revisions"].as_array().context("revisions")?.iter().zip(revisions)
+        {
+            let (time, unix) = documented_deadline(deadline);
+            ensure!(
+                revision["deadline"] == time
+                    && revision["deadlineUnix"] == unix
+                    && revision["salaryMax"] == documented_salary(salary),
+                "job {id} revision {revision} != ({salary}, {deadline})"
+            );
+        }
+    }
+    // A deadline past year 9999 is after any time a client can name.
+    let data = api
+        .query("{ jobs(where: { deadline_gte: \"9999-12-31T23:59:59Z\" }, first: 100) { nodes { deadlineUnix } } }")
+        .await?;
+    let mut late: Vec<String> = data["jobs"]["nodes"]
+        .as_array()
+        .context("nodes")?
+        .iter()
+        .filter_map(|n| n["deadlineUnix"].as_str().map(str::to_owned))
+        .collect();
+    late.sort();
+    let mut want: Vec<String> = expected
+        .iter()
+        .map(|r| r[1].1)
+        .filter(|&d| d >= LAST_RFC3339_SECOND)
+        .map(|d| d.to_string())
+        .collect();
+    want.sort();
+    ensure!(late == want, "deadline_gte 9999-12-31T23:59:59Z matched {late:?}, expected {want:?}");
+    let data = api.query("{ jobs(where: { status_in: [EXPIRED] }, first: 100) { nodes { id } } }").await?;
+    ensure!(data["jobs"]["nodes"] == json!([]), "nothing is expired: {data}");
+    // The rest of the projections match the model (salaries as the exact decimal).
+    let mut model = scenario.model.clone();
+    for (i, revisions) in expected.iter().enumerate() {
+        let job = model.jobs.get_mut(&(i as u64 + 1)).context("job")?;
+        let (salary, deadline) = revisions[1];
+        job.posting = posting(&format!("edge {i} updated"), salary, deadline);
+        job.revisions += 1;
+        model.events += 1;
+    }
+    assert_db_matches_model(&db.pool, &model).await
+}
