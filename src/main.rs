@@ -182,6 +182,8 @@ async fn run_indexer(
     config.fetch_concurrency = usize::from(args.fetch_concurrency);
     config.batch_events = args.batch_events as usize;
     config.max_range = args.max_range;
+    config.skip_logs = args.skip_logs.iter().copied().collect();
+    let mut rewind_to = args.rewind_to;
     let urls: Vec<String> = args.rpc_urls.iter().map(redact).collect();
     info!(chain_id = board.chain_id, contract = %args.contract, start_block = args.start_block, rpc = ?urls, "starting indexer");
     let wake = args.ws_url.clone().map(|url| watch_new_heads(url, client.metrics().clone(), cancel.clone()));
@@ -194,6 +196,10 @@ async fn run_indexer(
         let mut indexer = Indexer::new(client.clone(), &mut conn, board, config.clone()).await?;
         if let Some(wake) = &wake {
             indexer = indexer.with_wake_up(wake.clone());
+        }
+        if let Some(to) = rewind_to {
+            indexer.rewind_to(to).await.context("--rewind-to")?;
+            rewind_to = None;
         }
         match indexer.run(&cancel).await {
             Ok(()) => break,
@@ -349,6 +355,8 @@ async fn dev(args: DevArgs) -> Result<()> {
             batch_events: 10_000,
             max_range: 500_000,
             metrics_listen: None,
+            rewind_to: None,
+            skip_logs: Vec::new(),
         },
         api: args.api.clone(),
     };

@@ -3,10 +3,14 @@
 //! and updates, and a log that does not decode, which stops the indexer naming its position
 //! until the operator names it with `--skip-log`.
 
+use alloy::primitives::{B256, Bytes, U256};
+use alloy::providers::Provider;
+use alloy::sol_types::SolEvent;
 use anyhow::{Context, Result, ensure};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use jobboard::api::{self, ApiConfig, ApiState};
+use jobboard::contract::{JobBoard, LogAt};
 use jobboard::store::Reader;
 use jobboard::telemetry::Metrics;
 use serde_json::{Value, json};
@@ -207,4 +211,78 @@ async fn uint64_edges_in_postings_and_updates_are_indexed_and_served_as_document
         model.events += 1;
     }
     assert_db_matches_model(&db.pool, &model).await
+}
+
+/// Runtime bytecode that emits LOG3 with the first three 32-byte words of its calldata as
+/// topics and the rest as data: put at the board's address, it forges any board log.
+const LOG3_EMITTER: &str = "0x366000600037604051602051600051606036036060a300";
+
+fn forged(topics: [B256; 3], data: &[u8]) -> Vec<u8> {
+    let mut calldata: Vec<u8> = topics.iter().flat_map(|t| t.0).collect();
+    calldata.extend_from_slice(data);
+    calldata
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_undecodable_log_stops_the_index_by_position_until_named_and_deadline_1_is_expired() -> Result<()>
+{
+    let chain = TestChain::start().await?;
+    let _: Value = chain
+        .provider
+        .raw_request("anvil_setCode".into(), (chain.board, Bytes::from(alloy::hex::decode(LOG3_EMITTER)?)))
+        .await?;
+    let employer = chain.anvil.address(1);
+    let sender = chain.anvil.address(0);
+    let job_posted =
+        |id: u64| [JobBoard::JobPosted::SIGNATURE_HASH, B256::from(U256::from(id)), employer.into_word()];
+    // Job 1 with a deadline of 1 (no contract call could post it: it is long past).
+    let valid_block =
+        chain.send(sender, forged(job_posted(1), &posting("deadline one", 1, 1).event_data())).await?;
+    // Not the board's ABI: a JobPosted whose data is three bytes.
+    let bad_block = chain.send(sender, forged(job_posted(2), &[1, 2, 3])).await?;
+    chain.send(sender, forged(job_posted(2), &posting("after the bad log", 0, 0).event_data())).await?;
+
+    let db = test_database().await?;
+    let error = index_to_head(&chain, &db, test_config(&chain))
+        .await
+        .expect_err("an undecodable log must stop the index");
+    let message = format!("{error:#}");
+    ensure!(
+        message.contains(&format!("block {bad_block}, log index 0")) && message.contains("--skip-log"),
+        "the error must name the log's position and the flag: {message}"
+    );
+    let jobs: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM jobs WHERE job_id = 2").fetch_one(&db.pool).await?;
+    ensure!(jobs == 0, "nothing past the undecodable log may be written");
+
+    // Naming a log that decodes skips nothing.
+    let mut config = test_config(&chain);
+    config.skip_logs = [LogAt { block_number: valid_block, log_index: 0 }].into_iter().collect();
+    ensure!(
+        index_to_head(&chain, &db, config).await.is_err(),
+        "naming a valid log must not let the bad one pass"
+    );
+
+    // Naming the undecodable one lets the index go on, without it.
+    let mut config = test_config(&chain);
+    config.skip_logs =
+        [format!("{bad_block}:0").parse::<LogAt>().map_err(anyhow::Error::msg)?].into_iter().collect();
+    index_to_head(&chain, &db, config).await?;
+    let events: Vec<(i64, i64)> =
+        sqlx::query_as("SELECT block_number, job_id FROM events ORDER BY block_number")
+            .fetch_all(&db.pool)
+            .await?;
+    ensure!(
+        events == [(valid_block as i64, 1), (bad_block as i64 + 1, 2)],
+        "expected jobs 1 and 2 and no trace of the skipped log: {events:?}"
+    );
+
+    let api = Api::new(&chain, &db)?;
+    let data = api.query("{ job(id: \"1\") { deadline deadlineUnix salaryMin status } }").await?;
+    ensure!(
+        data["job"]
+            == json!({ "deadline": "1970-01-01T00:00:01Z", "deadlineUnix": "1", "salaryMin": "1", "status": "EXPIRED" }),
+        "deadline 1 is a real, passed deadline: {data}"
+    );
+    Ok(())
 }

@@ -10,5 +10,6 @@ mod hostile_values;
 mod indexer;
 mod random_reorgs;
 mod readme;
+mod rewind;
 mod rpc_proxy;
 mod scenario;

@@ -55,6 +55,11 @@ impl TestPosting {
         }
     }
 
+    /// The ABI data of a `JobPosted` or `JobUpdated` log carrying this posting.
+    pub fn event_data(&self) -> Vec<u8> {
+        self.wire().abi_encode()
+    }
+
     /// Calldata of `postJob(posting)`.
     pub fn post_calldata(&self) -> Vec<u8> {
         let mut data = JobBoard::postJobCall::SELECTOR.to_vec();
