@@ -286,3 +286,60 @@ async fn an_undecodable_log_stops_the_index_by_position_until_named_and_deadline
     );
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migration_0003_keeps_stored_deadlines_and_takes_years_past_9999_off_the_time() -> Result<()> {
+    // A database at schema 0002 holding deadlines the old way (a year-36812 one included).
+    let db = test_database().await?;
+    let name = format!("{}_old", db.url.rsplit('/').next().context("database name")?);
+    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&db.pool).await?;
+    let url = format!("{}/{name}", db.url.rsplit_once('/').context("database url")?.0);
+    let pool = sqlx::PgPool::connect(&url).await?;
+    let old = tempfile::tempdir()?;
+    for file in ["0001_schema.sql", "0002_applications_fillfactor.sql"] {
+        std::fs::copy(crate::harness::repo_root().join("migrations").join(file), old.path().join(file))?;
+    }
+    sqlx::migrate::Migrator::new(old.path()).await?.run(&pool).await?;
+    let deadlines: [Option<i64>; 3] = [Some(1 << 40), Some(1_700_000_000), None];
+    for (id, deadline) in (1i64..).zip(deadlines) {
+        sqlx::query(
+            "INSERT INTO jobs (chain_id, contract, job_id, employer, title, company, location, tags_text, tags, \
+                 description, salary_currency, deadline, posted_block, posted_log_index, posted_tx, posted_at, \
+                 updated_block, updated_at) \
+             VALUES (1, $1, $2, $1, 't', '', '', '', '{}', '', '', to_timestamp($3), 1, 0, $1, now(), 1, now())",
+        )
+        .bind(vec![0u8; 20])
+        .bind(id)
+        .bind(deadline)
+        .execute(&pool)
+        .await?;
+        sqlx::query(
+            "INSERT INTO job_revisions (chain_id, contract, job_id, title, company, location, tags_text, \
+                 description, salary_currency, deadline, block_number, log_index, tx_hash, block_time) \
+             VALUES (1, $1, $2, 't', '', '', '', '', '', to_timestamp($3), 1, 0, $1, now())",
+        )
+        .bind(vec![0u8; 20])
+        .bind(id)
+        .bind(deadline)
+        .execute(&pool)
+        .await?;
+    }
+
+    jobboard::store::MIGRATOR.run(&pool).await?;
+    for table in ["jobs", "job_revisions"] {
+        let rows: Vec<(Option<String>, Option<String>)> = sqlx::query_as(&format!(
+            "SELECT deadline_unix::text, to_char(deadline AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') \
+             FROM {table} ORDER BY job_id"
+        ))
+        .fetch_all(&pool)
+        .await?;
+        let want = [
+            (Some("1099511627776".to_owned()), None),
+            (Some("1700000000".to_owned()), Some("2023-11-14 22:13:20".to_owned())),
+            (None, None),
+        ];
+        ensure!(rows == want, "{table} after migration 0003: {rows:?}");
+    }
+    pool.close().await;
+    Ok(())
+}

@@ -5,14 +5,18 @@
 
 use std::collections::BTreeSet;
 
+use alloy::primitives::{Address, B256};
 use anyhow::{Context, Result, ensure};
+use jobboard::contract::ApplicationStatus;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use sqlx::PgPool;
 
 use crate::db::test_database;
 use crate::indexer::{index_to_head, test_config};
-use crate::scenario::{Scenario, TestChain, assert_same_dump, dump_tables};
+use crate::scenario::{
+    Model, ModelApplication, ModelJob, Scenario, TestChain, TestPosting, assert_same_dump, dump_tables,
+};
 
 /// What the reverted blocks held, across every reorg of a run.
 #[derive(Debug, Default)]
@@ -100,9 +104,71 @@ async fn run(seed: u64, rounds: usize, reverted: &mut Reverted) -> Result<()> {
         assert_same_dump(&dump_tables(&db.pool).await?, &dump_tables(&fresh.pool).await?)
             .with_context(|| format!("seed {seed}, round {round}: after a reorg of depth {depth}"))?;
         // The chain lost the reverted actions: continue from what it holds now.
-        scenario.resync(&fresh.pool).await?;
+        scenario.replace_model(model_of(&fresh.pool).await?);
     }
     Ok(())
+}
+
+/// An application: id, job, applicant, hash, status, and its status history.
+type ApplicationRow = (i64, i64, Vec<u8>, Vec<u8>, i16, Vec<i16>);
+
+/// The board as `pool`, an exact index of the chain as it is now, holds it: after a reorg the
+/// scenario's own model no longer matches the chain. Posting contents come back as their
+/// stored text; the model then serves to choose valid actions, not to check strings.
+async fn model_of(pool: &PgPool) -> Result<Model> {
+    let jobs: Vec<(i64, Vec<u8>, bool, String, i64, i64)> = sqlx::query_as(
+        "SELECT j.job_id, j.employer, j.closed, j.title, j.posted_block, \
+           (SELECT count(*) FROM job_revisions r WHERE r.job_id = j.job_id) FROM jobs j",
+    )
+    .fetch_all(pool)
+    .await?;
+    let applications: Vec<ApplicationRow> = sqlx::query_as(
+        "SELECT a.application_id, a.job_id, a.applicant, a.application_hash, a.status, \
+           ARRAY(SELECT h.status FROM application_status_changes h \
+                 WHERE h.application_id = a.application_id ORDER BY h.block_number, h.log_index) \
+         FROM applications a",
+    )
+    .fetch_all(pool)
+    .await?;
+    let events: i64 = sqlx::query_scalar("SELECT count(*) FROM events").fetch_one(pool).await?;
+    let mut model = Model { events: usize::try_from(events)?, ..Model::default() };
+    for (id, employer, closed, title, posted_block, revisions) in jobs {
+        let posting = TestPosting {
+            title: title.into_bytes(),
+            company: Vec::new(),
+            location: Vec::new(),
+            tags: Vec::new(),
+            description: Vec::new(),
+            salary_currency: Vec::new(),
+            salary_min: 0,
+            salary_max: 0,
+            deadline: 0,
+        };
+        let job = ModelJob {
+            employer: Address::from_slice(&employer),
+            posting,
+            closed,
+            revisions: usize::try_from(revisions)?,
+            posted_block: u64::try_from(posted_block)?,
+        };
+        model.jobs.insert(u64::try_from(id)?, job);
+    }
+    for (id, job_id, applicant, hash, _status, history) in applications {
+        let history = history
+            .into_iter()
+            .map(|s| ApplicationStatus::try_from(u8::try_from(s)?).map_err(anyhow::Error::from))
+            .collect::<Result<Vec<_>>>()?;
+        let status = *history.last().context("an application without a status")?;
+        let application = ModelApplication {
+            job_id: u64::try_from(job_id)?,
+            applicant: Address::from_slice(&applicant),
+            hash: B256::from_slice(&hash),
+            status,
+            history,
+        };
+        model.applications.insert(u64::try_from(id)?, application);
+    }
+    Ok(model)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

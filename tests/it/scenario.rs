@@ -456,66 +456,12 @@ impl Scenario {
         Ok(true)
     }
 
-    /// Replaces the model with the state of `pool`, an exact index of the chain as it is now
-    /// (after a reorg the model no longer matches the chain). Posting contents come back as
-    /// their stored text; the model then serves to choose valid actions, not to check strings.
-    pub async fn resync(&mut self, pool: &PgPool) -> Result<()> {
-        let jobs: Vec<(i64, Vec<u8>, bool, String, i64, i64)> = sqlx::query_as(
-            "SELECT j.job_id, j.employer, j.closed, j.title, j.posted_block, \
-               (SELECT count(*) FROM job_revisions r WHERE r.job_id = j.job_id) FROM jobs j",
-        )
-        .fetch_all(pool)
-        .await?;
-        let applications: Vec<ApplicationRow> = sqlx::query_as(
-            "SELECT a.application_id, a.job_id, a.applicant, a.application_hash, a.status, \
-               ARRAY(SELECT h.status FROM application_status_changes h \
-                     WHERE h.application_id = a.application_id ORDER BY h.block_number, h.log_index) \
-             FROM applications a",
-        )
-        .fetch_all(pool)
-        .await?;
-        let events: i64 = sqlx::query_scalar("SELECT count(*) FROM events").fetch_one(pool).await?;
-        let mut model = Model { events: usize::try_from(events)?, ..Model::default() };
-        for (id, employer, closed, title, posted_block, revisions) in jobs {
-            let posting = TestPosting {
-                title: title.into_bytes(),
-                company: Vec::new(),
-                location: Vec::new(),
-                tags: Vec::new(),
-                description: Vec::new(),
-                salary_currency: Vec::new(),
-                salary_min: 0,
-                salary_max: 0,
-                deadline: 0,
-            };
-            let job = ModelJob {
-                employer: Address::from_slice(&employer),
-                posting,
-                closed,
-                revisions: usize::try_from(revisions)?,
-                posted_block: u64::try_from(posted_block)?,
-            };
-            model.jobs.insert(u64::try_from(id)?, job);
-        }
-        for (id, job_id, applicant, hash, _status, history) in applications {
-            let history = history
-                .into_iter()
-                .map(|s| ApplicationStatus::try_from(u8::try_from(s)?).map_err(anyhow::Error::from))
-                .collect::<Result<Vec<_>>>()?;
-            let status = *history.last().context("an application without a status")?;
-            let application = ModelApplication {
-                job_id: u64::try_from(job_id)?,
-                applicant: Address::from_slice(&applicant),
-                hash: B256::from_slice(&hash),
-                status,
-                history,
-            };
-            model.applications.insert(u64::try_from(id)?, application);
-        }
+    /// Replaces the model, e.g. with one read back from an exact index after a reorg
+    /// changed the chain under it; the next ids follow from it.
+    pub fn replace_model(&mut self, model: Model) {
         self.next_job = model.jobs.keys().max().map_or(1, |id| id + 1);
         self.next_application = model.applications.keys().max().map_or(1, |id| id + 1);
         self.model = model;
-        Ok(())
     }
 
     /// Runs `steps` random actions with a realistic mix.
