@@ -95,7 +95,24 @@ async fn run(seed: u64, rounds: usize, reverted: &mut Reverted) -> Result<()> {
         index_to_head(&chain, &db, test_config(&chain)).await?;
         let fork = chain.head().await? - depth;
         reverted.record(&db.pool, fork).await?;
-        chain.reorg(depth).await?;
+        if rng.random_bool(0.3) {
+            // The new branch is not empty: it posts a job of its own (with an id the reverted
+            // branch had given to another job).
+            let posting = TestPosting {
+                title: format!("branch {seed}.{round}").into_bytes(),
+                company: Vec::new(),
+                location: Vec::new(),
+                tags: b"reorg".to_vec(),
+                description: Vec::new(),
+                salary_currency: Vec::new(),
+                salary_min: 0,
+                salary_max: 0,
+                deadline: 0,
+            };
+            chain.reorg_with(depth, chain.anvil.address(3), posting.post_calldata()).await?;
+        } else {
+            chain.reorg(depth).await?;
+        }
         chain.mine(rng.random_range(0..3)).await?;
 
         index_to_head(&chain, &db, test_config(&chain)).await?;
