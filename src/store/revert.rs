@@ -1,9 +1,11 @@
 //! Reverting to a fork point after a reorganisation, in one transaction.
 //!
-//! Strategy (docs/adr/0003-reorgs.md): delete the event rows above the fork, then rebuild every
-//! entity those events touched by replaying its remaining events from the log through the same
-//! projection code the forward path uses. Reorgs are shallow, so the replay is small, and there
-//! is no separate undo log to keep consistent.
+//! Strategy (docs/adr/0003-reorgs-and-exactly-once.md): delete the event rows above the fork,
+//! then rebuild every entity those events touched by replaying its remaining events from the
+//! log through the same projection code the forward path uses, and recount the derived values
+//! of every touched parent from the rows that remain (ADR 0008). Reorgs are shallow, so the
+//! replay is small, and there is no separate undo log to keep consistent. `jobboard index
+//! --rewind-to N` uses this same revert with a fork point the operator chooses.
 
 use std::collections::BTreeSet;
 
