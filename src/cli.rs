@@ -8,6 +8,8 @@ use alloy::primitives::Address;
 use clap::{Args, Parser, Subcommand};
 use url::Url;
 
+use crate::contract::LogAt;
+
 /// The environment variable that holds the private key of the account that signs transactions.
 ///
 /// Keys are taken only from the environment, never from a flag, so they stay out of shell
@@ -195,6 +197,19 @@ pub struct IndexArgs {
     /// Serve Prometheus metrics on this address (e.g. 127.0.0.1:9100); off if unset.
     #[arg(long = "metrics-listen", env = "JOBBOARD_METRICS_LISTEN")]
     pub metrics_listen: Option<SocketAddr>,
+    /// At start, revert the index to block N (one transaction, as a reorg revert) and index
+    /// again from N+1: the way past a reorg deeper than the reorg window. Unset it afterwards.
+    #[arg(long = "rewind-to", env = "JOBBOARD_REWIND_TO", value_name = "N")]
+    pub rewind_to: Option<u64>,
+    /// Leave out a log that does not decode as a board event, at BLOCK:LOGINDEX as the
+    /// indexer's error names it (repeat or comma-separate); a log that decodes is never skipped.
+    #[arg(
+        long = "skip-log",
+        env = "JOBBOARD_SKIP_LOG",
+        value_delimiter = ',',
+        value_name = "BLOCK:LOGINDEX"
+    )]
+    pub skip_logs: Vec<LogAt>,
 }
 
 /// Parses a WebSocket URL, refusing other schemes (an http:// URL here is a likely mix-up with

@@ -173,6 +173,7 @@ async fn run_indexer(
     config.fetch_concurrency = usize::from(args.fetch_concurrency);
     config.batch_events = args.batch_events as usize;
     config.max_range = args.max_range;
+    config.skip_logs = args.skip_logs.iter().copied().collect();
     let urls: Vec<String> = args.rpc_urls.iter().map(redact).collect();
     info!(chain_id = board.chain_id, contract = %args.contract, start_block = args.start_block, rpc = ?urls, "starting indexer");
     let wake = args.ws_url.clone().map(|url| watch_new_heads(url, client.metrics().clone(), cancel.clone()));
@@ -184,6 +185,7 @@ async fn run_indexer(
         wake,
         metrics,
         hint: unreachable_database(&args.database.database_url),
+        rewind_to: args.rewind_to,
     };
     writer.run(&cancel).await.context("indexing stopped")
 }
@@ -345,6 +347,8 @@ async fn dev(args: DevArgs) -> Result<()> {
             batch_events: 10_000,
             max_range: 500_000,
             metrics_listen: None,
+            rewind_to: None,
+            skip_logs: Vec::new(),
         },
         api: args.api.clone(),
     };

@@ -973,9 +973,15 @@ impl Posting<'_> {
     async fn salary_max(&self) -> Option<BigInt> {
         self.0.salary_max.as_deref().and_then(BigInt::from_decimal)
     }
-    /// Last moment applications are accepted (inclusive); null when there is none.
+    /// Last moment applications are accepted (inclusive); null when there is none, and when
+    /// it lies after 9999-12-31T23:59:59Z, which RFC 3339 cannot write (see `deadlineUnix`).
     async fn deadline(&self) -> Option<DateTime> {
         self.0.deadline.map(DateTime)
+    }
+    /// The deadline as the contract holds it, Unix seconds (any uint64); null when there is
+    /// none. Set also when `deadline` is null because the time lies past year 9999.
+    async fn deadline_unix(&self) -> Option<BigInt> {
+        self.0.deadline_unix.as_deref().and_then(BigInt::from_decimal)
     }
 }
 

@@ -3,7 +3,7 @@
 use alloy::primitives::{B256, Bytes, LogData};
 use alloy::rpc::types::Log;
 
-use super::{BoardEvent, DecodeError};
+use super::{BoardEvent, DecodeError, SkippedLogs};
 
 /// Where a log sits on the chain: its natural key is `(block_number, log_index)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,6 +62,16 @@ pub enum LogError {
     },
 }
 
+/// What became of a fetched log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decoded {
+    /// A board event, to be written.
+    Event(Box<IndexedEvent>),
+    /// A log that does not decode, skipped because the operator named its position; the error
+    /// says where it is and why it did not decode.
+    Skipped(LogError),
+}
+
 impl IndexedEvent {
     /// Decodes an RPC log. `block_time` supplies the timestamp when the node does not include
     /// `blockTimestamp` in its logs (it is then looked up from the block's header).
@@ -91,6 +101,28 @@ impl IndexedEvent {
             source,
         })?;
         Ok(IndexedEvent { position, event, raw: log.inner.data.clone() })
+    }
+
+    /// Decodes an RPC log like [`IndexedEvent::from_rpc_log`], except that a log that does not
+    /// decode and whose position is in `skips` comes back as [`Decoded::Skipped`] with the
+    /// reason, for the caller to report. A named log that decodes is returned as an event.
+    ///
+    /// # Errors
+    /// [`LogError`] if a position field is missing, or the log does not decode and was not named.
+    pub fn from_rpc_log_unless_skipped(
+        log: &Log,
+        block_time: Option<u64>,
+        skips: &SkippedLogs,
+    ) -> Result<Decoded, LogError> {
+        match IndexedEvent::from_rpc_log(log, block_time) {
+            Ok(event) => Ok(Decoded::Event(Box::new(event))),
+            Err(error @ LogError::Undecodable { block_number, log_index, .. })
+                if skips.contains(block_number, log_index) =>
+            {
+                Ok(Decoded::Skipped(error))
+            }
+            Err(error) => Err(error),
+        }
     }
 
     /// Rebuilds an event from its stored raw form (used when replaying the event log).

@@ -8,11 +8,13 @@
 mod application_hash;
 mod events;
 mod indexed;
+mod skip;
 mod status;
 
 pub use application_hash::{APPLICATION_HASH_DOMAIN, ApplicationCommitment, document_hash};
 pub use events::{BoardEvent, DecodeError, EventKind, Posting, lossy_text, split_tags};
-pub use indexed::{IndexedEvent, LogError, LogPosition};
+pub use indexed::{Decoded, IndexedEvent, LogError, LogPosition};
+pub use skip::{LogAt, SkippedLogs};
 pub use status::{ApplicationStatus, InvalidStatus};
 
 pub use bindings::JobBoard;

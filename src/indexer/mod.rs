@@ -17,9 +17,11 @@
 //! any instant leaves all of a batch or none of it, and a restart continues exactly after it.
 
 mod budget;
+mod decode;
 pub mod lock;
 mod progress;
 mod range;
+mod rewind;
 pub mod supervise;
 
 use std::collections::{BTreeSet, HashMap};
@@ -41,7 +43,7 @@ pub use supervise::{Backoff, Writer};
 use budget::LogBudget;
 
 use crate::chain::{BlockRef, ChainClient, ChainError};
-use crate::contract::{IndexedEvent, LogError};
+use crate::contract::{IndexedEvent, LogError, SkippedLogs};
 use crate::store::{self, Batch, Board, StoreError};
 
 /// How the indexer runs; every value has a CLI flag.
@@ -72,6 +74,8 @@ pub struct IndexerConfig {
     /// replaced. Far above a batch's write time, which a slow write would otherwise turn into
     /// an endless retry of the same batch.
     pub statement_timeout: Duration,
+    /// Undecodable logs the operator chose to skip (`--skip-log`); empty by default.
+    pub skip_logs: SkippedLogs,
 }
 
 impl IndexerConfig {
@@ -88,6 +92,7 @@ impl IndexerConfig {
             max_range: 500_000,
             max_follow_range: 100,
             statement_timeout: Duration::from_secs(60),
+            skip_logs: SkippedLogs::default(),
         }
     }
 }
@@ -105,7 +110,9 @@ pub enum IndexerError {
     #[error(transparent)]
     Store(#[from] StoreError),
     /// A log from the board's address does not decode: stop rather than drop it.
-    #[error("{0}; is --contract a JobBoard?")]
+    #[error(
+        "{0}; is --contract a JobBoard? (to leave this one log out on purpose, restart with --skip-log BLOCK:LOGINDEX)"
+    )]
     Log(#[from] LogError),
     /// A reorg reaches below the oldest block the window holds (below the finalized point).
     #[error(
@@ -116,6 +123,18 @@ pub enum IndexerError {
         block: u64,
         /// The oldest block in the window.
         oldest: Option<u64>,
+    },
+    /// `--rewind-to` names a block the store cannot be rewound to.
+    #[error(
+        "cannot rewind to block {to}: the index holds blocks {start_block}..={checkpoint:?}; --rewind-to must lie in that range (or be {start_block} - 1 to re-index everything)"
+    )]
+    RewindOutOfRange {
+        /// The requested block.
+        to: u64,
+        /// The board's first block.
+        start_block: u64,
+        /// The checkpoint, if anything is indexed.
+        checkpoint: Option<u64>,
     },
     /// The node answered inconsistently (e.g. a block it reported is missing): asking again,
     /// later or elsewhere, can help.
@@ -138,6 +157,7 @@ impl IndexerError {
             IndexerError::Fetch(_)
             | IndexerError::Log(_)
             | IndexerError::ReorgTooDeep { .. }
+            | IndexerError::RewindOutOfRange { .. }
             | IndexerError::Internal(_) => false,
         }
     }
@@ -416,6 +436,7 @@ impl<'c> Indexer<'c> {
                 budget: budget.clone(),
                 contract: self.config.contract,
                 concurrency: self.config.fetch_concurrency,
+                skips: Arc::new(self.config.skip_logs.clone()),
             },
             from,
             to,
@@ -579,7 +600,12 @@ impl<'c> Indexer<'c> {
                 debug!(from, to, "a log's block hash does not match its header; retrying");
                 return Ok(false);
             };
-            events.push(self.decode(log, Some(header.time))?);
+            events.extend(decode::decode_log(
+                log,
+                Some(header.time),
+                &self.config.skip_logs,
+                self.client.metrics(),
+            )?);
         }
         let checkpoint =
             *headers.last().ok_or_else(|| IndexerError::Internal("follow step without headers".into()))?;
@@ -611,13 +637,6 @@ impl<'c> Indexer<'c> {
         self.checkpoint = Some((checkpoint.number, checkpoint.hash));
         Ok(true)
     }
-
-    fn decode(&self, log: &Log, block_time: Option<u64>) -> Result<IndexedEvent, IndexerError> {
-        IndexedEvent::from_rpc_log(log, block_time).map_err(|error| {
-            self.client.metrics().decode_error();
-            IndexerError::Log(error)
-        })
-    }
 }
 
 /// What every batch of one backfill shares: where it ends, the chain as seen when it started,
@@ -638,6 +657,7 @@ struct Pipeline {
     budget: Arc<LogBudget>,
     contract: Address,
     concurrency: usize,
+    skips: Arc<SkippedLogs>,
 }
 
 /// Fetches `[from, to]` in adaptive ranges, up to `concurrency` at a time while the log budget
@@ -649,7 +669,7 @@ async fn fetch_pipeline(
     tx: mpsc::Sender<Fetched>,
     cancel: CancellationToken,
 ) {
-    let Pipeline { client, sizer, budget, contract, concurrency } = pipeline;
+    let Pipeline { client, sizer, budget, contract, concurrency, skips } = pipeline;
     let mut next = from;
     let mut in_flight: FuturesOrdered<tokio::task::JoinHandle<Fetched>> = FuturesOrdered::new();
     loop {
@@ -668,12 +688,16 @@ async fn fetch_pipeline(
                 }
             }
             () = budget.reserve(expected), if more => {
-                let (client, sizer, budget) = (client.clone(), sizer.clone(), budget.clone());
+                let (client, sizer, budget, skips) = (client.clone(), sizer.clone(), budget.clone(), skips.clone());
                 let start = next;
                 in_flight.push_back(tokio::spawn(async move {
                     let logs = fetch_all_logs(&client, &sizer, contract, start, end).await?;
                     budget.settle(expected, logs.len());
-                    let events = decode_with_timestamps(&client, &logs).await?;
+                    let events = decode_with_timestamps(&client, &logs, &skips).await?;
+                    if events.len() < logs.len() {
+                        // Skipped logs are never written: their share of the budget returns now.
+                        budget.release(logs.len() - events.len());
+                    }
                     Ok((end, events))
                 }));
                 next = end + 1;
@@ -687,6 +711,7 @@ async fn fetch_pipeline(
 async fn decode_with_timestamps(
     client: &ChainClient,
     logs: &[Log],
+    skips: &SkippedLogs,
 ) -> Result<Vec<IndexedEvent>, IndexerError> {
     let missing: BTreeSet<u64> =
         logs.iter().filter(|l| l.block_timestamp.is_none()).filter_map(|l| l.block_number).collect();
@@ -706,13 +731,10 @@ async fn decode_with_timestamps(
             }
         }
     }
-    logs.iter()
-        .map(|log| {
-            let time = log.block_number.and_then(|n| times.get(&n).copied());
-            IndexedEvent::from_rpc_log(log, time).map_err(|error| {
-                client.metrics().decode_error();
-                IndexerError::Log(error)
-            })
-        })
-        .collect()
+    let mut events = Vec::with_capacity(logs.len());
+    for log in logs {
+        let time = log.block_number.and_then(|n| times.get(&n).copied());
+        events.extend(decode::decode_log(log, time, skips, client.metrics())?);
+    }
+    Ok(events)
 }

@@ -89,6 +89,8 @@ pub struct Writer {
     pub metrics: Metrics,
     /// What to check when the database cannot be reached (logged with the first failure).
     pub hint: String,
+    /// `--rewind-to`: revert the store to this block once, under the lock, before indexing.
+    pub rewind_to: Option<u64>,
 }
 
 /// How often a standby tries the lock: a takeover costs at most this on top of the
@@ -105,10 +107,11 @@ impl Writer {
         let mut backoff = Backoff::default();
         let mut migrated = false;
         let mut failing_since: Option<Instant> = None;
+        let mut rewind_to = self.rewind_to;
         while !cancel.is_cancelled() {
             self.metrics.writer_state(WriterState::Connecting, None);
             let started = Instant::now();
-            let outcome = self.connect_and_index(&mut migrated, &mut failing_since, cancel).await;
+            let outcome = self.connect_and_index(&mut migrated, &mut failing_since, &mut rewind_to, cancel).await;
             let error = match outcome {
                 Ok(()) => break,
                 Err(error) if error.is_transient() => error,
@@ -143,11 +146,13 @@ impl Writer {
         Ok(())
     }
 
-    /// One round: a new connection, migrations (once), the lock, then indexing.
+    /// One round: a new connection, migrations (once), the lock, a pending `--rewind-to`
+    /// (cleared once it committed), then indexing.
     async fn connect_and_index(
         &self,
         migrated: &mut bool,
         failing_since: &mut Option<Instant>,
+        rewind_to: &mut Option<u64>,
         cancel: &CancellationToken,
     ) -> Result<(), IndexerError> {
         let timeout = self.config.statement_timeout;
@@ -166,6 +171,10 @@ impl Writer {
             Indexer::new(self.client.clone(), &mut conn, self.board, self.config.clone()).await?;
         if let Some(wake) = &self.wake {
             indexer = indexer.with_wake_up(wake.clone());
+        }
+        if let Some(to) = *rewind_to {
+            indexer.rewind_to(to).await?;
+            *rewind_to = None;
         }
         self.metrics.writer_state(WriterState::Writing, None);
         indexer.run(cancel).await

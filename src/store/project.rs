@@ -26,7 +26,9 @@ struct PostingRow {
     salary_currency: String,
     salary_min: Option<String>,
     salary_max: Option<String>,
-    deadline: Option<DateTime<Utc>>,
+    /// The deadline's Unix seconds in decimal; `None` = no deadline. The `deadline` time
+    /// column is derived from it in SQL (`deadline_time`, migration 0003).
+    deadline_unix: Option<String>,
 }
 
 /// Separator for `PostingRow::tags_joined`; `split_tags` removes control characters, so it
@@ -34,9 +36,12 @@ struct PostingRow {
 const TAG_SEPARATOR: &str = "\u{1f}";
 
 impl PostingRow {
-    fn new(posting: &Posting) -> Result<PostingRow, StoreError> {
+    /// Every `uint64` and every byte string the contract accepts has a column value here: the
+    /// numbers go to `NUMERIC(20,0)`, the strings through [`lossy_text`]. Nothing can fail.
+    fn new(posting: &Posting) -> PostingRow {
+        // The contract's 0 means "not disclosed" / "no deadline": stored as NULL.
         let nonzero = |v: u64| (v != 0).then(|| v.to_string());
-        Ok(PostingRow {
+        PostingRow {
             title: lossy_text(&posting.title),
             company: lossy_text(&posting.company),
             location: lossy_text(&posting.location),
@@ -46,8 +51,8 @@ impl PostingRow {
             salary_currency: lossy_text(&posting.salary_currency),
             salary_min: nonzero(posting.salary_min),
             salary_max: nonzero(posting.salary_max),
-            deadline: if posting.deadline == 0 { None } else { Some(to_sql_time(posting.deadline)?) },
-        })
+            deadline_unix: nonzero(posting.deadline),
+        }
     }
 }
 
@@ -167,7 +172,7 @@ impl Fold {
             match &indexed.event {
                 BoardEvent::JobPosted { employer, posting, .. } => {
                     fold.touched.deltas.posted_by.push(employer.to_vec());
-                    let row = PostingRow::new(posting)?;
+                    let row = PostingRow::new(posting);
                     fold.revisions.push(Revision {
                         job_id,
                         posting: row.clone(),
@@ -189,7 +194,7 @@ impl Fold {
                     );
                 }
                 BoardEvent::JobUpdated { posting, .. } => {
-                    let row = PostingRow::new(posting)?;
+                    let row = PostingRow::new(posting);
                     fold.revisions.push(Revision { job_id, posting: row.clone(), log_index, tx, at });
                     if let Some(job) = fold.new_jobs.get_mut(&job_id) {
                         job.posting = row;
@@ -316,13 +321,13 @@ async fn write_revisions(
     }
     sqlx::query(
         "INSERT INTO job_revisions (chain_id, contract, job_id, title, company, location, tags_text, \
-             description, salary_currency, salary_min, salary_max, deadline, block_number, log_index, \
+             description, salary_currency, salary_min, salary_max, deadline_unix, block_number, log_index, \
              tx_hash, block_time) \
          SELECT $1, $2, u.job_id, u.title, u.company, u.location, u.tags_text, u.description, \
-             u.salary_currency, u.salary_min::numeric, u.salary_max::numeric, u.deadline, u.block_number, \
+             u.salary_currency, u.salary_min::numeric, u.salary_max::numeric, u.deadline::numeric, u.block_number, \
              u.log_index, u.tx_hash, u.block_time \
          FROM UNNEST($3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], \
-             $10::text[], $11::text[], $12::text[], $13::timestamptz[], $14::bigint[], $15::int[], \
+             $10::text[], $11::text[], $12::text[], $13::text[], $14::bigint[], $15::int[], \
              $16::bytea[], $17::timestamptz[]) \
            AS u(job_id, title, company, location, tags_text, tags_joined, description, salary_currency, \
              salary_min, salary_max, deadline, block_number, log_index, tx_hash, block_time)",
@@ -342,7 +347,8 @@ async fn write_revisions(
 
 /// Binds a [`PostingColumns`] as ten consecutive parameters, in one order shared by every
 /// statement that writes postings: title, company, location, tags_text, tags_joined,
-/// description, salary_currency, salary_min, salary_max, deadline.
+/// description, salary_currency, salary_min, salary_max (decimal text) and the deadline (Unix
+/// seconds, decimal text, bound as `text[]` and cast to `numeric`).
 trait BindPosting<'q> {
     fn bind_posting(self, cols: &'q PostingColumns) -> Self;
 }
@@ -358,7 +364,7 @@ impl<'q> BindPosting<'q> for sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgr
             .bind(&cols.salary_currency)
             .bind(&cols.salary_min)
             .bind(&cols.salary_max)
-            .bind(&cols.deadline)
+            .bind(&cols.deadline_unix)
     }
 }
 
@@ -374,7 +380,7 @@ struct PostingColumns {
     salary_currency: Vec<String>,
     salary_min: Vec<Option<String>>,
     salary_max: Vec<Option<String>>,
-    deadline: Vec<Option<DateTime<Utc>>>,
+    deadline_unix: Vec<Option<String>>,
 }
 
 impl PostingColumns {
@@ -388,7 +394,7 @@ impl PostingColumns {
         self.salary_currency.push(p.salary_currency.clone());
         self.salary_min.push(p.salary_min.clone());
         self.salary_max.push(p.salary_max.clone());
-        self.deadline.push(p.deadline);
+        self.deadline_unix.push(p.deadline_unix.clone());
     }
 
     /// Placeholders for a row that carries no posting (e.g. a close without an update).
@@ -402,7 +408,7 @@ impl PostingColumns {
         self.salary_currency.push(String::new());
         self.salary_min.push(None);
         self.salary_max.push(None);
-        self.deadline.push(None);
+        self.deadline_unix.push(None);
     }
 }
 
@@ -438,15 +444,15 @@ async fn write_new_jobs(
     }
     sqlx::query(
         "INSERT INTO jobs (chain_id, contract, job_id, employer, title, company, location, tags_text, tags, \
-             description, salary_currency, salary_min, salary_max, deadline, closed, posted_block, \
+             description, salary_currency, salary_min, salary_max, deadline_unix, closed, posted_block, \
              posted_log_index, posted_tx, posted_at, updated_block, updated_at, closed_block, closed_at) \
          SELECT $1, $2, u.job_id, u.employer, u.title, u.company, u.location, u.tags_text, \
              string_to_array(u.tags_joined, chr(31)), u.description, u.salary_currency, \
-             u.salary_min::numeric, u.salary_max::numeric, u.deadline, u.closed, u.posted_block, \
+             u.salary_min::numeric, u.salary_max::numeric, u.deadline::numeric, u.closed, u.posted_block, \
              u.posted_log_index, u.posted_tx, u.posted_at, u.updated_block, u.updated_at, \
              u.closed_block, u.closed_at \
          FROM UNNEST($3::bigint[], $4::bytea[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], \
-             $10::text[], $11::text[], $12::text[], $13::text[], $14::timestamptz[], $15::bool[], \
+             $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::bool[], \
              $16::bigint[], $17::int[], $18::bytea[], $19::timestamptz[], $20::bigint[], \
              $21::timestamptz[], $22::bigint[], $23::timestamptz[]) \
            AS u(job_id, employer, title, company, location, tags_text, tags_joined, description, \
@@ -507,14 +513,14 @@ async fn write_job_changes(
              salary_currency = CASE WHEN u.has_posting THEN u.salary_currency ELSE j.salary_currency END, \
              salary_min = CASE WHEN u.has_posting THEN u.salary_min::numeric ELSE j.salary_min END, \
              salary_max = CASE WHEN u.has_posting THEN u.salary_max::numeric ELSE j.salary_max END, \
-             deadline = CASE WHEN u.has_posting THEN u.deadline ELSE j.deadline END, \
+             deadline_unix = CASE WHEN u.has_posting THEN u.deadline::numeric ELSE j.deadline_unix END, \
              updated_block = COALESCE(u.updated_block, j.updated_block), \
              updated_at = COALESCE(u.updated_at, j.updated_at), \
              closed = j.closed OR u.closed_block IS NOT NULL, \
              closed_block = COALESCE(u.closed_block, j.closed_block), \
              closed_at = COALESCE(u.closed_at, j.closed_at) \
          FROM UNNEST($3::bigint[], $4::bool[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], \
-             $10::text[], $11::text[], $12::text[], $13::text[], $14::timestamptz[], $15::bigint[], \
+             $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::bigint[], \
              $16::timestamptz[], $17::bigint[], $18::timestamptz[]) \
            AS u(job_id, has_posting, title, company, location, tags_text, tags_joined, description, \
              salary_currency, salary_min, salary_max, deadline, updated_block, updated_at, closed_block, \

@@ -184,8 +184,11 @@ pub struct PostingRow {
     pub salary_min: Option<String>,
     /// Disclosed maximum salary, decimal.
     pub salary_max: Option<String>,
-    /// Application deadline.
+    /// Application deadline as a time; `None` when there is none or when it lies after
+    /// 9999-12-31T23:59:59Z (see `deadline_unix`).
     pub deadline: Option<DateTime<Utc>>,
+    /// Application deadline as the contract holds it: Unix seconds (a `uint64`), decimal.
+    pub deadline_unix: Option<String>,
 }
 
 /// A job as stored, with its current posting.
@@ -237,6 +240,7 @@ impl JobRow {
                 salary_min: row.try_get(next())?,
                 salary_max: row.try_get(next())?,
                 deadline: row.try_get(next())?,
+                deadline_unix: row.try_get(next())?,
             },
             closed: row.try_get(next())?,
             posted_block: row.try_get(next())?,
@@ -415,10 +419,10 @@ pub struct Reader {
 
 const JOB_COLUMNS: &str = "j.job_id, j.employer, j.title, j.company, j.location, j.tags, j.description, \
      j.salary_currency, j.salary_min::text AS salary_min, j.salary_max::text AS salary_max, j.deadline, \
-     j.closed, j.posted_block, j.posted_tx, j.posted_at, j.updated_at, j.closed_at, j.application_count";
+     j.deadline_unix::text AS deadline_unix, j.closed, j.posted_block, j.posted_tx, j.posted_at, j.updated_at, j.closed_at, j.application_count";
 
 /// How many columns [`JOB_COLUMNS`] selects, and so how many a joined job adds to a row.
-const JOINED_JOB_COLUMNS: usize = 18;
+const JOINED_JOB_COLUMNS: usize = 19;
 
 /// `j0, j1, …` (for `prefix` "j"): the names a joined job's columns take.
 fn joined_job_aliases(prefix: &str) -> String {
@@ -453,7 +457,9 @@ impl JobOrder {
             JobOrder::Oldest => (None, false),
             JobOrder::SalaryHighToLow => (Some(("COALESCE(j.salary_max, -1)", "numeric")), true),
             JobOrder::DeadlineSoonest => {
-                (Some(("COALESCE(j.deadline, 'infinity'::timestamptz)", "timestamptz")), false)
+                // The on-chain value orders every deadline, those past year 9999 included;
+                // 2^64 (no uint64 reaches it) puts "no deadline" last. Indexed (migration 0003).
+                (Some(("COALESCE(j.deadline_unix, 18446744073709551616)", "numeric")), false)
             }
             JobOrder::MostApplications => (Some(("j.application_count", "integer")), true),
             JobOrder::Relevance => {
@@ -964,7 +970,8 @@ impl Reader {
         let ids = jobs.iter().map(|&id| to_sql_i64(id, "job id")).collect::<Result<Vec<_>, _>>()?;
         let mut qb = QueryBuilder::new(
             "SELECT r.job_id, r.title, r.company, r.location, r.tags_text, r.description, r.salary_currency, \
-               r.salary_min::text AS salary_min, r.salary_max::text AS salary_max, r.deadline, r.block_number, \
+               r.salary_min::text AS salary_min, r.salary_max::text AS salary_max, r.deadline, \
+               r.deadline_unix::text AS deadline_unix, r.block_number, \
                r.log_index, r.tx_hash, r.block_time FROM job_revisions r WHERE",
         );
         self.board_condition(&mut qb, "r");
@@ -1415,7 +1422,8 @@ fn push_job_filter(qb: &mut QueryBuilder<'_, Postgres>, f: &JobFilter) {
         qb.push(" AND j.posted_at <= ").push_bind(t);
     }
     if let Some(t) = f.deadline_gte {
-        qb.push(" AND j.deadline >= ").push_bind(t);
+        // On the on-chain value: a deadline past year 9999 has no time but is after any `t`.
+        qb.push(" AND j.deadline_unix >= extract(epoch FROM ").push_bind(t).push("::timestamptz)");
     }
     for sub in &f.and {
         qb.push(" AND ");
@@ -1521,7 +1529,7 @@ mod tests {
     #[test]
     fn a_joined_job_has_one_alias_per_job_column() {
         assert_eq!(JOB_COLUMNS.split(", ").count(), JOINED_JOB_COLUMNS);
-        assert_eq!(joined_job_aliases("j").split(", ").last(), Some("j17"));
+        assert_eq!(joined_job_aliases("j").split(", ").last(), Some("j18"));
     }
 
     #[test]

@@ -1,9 +1,11 @@
 //! Reverting to a fork point after a reorganisation, in one transaction.
 //!
-//! Strategy (docs/adr/0003-reorgs.md): delete the event rows above the fork, then rebuild every
-//! entity those events touched by replaying its remaining events from the log through the same
-//! projection code the forward path uses. Reorgs are shallow, so the replay is small, and there
-//! is no separate undo log to keep consistent.
+//! Strategy (docs/adr/0003-reorgs-and-exactly-once.md): delete the event rows above the fork,
+//! then rebuild every entity those events touched by replaying its remaining events from the
+//! log through the same projection code the forward path uses, and recount the derived values
+//! of every touched parent from the rows that remain (ADR 0008). Reorgs are shallow, so the
+//! replay is small, and there is no separate undo log to keep consistent. `jobboard index
+//! --rewind-to N` uses this same revert with a fork point the operator chooses.
 
 use std::collections::BTreeSet;
 
@@ -55,9 +57,9 @@ pub async fn revert_to(
     .await?;
     let reverted_from = reverted_from.flatten().map(|b| from_sql_i64(b, "block number")).transpose()?;
 
-    let deleted: Vec<(String, i64, Option<i64>)> = sqlx::query_as(
+    let deleted: Vec<(i64, Option<i64>)> = sqlx::query_as(
         "DELETE FROM events WHERE chain_id = $1 AND contract = $2 AND block_number > $3 \
-         RETURNING kind, job_id, application_id",
+         RETURNING job_id, application_id",
     )
     .bind(chain_id)
     .bind(&contract)
@@ -65,17 +67,19 @@ pub async fn revert_to(
     .fetch_all(&mut *tx)
     .await?;
 
+    // An event about an application carries its id (`events.application_id` is set exactly for
+    // ApplicationSubmitted and ApplicationStatusChanged); every other event is about its job.
     let mut jobs = BTreeSet::new();
     let mut applications = BTreeSet::new();
     let mut jobs_with_application_events = BTreeSet::new();
-    for (kind, job_id, application_id) in &deleted {
+    for &(job_id, application_id) in &deleted {
         match application_id {
-            Some(id) if kind.starts_with("Application") => {
-                applications.insert(*id);
-                jobs_with_application_events.insert(*job_id);
+            Some(id) => {
+                applications.insert(id);
+                jobs_with_application_events.insert(job_id);
             }
-            _ => {
-                jobs.insert(*job_id);
+            None => {
+                jobs.insert(job_id);
             }
         }
     }
@@ -132,9 +136,13 @@ pub async fn revert_to(
     .await?;
     let replay = rows.into_iter().map(stored_event).collect::<Result<Vec<_>, _>>()?;
     let mut touched = project(&mut tx, board, &replay).await?;
+    // Every derived value of a rebuilt or affected parent is recounted from the rows that
+    // remain: a rebuilt job's `application_count` starts at 0 (its applications were not
+    // replayed), and the employers and applicants of every touched row are recounted.
     touched.jobs.extend(jobs.iter().copied());
     touched.applications.extend(applications.iter().copied());
     touched.jobs_with_application_events.extend(jobs_with_application_events);
+    touched.jobs_with_application_events.extend(jobs.iter().copied());
     recompute_counts(&mut tx, board, &touched, &employers, &applicants).await?;
 
     sqlx::query("DELETE FROM blocks WHERE chain_id = $1 AND contract = $2 AND number > $3")

@@ -63,7 +63,9 @@ pub(crate) async fn index_to_head(chain: &TestChain, db: &TestDatabase, config: 
 }
 
 /// A clean index of the chain as it is now, into a fresh database: the reference dump.
-async fn clean_dump(chain: &TestChain) -> Result<std::collections::BTreeMap<&'static str, Vec<String>>> {
+pub(crate) async fn clean_dump(
+    chain: &TestChain,
+) -> Result<std::collections::BTreeMap<&'static str, Vec<String>>> {
     let db = test_database().await?;
     index_to_head(chain, &db, test_config(chain)).await?;
     dump_tables(&db.pool).await
@@ -365,13 +367,18 @@ async fn strings_with_invalid_utf8_nul_emoji_and_maximum_lengths_round_trip() ->
 }
 
 /// `jobboard index` as a child process with its stderr in a file; killed on drop.
-struct IndexerProcess {
+pub(crate) struct IndexerProcess {
     child: Child,
     log: PathBuf,
 }
 
 impl IndexerProcess {
-    fn spawn(chain: &TestChain, db: &TestDatabase, extra: &[&str], log: PathBuf) -> Result<IndexerProcess> {
+    pub(crate) fn spawn(
+        chain: &TestChain,
+        db: &TestDatabase,
+        extra: &[&str],
+        log: PathBuf,
+    ) -> Result<IndexerProcess> {
         let stderr = std::fs::File::create(&log)?;
         let child = Command::new(env!("CARGO_BIN_EXE_jobboard"))
             .args(["index", "--rpc-url", chain.anvil.endpoint.as_str(), "--database-url", &db.url])
@@ -393,7 +400,7 @@ impl IndexerProcess {
         Ok(())
     }
 
-    fn log(&self) -> String {
+    pub(crate) fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 }
@@ -410,7 +417,7 @@ async fn checkpoint(db: &TestDatabase, chain: &TestChain) -> Result<Option<u64>>
     Ok(load_state(&mut conn, &board_of(chain)).await?.and_then(|s| s.checkpoint.map(|c| c.0)))
 }
 
-async fn wait_for_checkpoint(
+pub(crate) async fn wait_for_checkpoint(
     db: &TestDatabase,
     chain: &TestChain,
     target: u64,

@@ -55,6 +55,11 @@ impl TestPosting {
         }
     }
 
+    /// The ABI data of a `JobPosted` or `JobUpdated` log carrying this posting.
+    pub fn event_data(&self) -> Vec<u8> {
+        self.wire().abi_encode()
+    }
+
     /// Calldata of `postJob(posting)`.
     pub fn post_calldata(&self) -> Vec<u8> {
         let mut data = JobBoard::postJobCall::SELECTOR.to_vec();
@@ -404,6 +409,59 @@ impl Scenario {
         app.history.push(status);
         self.model.events += 1;
         Ok(())
+    }
+
+    /// Jobs still open that have live applications: the parents whose counters a revert of
+    /// their update or close must restore.
+    fn open_jobs_with_applications(&self) -> Vec<u64> {
+        let mut ids: Vec<u64> = self
+            .model
+            .applications
+            .values()
+            .filter(|a| a.status != ApplicationStatus::Withdrawn && !self.model.jobs[&a.job_id].closed)
+            .map(|a| a.job_id)
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    }
+
+    /// Updates an open job that has live applications, if there is one.
+    pub async fn update_job_with_applications(&mut self, chain: &TestChain) -> Result<bool> {
+        let candidates = self.open_jobs_with_applications();
+        if candidates.is_empty() {
+            return Ok(false);
+        }
+        let id = self.pick(&candidates);
+        let posting = self.posting();
+        chain.send(self.model.jobs[&id].employer, posting.update_calldata(id)).await?;
+        let job = self.model.jobs.get_mut(&id).context("job")?;
+        job.posting = posting;
+        job.revisions += 1;
+        self.model.events += 1;
+        Ok(true)
+    }
+
+    /// Closes an open job that has live applications, if there is one.
+    pub async fn close_job_with_applications(&mut self, chain: &TestChain) -> Result<bool> {
+        let candidates = self.open_jobs_with_applications();
+        if candidates.is_empty() {
+            return Ok(false);
+        }
+        let id = self.pick(&candidates);
+        let employer = self.model.jobs[&id].employer;
+        chain.send(employer, JobBoard::closeJobCall { jobId: U256::from(id) }.abi_encode()).await?;
+        self.model.jobs.get_mut(&id).context("job")?.closed = true;
+        self.model.events += 1;
+        Ok(true)
+    }
+
+    /// Replaces the model, e.g. with one read back from an exact index after a reorg
+    /// changed the chain under it; the next ids follow from it.
+    pub fn replace_model(&mut self, model: Model) {
+        self.next_job = model.jobs.keys().max().map_or(1, |id| id + 1);
+        self.next_application = model.applications.keys().max().map_or(1, |id| id + 1);
+        self.model = model;
     }
 
     /// Runs `steps` random actions with a realistic mix.
