@@ -95,10 +95,20 @@ async fn application(args: jobboard::actions::ApplicationArgs) -> Result<()> {
 
 async fn deploy(args: DeployArgs) -> Result<()> {
     let signer = jobboard::actions::load_signer(args.key.keystore.as_deref())?;
+    let account = signer.address();
+    let url = redact(&args.node.rpc_url);
     let provider = ProviderBuilder::new().wallet(signer).connect_http(args.node.rpc_url.clone());
-    let deployment = deploy_board(&provider)
-        .await
-        .with_context(|| format!("deploying JobBoard through {}", redact(&args.node.rpc_url)))?;
+    let deployment = match deploy_board(&provider).await {
+        Ok(deployment) => deployment,
+        Err(error) => {
+            if let Some(explained) =
+                jobboard::actions::explain_deploy_refusal(&provider, account, &url, &error).await
+            {
+                return Err(explained.into());
+            }
+            return Err(error).with_context(|| format!("deploying JobBoard through {url}"));
+        }
+    };
     if args.json {
         println!("{}", serde_json::to_string(&deployment).context("serializing the deployment")?);
     } else {

@@ -41,7 +41,7 @@ pub use posting::{
     MAX_TAGS_LENGTH, MAX_TITLE_LENGTH, PostingError, PostingInput, check_deadline, parse_deadline,
     validate_fields,
 };
-pub use refusal::{Funding, NodeRefusal, Unfunded};
+pub use refusal::{Funding, NodeRefusal, Unfunded, explain_deploy_refusal};
 pub use revert::describe_revert;
 pub use signer::{KEYSTORE_PASSWORD_ENV, load_signer};
 

@@ -10,7 +10,12 @@ use std::fmt;
 
 use alloy::primitives::utils::format_ether;
 use alloy::primitives::{Address, U256};
+use alloy::providers::Provider;
 use alloy::transports::TransportError;
+
+use super::ActionError;
+use crate::chain::ChainError;
+use crate::contract::JobBoard;
 
 /// The JSON-RPC codes nodes use for a rejected transaction: -32000 (geth, reth, nethermind,
 /// hosted providers), -32003 (anvil, hardhat: "transaction rejected"), -32010 (parity/openethereum).
@@ -57,6 +62,78 @@ impl NodeRefusal {
             None
         }
     }
+}
+
+/// Who sent what through which node: what a refusal's message is built from.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Refused<'a> {
+    /// The contract function, or "deployment".
+    pub operation: &'static str,
+    /// The signer.
+    pub account: Address,
+    /// The node's chain.
+    pub chain_id: u64,
+    /// The node's URL, redacted.
+    pub url: &'a str,
+}
+
+/// The [`ActionError`] for `refusal`, with the facts the sender needs asked from the node (best
+/// effort: a fact the node does not give is left out). `gas` is the transaction's gas estimate,
+/// when known, for what it needs.
+pub(crate) async fn explain<P: Provider>(
+    provider: &P,
+    refusal: NodeRefusal,
+    sent: Refused<'_>,
+    gas: Option<u64>,
+) -> ActionError {
+    let Refused { operation, account, chain_id, url } = sent;
+    match refusal {
+        NodeRefusal::InsufficientFunds => {
+            let balance = provider.get_balance(account).await.ok();
+            let fee = provider.estimate_eip1559_fees().await.ok().map(|fees| fees.max_fee_per_gas);
+            let needed = gas.zip(fee).map(|(gas, fee)| U256::from(gas) * U256::from(fee));
+            let accounts = if chain_id == DEV_CHAIN_ID {
+                provider.get_accounts().await.unwrap_or_default()
+            } else {
+                Vec::new()
+            };
+            let funding = Funding::for_chain(chain_id, &accounts);
+            ActionError::InsufficientFunds(Box::new(Unfunded {
+                operation,
+                account,
+                chain_id,
+                balance,
+                needed,
+                funding,
+            }))
+        }
+        NodeRefusal::NonceTooLow | NodeRefusal::ReplacementUnderpriced => {
+            let mined = provider.get_transaction_count(account).latest().await.ok();
+            let pending = provider.get_transaction_count(account).pending().await.ok();
+            ActionError::PendingTransaction { operation, refusal, account, chain_id, mined, pending }
+        }
+        NodeRefusal::WrongChainId => ActionError::ChainIdRefused { operation, chain_id, url: url.to_owned() },
+    }
+}
+
+/// A failed `jobboard deploy` explained like the other signing commands' failures, when the
+/// node refused the deployment for a reason [`NodeRefusal`] recognises; `None` otherwise (the
+/// caller reports the error as it is).
+pub async fn explain_deploy_refusal<P: Provider>(
+    provider: &P,
+    account: Address,
+    url: &str,
+    error: &ChainError,
+) -> Option<ActionError> {
+    let ChainError::Send { source, .. } = error else { return None };
+    let alloy::contract::Error::TransportError(transport) = source.as_ref() else { return None };
+    let refusal = NodeRefusal::of(transport)?;
+    let chain_id = provider.get_chain_id().await.ok()?;
+    let gas = match refusal {
+        NodeRefusal::InsufficientFunds => JobBoard::deploy_builder(provider).estimate_gas().await.ok(),
+        _ => None,
+    };
+    Some(explain(provider, refusal, Refused { operation: "deployment", account, chain_id, url }, gas).await)
 }
 
 /// The anvil/hardhat dev chain's id, where test ETH is free for the taking.

@@ -12,7 +12,7 @@ use alloy::sol_types::{SolCall, SolEvent};
 
 use super::ActionError;
 use super::args::{BoardArgs, SignerArgs};
-use super::refusal::{DEV_CHAIN_ID, Funding, NodeRefusal, Unfunded};
+use super::refusal::{NodeRefusal, Refused, explain};
 use super::revert::describe_revert;
 use super::signer::load_signer;
 use crate::chain::{RangeRefusal, parse_refusal, redact};
@@ -186,38 +186,13 @@ impl Session {
             alloy::contract::Error::TransportError(transport) => NodeRefusal::of(transport),
             _ => None,
         };
-        let chain_id = self.chain_id;
-        match refusal {
-            None => call_error(operation, error),
-            Some(NodeRefusal::InsufficientFunds) => {
-                let balance = self.provider.get_balance(account).await.ok();
-                let gas = call.estimate_gas().await.ok();
-                let fee = self.provider.estimate_eip1559_fees().await.ok().map(|fees| fees.max_fee_per_gas);
-                let needed = gas.zip(fee).map(|(gas, fee)| U256::from(gas) * U256::from(fee));
-                let accounts = if chain_id == DEV_CHAIN_ID {
-                    self.provider.get_accounts().await.unwrap_or_default()
-                } else {
-                    Vec::new()
-                };
-                let funding = Funding::for_chain(chain_id, &accounts);
-                ActionError::InsufficientFunds(Box::new(Unfunded {
-                    operation,
-                    account,
-                    chain_id,
-                    balance,
-                    needed,
-                    funding,
-                }))
-            }
-            Some(refusal @ (NodeRefusal::NonceTooLow | NodeRefusal::ReplacementUnderpriced)) => {
-                let mined = self.provider.get_transaction_count(account).latest().await.ok();
-                let pending = self.provider.get_transaction_count(account).pending().await.ok();
-                ActionError::PendingTransaction { operation, refusal, account, chain_id, mined, pending }
-            }
-            Some(NodeRefusal::WrongChainId) => {
-                ActionError::ChainIdRefused { operation, chain_id, url: self.url.clone() }
-            }
-        }
+        let Some(refusal) = refusal else { return call_error(operation, error) };
+        let gas = match refusal {
+            NodeRefusal::InsufficientFunds => call.estimate_gas().await.ok(),
+            _ => None,
+        };
+        let sent = Refused { operation, account, chain_id: self.chain_id, url: &self.url };
+        explain(&self.provider, refusal, sent, gas).await
     }
 
     /// Polls for the receipt: quickly at first (a dev chain mines at once), then every two

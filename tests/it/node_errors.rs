@@ -64,6 +64,17 @@ async fn an_unfunded_key_is_told_its_balance_the_cost_and_the_dev_keys() -> Resu
         std::fs::read_dir(dir.path())?.filter_map(Result::ok).map(|e| e.file_name()).collect();
     assert_eq!(files.len(), 1, "a receipt was kept for a refused transaction: {files:?}");
 
+    // `deploy` explains it the same way.
+    let output = board.command().env("JOBBOARD_PRIVATE_KEY", key_hex(&pauper)).args(["deploy"]).output()?;
+    let message = Run { output }.failure(1)?;
+    eprintln!("--- insufficient funds (deploy):\n{message}");
+    ensure!(
+        message.contains(&format!("deployment refused for insufficient funds: account {}", pauper.address()))
+            && message.contains("the transaction needs up to")
+            && message.contains(&key_hex(&board.anvil.keys[0])),
+        "{message}"
+    );
+
     // The words are checked against anvil's own answer, not only our reading of it.
     let provider = ProviderBuilder::new().wallet(pauper.clone()).connect_http(board.anvil.endpoint.clone());
     let refused = provider
