@@ -206,8 +206,12 @@ async fn an_indexer_started_before_postgres_waits_for_it() -> Result<()> {
     scenario.run(&chain, 30).await?;
     let dir = tempfile::tempdir()?;
     let port = free_port()?;
-    // The `postgres` database: it exists the moment the server accepts connections.
-    let url = format!("postgres://postgres@127.0.0.1:{port}/postgres");
+    // The cluster is made (its password drawn) and stopped before the indexer starts, so the
+    // indexer has a full URL to a server that is not there yet. The `postgres` database: it
+    // exists the moment the server accepts connections.
+    let first = own_cluster(dir.path(), port).await?;
+    let url = first.url("postgres");
+    first.stop().await?;
     let mut writer = Process::indexer("index", &chain, &url, &[], dir.path().join("writer.log"))?;
     writer.wait_for_log("reconnecting", 3, Duration::from_secs(30)).await?;
     writer.ensure_alive("the writer")?;
