@@ -7,6 +7,7 @@
 
 mod copy;
 mod error;
+mod ids;
 pub mod notify;
 mod project;
 mod read;
@@ -19,6 +20,7 @@ use chrono::{DateTime, Utc};
 use sqlx::migrate::Migrator;
 
 pub use error::StoreError;
+pub use ids::{LastIds, last_ids};
 pub use read::{
     ActivityFilter, ActivityRow, ApplicantRow, ApplicationFilter, ApplicationOrder, ApplicationParent,
     ApplicationRow, ApplicationScope, BlockInfo, EmployerRow, IndexStatus, JobFilter, JobOrder, JobRow,

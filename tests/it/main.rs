@@ -8,5 +8,6 @@ mod dev;
 mod harness;
 mod indexer;
 mod readme;
+mod rpc_faults;
 mod rpc_proxy;
 mod scenario;
