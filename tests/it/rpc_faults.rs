@@ -61,14 +61,14 @@ async fn lagging_trimming_capped_and_rate_limited_nodes_lose_no_event() -> Resul
     let mut scenario = Scenario::new(&chain, 41);
     scenario.run(&chain, 250).await?;
 
-    // Backfill through a load balancer that sends 30 % of requests to a node 6 blocks behind
-    // (which caps eth_getLogs at its head without saying so), a `finalized` call that fails half
-    // the time, and a result cap of one log, so every block holding two logs is refused even
-    // alone.
+    // Backfill through a load balancer that sends 30 % of requests to a node 100 blocks behind,
+    // further than anvil's finalized block (head - 64), which caps eth_getLogs at its head
+    // without saying so; a `finalized` call that fails half the time; and a result cap of one
+    // log, so every block holding two logs is refused even alone.
     let capped = Faults { max_logs: Some(1), max_logs_without_hint: true, ..Faults::default() };
     let proxy = RpcProxy::start(
         chain.anvil.endpoint.clone(),
-        Faults { lag_ratio: 0.3, lag_blocks: 6, finalized_error_ratio: 0.5, seed: 11, ..capped.clone() },
+        Faults { lag_ratio: 0.3, lag_blocks: 100, finalized_error_ratio: 0.5, seed: 11, ..capped.clone() },
     )
     .await?;
     let metrics = Metrics::default();
