@@ -2,15 +2,15 @@
 //!
 //! No variant exposes a transport error as its `source()`: transport errors print the request
 //! URL, which may carry an API key, so their text is shown only through
-//! [`super::redact::redact_text`].
+//! [`super::redact::error_text`].
 
 use alloy::primitives::TxHash;
 
-use super::redact::redact_text;
+use super::redact::error_text;
 
-/// The text of a transport error, fit for logs.
-fn redact_display(error: &impl std::fmt::Display) -> String {
-    redact_text(&error.to_string())
+/// The text of a transport error and its causes, fit for logs.
+fn redact_display(error: &(dyn std::error::Error + 'static)) -> String {
+    error_text(error)
 }
 
 /// A failure talking to the Ethereum node.

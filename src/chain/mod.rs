@@ -14,4 +14,4 @@ pub use client::{ChainClient, DEFAULT_PROBE_EVERY, Finality, RangeRefusal, Retry
 pub use deploy::{Deployment, deploy_board};
 pub use error::{ChainError, NodeBehind, NodeLacksBlock};
 pub use heads::{HeadsError, watch_new_heads};
-pub use redact::{redact, redact_text};
+pub use redact::{RedactedError, error_text, redact, redact_text, redacted};

@@ -41,6 +41,34 @@ fn looks_like_key(segment: &str) -> bool {
     !(version || word)
 }
 
+/// An error whose text went through [`redact_text`]: what a transport error becomes before it is
+/// kept as another error's `source()` (which anyhow prints with the whole chain).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct RedactedError(String);
+
+/// `error`'s text and its causes', URLs redacted, as an error of its own.
+pub fn redacted(error: &(dyn std::error::Error + 'static)) -> RedactedError {
+    RedactedError(error_text(error))
+}
+
+/// `error`'s text followed by each cause's not already shown ("error sending request:
+/// connection refused"), URLs redacted: the causes say what went wrong, but a cause kept as a
+/// `source()` would be printed unredacted.
+pub fn error_text(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let part = cause.to_string();
+        if !text.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        source = cause.source();
+    }
+    redact_text(&text)
+}
+
 /// `text` with every URL in it redacted and reqwest's "for url (…)" clause removed: for error
 /// messages of transports, which embed the request URL verbatim.
 pub fn redact_text(text: &str) -> String {
@@ -126,5 +154,7 @@ mod tests {
             redact_text("HTTP error 401 from https://u:p@host.example/v2/SECRETKEY123?k=SECRET2, giving up");
         assert_eq!(bare, "HTTP error 401 from https://host.example/v2/…?…, giving up");
         assert!(!redact_text("no url here").contains('…'));
+        let io = std::io::Error::other("error sending request for url (https://h.example/v2/KEY123456789)");
+        assert_eq!(redacted(&io).to_string(), "error sending request");
     }
 }

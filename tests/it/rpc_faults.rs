@@ -259,3 +259,30 @@ async fn log_lines_carry_no_secret_from_an_rpc_url() -> Result<()> {
     ensure!(text.contains("error sending request"), "reqwest's error text is not in the log:\n{text}");
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commands_print_no_secret_from_an_unreachable_rpc_url() -> Result<()> {
+    let secret = "http://operator:PASSWORDSECRET@127.0.0.1:9/v2/SECRETKEYPATH123?apikey=SECRETQUERY";
+    // A valid key that holds nothing: these commands fail before anything is signed.
+    let key = format!("0x{}01", "00".repeat(31));
+    let contract = alloy::primitives::Address::repeat_byte(0x42).to_string();
+    for args in [vec!["deploy"], vec!["job", "close", "--id", "1", "--contract", contract.as_str()]] {
+        let output = Command::new(env!("CARGO_BIN_EXE_jobboard"))
+            .args(&args)
+            .args(["--rpc-url", secret])
+            .env("JOBBOARD_PRIVATE_KEY", &key)
+            .env_remove("JOBBOARD_RPC_URL")
+            .env_remove("JOBBOARD_CONTRACT")
+            .output()?;
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        ensure!(!output.status.success(), "{args:?} succeeded against a closed port:\n{stderr}");
+        ensure!(
+            stderr.contains("http://127.0.0.1:9/v2/…?…"),
+            "{args:?} does not name the URL, redacted:\n{stderr}"
+        );
+        for leak in ["SECRET", "PASSWORD"] {
+            ensure!(!stderr.contains(leak), "{args:?} prints {leak:?}:\n{stderr}");
+        }
+    }
+    Ok(())
+}
