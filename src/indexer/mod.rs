@@ -735,3 +735,17 @@ async fn decode_with_timestamps(
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reorg_deeper_than_the_window_says_what_to_run() {
+        let message = IndexerError::ReorgTooDeep { block: 120, oldest: Some(100) }.to_string();
+        assert!(message.contains("jobboard index --rewind-to N"), "{message}");
+        assert!(message.contains("at most 99"), "{message}");
+        let no_window = IndexerError::ReorgTooDeep { block: 120, oldest: None }.to_string();
+        assert!(no_window.contains("at most 119"), "{no_window}");
+    }
+}

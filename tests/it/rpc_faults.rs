@@ -108,6 +108,32 @@ async fn lagging_trimming_capped_and_rate_limited_nodes_lose_no_event() -> Resul
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_finalized_call_keeps_the_window_for_a_later_reorg() -> Result<()> {
+    let chain = TestChain::start().await?;
+    let mut scenario = Scenario::new(&chain, 45);
+    scenario.run(&chain, 30).await?;
+    let proxy = RpcProxy::start(chain.anvil.endpoint.clone(), Faults::default()).await?;
+    let client = ChainClient::new(std::slice::from_ref(&proxy.url), fast_retry(), Metrics::default())?;
+    let db = test_database().await?;
+    let mut conn = PgConnection::connect(&db.url).await?;
+    let mut indexer = Indexer::new(client, &mut conn, board_of(&chain), test_config(&chain)).await?;
+    catch_up(&mut indexer, &chain).await?;
+
+    // Every `finalized` call now fails. Read as "no finalized tag", that would prune the window
+    // to the newest 12 blocks (--confirmations) and the 20-block reorg below would stop the
+    // indexer as too deep; the last finalized block seen must be kept instead.
+    proxy.set_faults(Faults { finalized_error_ratio: 1.0, ..Faults::default() });
+    scenario.run(&chain, 30).await?;
+    catch_up(&mut indexer, &chain).await?;
+    chain.reorg(20).await?;
+    chain.mine(3).await?;
+    catch_up(&mut indexer, &chain).await?;
+    drop(indexer);
+    ensure!(proxy.stats().method("eth_getBlockByNumber").failed > 0, "no finalized call failed");
+    assert_same_dump(&dump_tables(&db.pool).await?, &reference_dump(&chain).await?)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lagging_first_endpoint_is_passed_over_and_failed_back_to() -> Result<()> {
     let chain = TestChain::start().await?;
     let mut scenario = Scenario::new(&chain, 43);
