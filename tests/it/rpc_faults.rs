@@ -95,6 +95,12 @@ async fn lagging_trimming_capped_and_rate_limited_nodes_lose_no_event() -> Resul
     assert_db_matches_model(&db.pool, &scenario.model).await?;
     assert_same_dump(&dump_tables(&db.pool).await?, &reference_dump(&chain).await?)?;
     let stats = proxy.stats();
+    // For the record (`--nocapture`): what the faults cost in calls.
+    eprintln!(
+        "proxy calls by method: {:#?}\nrefetched blocks: {}",
+        stats.by_method,
+        metrics.logs_refetched_total()
+    );
     ensure!(stats.total().lagged > 0, "no call met a lagging node: {stats:?}");
     ensure!(stats.method("eth_getBlockByNumber").failed > 0, "no finalized call failed: {stats:?}");
     ensure!(stats.method("eth_getLogs").refused > 0, "the result cap never applied: {stats:?}");
