@@ -179,6 +179,30 @@ async fn a_lagging_first_endpoint_is_passed_over_and_failed_back_to() -> Result<
         first.stats().method("eth_getLogs").forwarded > logs_before,
         "logs were not read from the first endpoint"
     );
+
+    // The first endpoint goes down: reads move to the second; once it answers again (after its
+    // cooldown and a chain-id check) they come back.
+    first.set_faults(Faults { fail_ratio: 1.0, ..Faults::default() });
+    scenario.run(&chain, 5).await?;
+    catch_up(&mut indexer, &chain).await?;
+    ensure!(
+        metrics.rpc_endpoint(1).chosen == 2,
+        "reads did not move off the dead endpoint: {:?}",
+        metrics.rpc_endpoint(1)
+    );
+    first.set_faults(Faults::default());
+    let chain_checks = first.stats().method("eth_chainId").forwarded;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while metrics.rpc_endpoint(0).chosen < 2 {
+        ensure!(Instant::now() < deadline, "never failed back to the recovered endpoint");
+        indexer.step(&cancel).await?;
+    }
+    ensure!(
+        first.stats().method("eth_chainId").forwarded > chain_checks,
+        "the recovered endpoint was used unchecked"
+    );
+    scenario.run(&chain, 5).await?;
+    catch_up(&mut indexer, &chain).await?;
     drop(indexer);
     assert_db_matches_model(&db.pool, &scenario.model).await
 }
