@@ -8,10 +8,12 @@ mod endpoints;
 mod error;
 mod heads;
 mod redact;
+mod refusal;
 
 pub use block::{BlockRef, Header};
-pub use client::{ChainClient, DEFAULT_PROBE_EVERY, Finality, RangeRefusal, RetryPolicy, parse_refusal};
+pub use client::{ChainClient, DEFAULT_PROBE_EVERY, Finality, RetryPolicy};
 pub use deploy::{Deployment, deploy_board};
 pub use error::{ChainError, NodeBehind, NodeLacksBlock};
 pub use heads::{HeadsError, watch_new_heads};
 pub use redact::{RedactedError, error_text, redact, redact_text, redacted};
+pub use refusal::{RangeRefusal, parse_refusal};

@@ -14,6 +14,7 @@
 //! any instant leaves all of a batch or none of it, and a restart continues exactly after it.
 
 mod budget;
+mod chain_view;
 mod completeness;
 pub mod lock;
 mod progress;
@@ -38,7 +39,7 @@ pub use range::{FetchError, RangeSizer, fetch_all_logs};
 use budget::LogBudget;
 use completeness::IdCursor;
 
-use crate::chain::{BlockRef, ChainClient, ChainError, Finality, Header};
+use crate::chain::{BlockRef, ChainClient, ChainError, Header};
 use crate::contract::{IndexedEvent, LogError};
 use crate::store::{self, Batch, Board, StoreError};
 
@@ -105,7 +106,7 @@ pub enum IndexerError {
          canonical. The index cannot repair this by itself: find a block N below the fork (at most {rewind_to}, \
          lower if the fork is deeper) and run `jobboard index --rewind-to N` with the same --database-url and \
          --contract; it reverts the store to N and indexes again from there",
-        rewind_to = rewind_hint(.block, .oldest)
+        rewind_to = chain_view::rewind_hint(.block, .oldest)
     )]
     ReorgTooDeep {
         /// The checkpoint that no longer matches.
@@ -119,12 +120,6 @@ pub enum IndexerError {
     /// A job or application id skipped: the node left logs out; the batch is not written.
     #[error("{0}; fetching again")]
     IdGap(#[from] IdGap),
-}
-
-/// The highest block a `--rewind-to` can name after a reorg deeper than the window: below the
-/// oldest stored block (none of which is canonical), or below the checkpoint with no window.
-fn rewind_hint(block: &u64, oldest: &Option<u64>) -> u64 {
-    oldest.map_or(*block, |o| o.saturating_sub(1)).min(block.saturating_sub(1))
 }
 
 impl IndexerError {
@@ -311,27 +306,6 @@ impl<'c> Indexer<'c> {
         }
         store::update_head(self.conn, &self.board, head, Some(finalized)).await?;
         Ok(false)
-    }
-
-    /// The block treated as final: the node's `finalized` block (never below the last one
-    /// seen, never above `head`), the last one seen when the call fails, and `head` minus
-    /// `--confirmations` only for a node that answers that it has no `finalized` tag.
-    async fn finalized(&mut self, head: u64) -> Result<u64, IndexerError> {
-        let answer = match self.client.finalized().await {
-            Ok(Finality::Block(block)) => block,
-            Ok(Finality::Unsupported) => head.saturating_sub(self.config.confirmations),
-            Err(error) if error.is_transient() => match self.last_finalized {
-                Some(known) => {
-                    warn!(%error, finalized = known, "the finalized block is unavailable; keeping the last one seen");
-                    known
-                }
-                None => return Err(error.into()),
-            },
-            Err(error) => return Err(error.into()),
-        };
-        let finalized = answer.max(self.last_finalized.unwrap_or(0)).min(head);
-        self.last_finalized = Some(finalized.max(self.last_finalized.unwrap_or(0)));
-        Ok(finalized)
     }
 
     /// Whether the node's block `number` still has `hash`. A block the node lacks counts as
@@ -734,18 +708,4 @@ async fn decode_with_timestamps(
             })
         })
         .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_reorg_deeper_than_the_window_says_what_to_run() {
-        let message = IndexerError::ReorgTooDeep { block: 120, oldest: Some(100) }.to_string();
-        assert!(message.contains("jobboard index --rewind-to N"), "{message}");
-        assert!(message.contains("at most 99"), "{message}");
-        let no_window = IndexerError::ReorgTooDeep { block: 120, oldest: None }.to_string();
-        assert!(no_window.contains("at most 119"), "{no_window}");
-    }
 }
