@@ -157,7 +157,8 @@ pub struct DatabaseArgs {
 /// Arguments of `jobboard index`.
 #[derive(Debug, Clone, Args)]
 pub struct IndexArgs {
-    /// JSON-RPC URL of an Ethereum node; repeat (or comma-separate) for failover, tried in order.
+    /// JSON-RPC URL of an Ethereum node; repeat (or comma-separate) for failover: all must be on
+    /// one chain, and the first whose head is near the highest is read from.
     #[arg(long = "rpc-url", env = "JOBBOARD_RPC_URL", required = true, value_delimiter = ',')]
     pub rpc_urls: Vec<Url>,
     /// The JobBoard contract's address.

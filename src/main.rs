@@ -6,7 +6,7 @@ use alloy::providers::ProviderBuilder;
 use anyhow::{Context, Result, bail};
 use clap::Parser;
 use jobboard::api::{self, ApiConfig, ApiState, PageLimits};
-use jobboard::chain::{ChainClient, RetryPolicy, deploy_board, redact, watch_new_heads};
+use jobboard::chain::{ChainClient, ChainError, RetryPolicy, deploy_board, redact, watch_new_heads};
 use jobboard::cli::{
     ApiArgs, Cli, Command, DatabaseArgs, DeployArgs, DevArgs, IndexArgs, RunArgs, ServeArgs,
 };
@@ -150,14 +150,24 @@ async fn connect_node(args: &IndexArgs, metrics: &Metrics) -> Result<(ChainClien
     let retry = RetryPolicy { timeout: args.rpc_timeout, ..RetryPolicy::default() };
     let client = ChainClient::new(&args.rpc_urls, retry, metrics.clone()).context("configuring --rpc-url")?;
     let urls: Vec<String> = args.rpc_urls.iter().map(redact).collect();
-    let chain_id = client.chain_id().await.with_context(|| {
-        format!("asking {} for its chain id: is --rpc-url an Ethereum JSON-RPC node?", urls.join(", "))
-    })?;
-    if let Some(expected) = args.chain_id
-        && expected != chain_id
-    {
-        bail!("--chain-id is {expected} but the node at {} is on chain {chain_id}", urls.join(", "));
-    }
+    // Every endpoint must be on one chain: a second --rpc-url on another chain is refused here.
+    let chain_id = match client.connect(args.chain_id).await {
+        Ok(chain_id) => chain_id,
+        Err(ChainError::WrongChain { url, expected, found }) if args.chain_id.is_some() => {
+            bail!("--chain-id is {expected} but the node at {url} is on chain {found}")
+        }
+        Err(error @ ChainError::WrongChain { .. }) => {
+            return Err(error).context("every --rpc-url must serve the same chain");
+        }
+        Err(error) => {
+            return Err(error).with_context(|| {
+                format!(
+                    "asking {} for its chain id: is --rpc-url an Ethereum JSON-RPC node?",
+                    urls.join(", ")
+                )
+            });
+        }
+    };
     if !client.has_code(args.contract).await.context("checking --contract")? {
         bail!(
             "no contract at {} on chain {chain_id}: check --contract and that --rpc-url points at the right network",

@@ -43,6 +43,123 @@ struct MetricsInner {
     writer: Mutex<WriterReport>,
     database_retries: AtomicU64,
     lock_takeovers: AtomicU64,
+    rpc_endpoints: Mutex<BTreeMap<usize, EndpointStats>>,
+    logs_refetched: AtomicU64,
+    id_gaps: AtomicU64,
+}
+
+// ---- Per-endpoint RPC health (recorded by chain::endpoints and the client's retry loop) ----
+
+/// A per-endpoint metric family: name, type, help, and the value it reads.
+type EndpointFamily = (&'static str, &'static str, &'static str, fn(&EndpointStats) -> u64);
+
+/// One `--rpc-url`'s counters, labelled by its position and redacted URL.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct EndpointStats {
+    /// The endpoint's URL, redacted.
+    pub url: String,
+    /// Failed calls (transport errors, time-outs, transient error answers).
+    pub errors: u64,
+    /// Calls retried on it after a backoff.
+    pub retries: u64,
+    /// Times the indexer's reads switched to it.
+    pub chosen: u64,
+    /// Its head as last seen.
+    pub head: u64,
+}
+
+impl Metrics {
+    fn endpoint(&self, index: usize, url: &str, update: impl FnOnce(&mut EndpointStats)) {
+        let mut endpoints = self.inner.rpc_endpoints.lock().unwrap_or_else(PoisonError::into_inner);
+        let stats = endpoints.entry(index).or_default();
+        if stats.url.is_empty() {
+            url.clone_into(&mut stats.url);
+        }
+        update(stats);
+    }
+
+    /// Counts a failed call (transport error, time-out, transient error answer) to an endpoint.
+    pub fn rpc_endpoint_error(&self, index: usize, url: &str) {
+        self.endpoint(index, url, |s| s.errors += 1);
+    }
+
+    /// Counts a retry of a call on an endpoint (after its backoff).
+    pub fn rpc_endpoint_retry(&self, index: usize, url: &str) {
+        self.endpoint(index, url, |s| s.retries += 1);
+    }
+
+    /// Counts a switch of the indexer's reads to an endpoint.
+    pub fn rpc_endpoint_chosen(&self, index: usize, url: &str) {
+        self.endpoint(index, url, |s| s.chosen += 1);
+    }
+
+    /// Records an endpoint's head as last seen.
+    pub fn rpc_endpoint_head(&self, index: usize, url: &str, head: u64) {
+        self.endpoint(index, url, |s| s.head = head);
+    }
+
+    /// Counts a block whose logs were fetched again by hash (they did not match its header).
+    pub fn logs_refetched(&self) {
+        self.inner.logs_refetched.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts a batch refused because a job or application id skipped (logs were missing).
+    pub fn id_gap(&self) {
+        self.inner.id_gaps.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The counters of endpoint `index` so far (zero when never used), for tests and benches.
+    pub fn rpc_endpoint(&self, index: usize) -> EndpointStats {
+        let endpoints = self.inner.rpc_endpoints.lock().unwrap_or_else(PoisonError::into_inner);
+        endpoints.get(&index).cloned().unwrap_or_default()
+    }
+
+    /// Blocks whose logs were fetched again by hash so far.
+    pub fn logs_refetched_total(&self) -> u64 {
+        self.inner.logs_refetched.load(Ordering::Relaxed)
+    }
+
+    fn render_endpoints(&self, out: &mut String) {
+        for (name, help, value) in [
+            (
+                "jobboard_logs_refetched_total",
+                "Blocks whose logs were fetched again by hash.",
+                &self.inner.logs_refetched,
+            ),
+            (
+                "jobboard_id_gaps_total",
+                "Batches refused because a job or application id skipped.",
+                &self.inner.id_gaps,
+            ),
+        ] {
+            let value = value.load(Ordering::Relaxed);
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}");
+        }
+        let endpoints = self.inner.rpc_endpoints.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        let families: [EndpointFamily; 4] = [
+            ("jobboard_rpc_endpoint_errors_total", "counter", "Failed calls per RPC endpoint.", |s| s.errors),
+            ("jobboard_rpc_endpoint_retries_total", "counter", "Retried calls per RPC endpoint.", |s| {
+                s.retries
+            }),
+            (
+                "jobboard_rpc_endpoint_chosen_total",
+                "counter",
+                "Switches of the reads to an RPC endpoint.",
+                |s| s.chosen,
+            ),
+            ("jobboard_rpc_endpoint_head_block", "gauge", "An RPC endpoint's head as last seen.", |s| s.head),
+        ];
+        for (name, kind, help, value) in families {
+            if endpoints.is_empty() {
+                break;
+            }
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+            for (index, stats) in &endpoints {
+                let url = stats.url.replace('\\', "\\\\").replace('"', "\\\"");
+                let _ = writeln!(out, "{name}{{endpoint=\"{index}\",url=\"{url}\"}} {}", value(stats));
+            }
+        }
+    }
 }
 
 /// Upper bounds (seconds) of the API latency histogram's buckets.
@@ -180,6 +297,7 @@ impl Metrics {
         for ((method, result), n) in m.rpc_calls.lock().unwrap_or_else(PoisonError::into_inner).iter() {
             let _ = writeln!(out, "jobboard_rpc_calls_total{{method=\"{method}\",result=\"{result}\"}} {n}");
         }
+        self.render_endpoints(&mut out);
         let requests = m.api_requests.lock().unwrap_or_else(PoisonError::into_inner);
         if !requests.is_empty() {
             let _ = writeln!(
@@ -367,5 +485,27 @@ mod tests {
         assert!(text.contains("jobboard_writer_state{state=\"writing\"} 0"), "{text}");
         assert!(text.contains("jobboard_writer_retries_total 1"), "{text}");
         assert_eq!(metrics.writer().error.as_deref(), Some("database error: connection refused"));
+    }
+
+    #[test]
+    fn renders_per_endpoint_counters() {
+        let metrics = Metrics::default();
+        metrics.rpc_endpoint_error(1, "https://node.example/v2/…");
+        metrics.rpc_endpoint_retry(1, "https://node.example/v2/…");
+        metrics.rpc_endpoint_head(0, "http://127.0.0.1:8545", 42);
+        let text = metrics.render();
+        assert!(
+            text.contains(
+                "jobboard_rpc_endpoint_errors_total{endpoint=\"1\",url=\"https://node.example/v2/…\"} 1"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "jobboard_rpc_endpoint_head_block{endpoint=\"0\",url=\"http://127.0.0.1:8545\"} 42"
+            ),
+            "{text}"
+        );
+        assert_eq!(metrics.rpc_endpoint(1).errors, 1);
     }
 }

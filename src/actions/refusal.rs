@@ -125,8 +125,8 @@ pub async fn explain_deploy_refusal<P: Provider>(
     url: &str,
     error: &ChainError,
 ) -> Option<ActionError> {
-    let ChainError::Send { source, .. } = error else { return None };
-    let alloy::contract::Error::TransportError(transport) = source.as_ref() else { return None };
+    let ChainError::Send { failure, .. } = error else { return None };
+    let alloy::contract::Error::TransportError(transport) = failure.as_ref() else { return None };
     let refusal = NodeRefusal::of(transport)?;
     let chain_id = provider.get_chain_id().await.ok()?;
     let gas = match refusal {

@@ -15,7 +15,7 @@ use super::args::{BoardArgs, SignerArgs};
 use super::refusal::{NodeRefusal, Refused, explain};
 use super::revert::describe_revert;
 use super::signer::load_signer;
-use crate::chain::{RangeRefusal, parse_refusal, redact};
+use crate::chain::{RangeRefusal, parse_refusal, redact, redacted};
 use crate::contract::{BoardEvent, JobBoard, Posting};
 
 /// The longest wait for the node's first answer: a node that does not answer by then is
@@ -81,10 +81,10 @@ impl Session {
                 return Err(ActionError::Call {
                     operation: "eth_chainId",
                     transient: false,
-                    source: Box::new(error),
+                    source: Box::new(redacted(&error)),
                 });
             }
-            Ok(Err(error)) => return Err(unreachable(Box::new(error))),
+            Ok(Err(error)) => return Err(unreachable(Box::new(redacted(&error)))),
             Ok(Ok(chain_id)) => chain_id,
         };
         if let Some(expected) = args.chain_id
@@ -301,11 +301,11 @@ pub(crate) fn call_error(operation: &'static str, error: alloy::contract::Error)
         return ActionError::Refused { operation, reason: describe_revert(&decoded) };
     }
     let transient = matches!(&error, alloy::contract::Error::TransportError(e) if !e.is_error_resp());
-    ActionError::Call { operation, transient, source: Box::new(error) }
+    ActionError::Call { operation, transient, source: Box::new(redacted(&error)) }
 }
 
 /// A failed plain JSON-RPC call as an [`ActionError`].
 pub(crate) fn rpc_error(operation: &'static str, error: alloy::transports::TransportError) -> ActionError {
     let transient = !error.is_error_resp();
-    ActionError::Call { operation, transient, source: Box::new(error) }
+    ActionError::Call { operation, transient, source: Box::new(redacted(&error)) }
 }

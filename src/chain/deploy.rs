@@ -28,17 +28,19 @@ pub struct Deployment {
 /// [`ChainError::Reverted`] if the creation reverted, [`ChainError::Malformed`] if the receipt
 /// lacks the address or block.
 pub async fn deploy_board<P: Provider>(provider: &P) -> Result<Deployment, ChainError> {
-    let chain_id =
-        provider.get_chain_id().await.map_err(|source| ChainError::Rpc { method: "eth_chainId", source })?;
+    let chain_id = provider
+        .get_chain_id()
+        .await
+        .map_err(|failure| ChainError::Rpc { method: "eth_chainId", failure })?;
     let pending = JobBoard::deploy_builder(provider)
         .send()
         .await
-        .map_err(|source| ChainError::Send { operation: "deployment", source: Box::new(source) })?;
+        .map_err(|failure| ChainError::Send { operation: "deployment", failure: Box::new(failure) })?;
     let tx_hash = *pending.tx_hash();
     let receipt = pending
         .get_receipt()
         .await
-        .map_err(|source| ChainError::Receipt { tx_hash, source: Box::new(source) })?;
+        .map_err(|failure| ChainError::Receipt { tx_hash, failure: Box::new(failure) })?;
     let block = receipt
         .block_number
         .ok_or_else(|| ChainError::Malformed(format!("receipt of {tx_hash} has no block number")))?;

@@ -17,6 +17,8 @@
 //! any instant leaves all of a batch or none of it, and a restart continues exactly after it.
 
 mod budget;
+mod chain_view;
+mod completeness;
 mod decode;
 pub mod lock;
 mod progress;
@@ -37,12 +39,14 @@ use tokio::sync::{Notify, mpsc};
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, debug, info, info_span, warn};
 
+pub use completeness::{IdGap, IdKind};
 pub use range::{FetchError, RangeSizer, fetch_all_logs};
 pub use supervise::{Backoff, Writer};
 
 use budget::LogBudget;
+use completeness::IdCursor;
 
-use crate::chain::{BlockRef, ChainClient, ChainError};
+use crate::chain::{BlockRef, ChainClient, ChainError, Header};
 use crate::contract::{IndexedEvent, LogError, SkippedLogs};
 use crate::store::{self, Batch, Board, StoreError};
 
@@ -116,7 +120,11 @@ pub enum IndexerError {
     Log(#[from] LogError),
     /// A reorg reaches below the oldest block the window holds (below the finalized point).
     #[error(
-        "reorg deeper than the reorg window: block {block} changed and no stored block back to {oldest:?} is canonical"
+        "reorg deeper than the reorg window: block {block} changed and no stored block back to {oldest:?} is \
+         canonical. The index cannot repair this by itself: find a block N below the fork (at most {rewind_to}, \
+         lower if the fork is deeper) and run `jobboard index --rewind-to N` with the same --database-url and \
+         --contract; it reverts the store to N and indexes again from there",
+        rewind_to = chain_view::rewind_hint(.block, .oldest)
     )]
     ReorgTooDeep {
         /// The checkpoint that no longer matches.
@@ -144,6 +152,9 @@ pub enum IndexerError {
     /// repeat it or hide it.
     #[error("internal error in the indexer (a bug, please report it): {0}")]
     Internal(String),
+    /// A job or application id skipped: the node left logs out; the batch is not written.
+    #[error("{0}; fetching again")]
+    IdGap(#[from] IdGap),
 }
 
 impl IndexerError {
@@ -153,18 +164,32 @@ impl IndexerError {
         match self {
             IndexerError::Chain(e) | IndexerError::Fetch(FetchError::Chain(e)) => e.is_transient(),
             IndexerError::Store(e) => e.is_transient(),
-            IndexerError::Inconsistent(_) => true,
-            IndexerError::Fetch(_)
-            | IndexerError::Log(_)
+            IndexerError::Inconsistent(_) | IndexerError::IdGap(_) => true,
+            IndexerError::Log(_)
             | IndexerError::ReorgTooDeep { .. }
             | IndexerError::RewindOutOfRange { .. }
             | IndexerError::Internal(_) => false,
+        }
+    }
+
+    /// Whether this is the node failing, lagging or answering incompletely (after the
+    /// client's retries): the step is abandoned and the next one starts over, on another
+    /// endpoint if this one went down. Database failures are not included.
+    pub fn is_node_failure(&self) -> bool {
+        match self {
+            IndexerError::Chain(e) | IndexerError::Fetch(FetchError::Chain(e)) => e.is_transient(),
+            IndexerError::Inconsistent(_) | IndexerError::IdGap(_) => true,
+            _ => false,
         }
     }
 }
 
 /// The writer: follows one board into the database over one connection.
 pub struct Indexer<'c> {
+    /// Every endpoint; each step reads through one [`ChainClient::session`] of it.
+    endpoints: ChainClient,
+    /// The node this step reads from: one endpoint for the whole step, so that logs are checked
+    /// against that node's own head and headers.
     client: ChainClient,
     conn: &'c mut PgConnection,
     board: Board,
@@ -177,6 +202,10 @@ pub struct Indexer<'c> {
     wake: Option<Arc<Notify>>,
     /// The board's writer-lock key, checked before every write.
     lock_key: i64,
+    /// The newest finalized block seen: kept when a later `finalized` call fails.
+    last_finalized: Option<u64>,
+    /// The job and application ids written so far, which the next batch must continue.
+    ids: IdCursor,
 }
 
 impl<'c> Indexer<'c> {
@@ -198,11 +227,15 @@ impl<'c> Indexer<'c> {
             if !lock::try_acquire(conn, lock_key).await? {
                 return Err(StoreError::LockLost);
             }
-            store::register_board(conn, &board, config.start_block).await
+            let state = store::register_board(conn, &board, config.start_block).await?;
+            Ok((state, store::last_ids(conn, &board).await?))
         };
-        let state = supervise::timed(config.statement_timeout, "registering the board", registering).await?;
+        let (state, last_ids) =
+            supervise::timed(config.statement_timeout, "registering the board", registering).await?;
+        let ids = IdCursor::new(last_ids);
         let sizer = RangeSizer::new(config.initial_range, config.max_range);
         Ok(Indexer {
+            endpoints: client.clone(),
             client,
             conn,
             board,
@@ -212,6 +245,8 @@ impl<'c> Indexer<'c> {
             config,
             wake: None,
             lock_key,
+            last_finalized: None,
+            ids,
         })
     }
 
@@ -258,17 +293,42 @@ impl<'c> Indexer<'c> {
         Ok(())
     }
 
-    /// One iteration of the main loop; returns whether any block was indexed or reverted.
+    /// One iteration of the main loop, reading from one endpoint; returns whether any block
+    /// was indexed or reverted. A node that fails (after the client's retries), lags, or
+    /// answers incompletely ends the step without writing: it is logged and the next step
+    /// starts over from the checkpoint, possibly on another endpoint.
     ///
     /// # Errors
-    /// Any [`IndexerError`].
+    /// Any [`IndexerError`] that is not a transient node failure.
     pub async fn step(&mut self, cancel: &CancellationToken) -> Result<bool, IndexerError> {
+        let result = match self.endpoints.session().await {
+            Ok(session) => {
+                self.client = session;
+                self.step_on_session(cancel).await
+            }
+            Err(error) => Err(IndexerError::Chain(error)),
+        };
+        match result {
+            Err(error) if error.is_node_failure() => {
+                if matches!(error, IndexerError::IdGap(_)) {
+                    self.client.metrics().id_gap();
+                }
+                warn!(
+                    %error,
+                    url = self.client.endpoint().unwrap_or("?"),
+                    checkpoint = ?self.checkpoint(),
+                    "indexer step abandoned; starting over from the checkpoint"
+                );
+                Ok(false)
+            }
+            other => other,
+        }
+    }
+
+    async fn step_on_session(&mut self, cancel: &CancellationToken) -> Result<bool, IndexerError> {
         let started = Instant::now();
         let head = self.client.head().await?;
-        let finalized = match self.client.finalized().await? {
-            Some(f) => f.min(head),
-            None => head.saturating_sub(self.config.confirmations),
-        };
+        let finalized = self.finalized(head).await?;
         self.client.metrics().chain_seen(head, finalized);
 
         if let Some((number, hash)) = self.checkpoint {
@@ -373,6 +433,7 @@ impl<'c> Indexer<'c> {
         let summary = supervise::timed(timeout, "reverting", revert).instrument(span).await?;
         let depth = number - fork.number;
         self.client.metrics().reorg(depth, fork.number);
+        self.ids = IdCursor::new(store::last_ids(self.conn, &self.board).await?);
         warn!(
             depth,
             fork = fork.number,
@@ -386,9 +447,7 @@ impl<'c> Indexer<'c> {
     async fn mark_backfill_done(&mut self, head: u64, finalized: u64) -> Result<(), IndexerError> {
         // An empty batch at the checkpoint: flips the flag atomically with the checkpoint.
         if let Some((number, _)) = self.checkpoint {
-            let Some(block) = self.client.block(number).await? else {
-                return Err(IndexerError::Inconsistent(format!("node lost block {number}")));
-            };
+            let block = self.client.block_required(number).await?;
             let batch = Batch {
                 previous: Some(number),
                 checkpoint: block,
@@ -522,9 +581,8 @@ impl<'c> Indexer<'c> {
         range_to: u64,
         run: &BackfillRun<'_>,
     ) -> Result<(), IndexerError> {
-        let Some(block) = self.client.block(range_to).await? else {
-            return Err(IndexerError::Inconsistent(format!("node lost finalized block {range_to}")));
-        };
+        let block = self.client.block_required(range_to).await?;
+        let ids = self.ids.advance(pending)?;
         let write_started = Instant::now();
         let window = [block];
         let batch = Batch {
@@ -549,11 +607,13 @@ impl<'c> Indexer<'c> {
         run.budget.release(pending.len());
         pending.clear();
         self.checkpoint = Some((block.number, block.hash));
+        self.ids = ids;
         Ok(())
     }
 
     /// Indexes `[from, to]` above the finalized point: headers for every block, parent hashes
-    /// checked against the checkpoint and each other, logs matched to those headers.
+    /// checked against the checkpoint and each other, logs checked against those headers
+    /// (see [`completeness`]), all from this step's one endpoint.
     async fn follow(
         &mut self,
         from: u64,
@@ -566,18 +626,19 @@ impl<'c> Indexer<'c> {
         // Headers are fetched concurrently but kept in order; a missing one (the node's view
         // moved) ends the run there.
         let client = &self.client;
-        let fetched: Vec<Result<Option<BlockRef>, ChainError>> =
-            futures::stream::iter(from..=to).map(|number| client.block(number)).buffered(8).collect().await;
-        let mut headers = Vec::with_capacity(fetched.len());
+        let fetched: Vec<Result<Option<Header>, ChainError>> =
+            futures::stream::iter(from..=to).map(|number| client.header(number)).buffered(8).collect().await;
+        let mut full_headers = Vec::with_capacity(fetched.len());
         for block in fetched {
             match block? {
-                Some(block) => headers.push(block),
+                Some(block) => full_headers.push(block),
                 None => break,
             }
         }
-        if headers.is_empty() {
+        if full_headers.is_empty() {
             return Ok(false);
         }
+        let headers: Vec<BlockRef> = full_headers.iter().map(|h| h.block).collect();
         let expected_parent = self.checkpoint.map(|(_, hash)| hash);
         if let (Some(parent), Some(first)) = (expected_parent, headers.first())
             && first.parent_hash != parent
@@ -592,21 +653,15 @@ impl<'c> Indexer<'c> {
         let to = headers.last().map_or(to, |b| b.number);
         let headers_took = started.elapsed();
         let logs = fetch_all_logs(&self.client, &self.sizer, self.config.contract, from, to).await?;
+        let logs =
+            completeness::complete_logs(&self.client, self.config.contract, &full_headers, logs).await?;
         let by_number: HashMap<u64, &BlockRef> = headers.iter().map(|b| (b.number, b)).collect();
         let mut events = Vec::with_capacity(logs.len());
         for log in &logs {
-            let header = log.block_number.and_then(|n| by_number.get(&n));
-            let Some(header) = header.filter(|h| Some(h.hash) == log.block_hash) else {
-                debug!(from, to, "a log's block hash does not match its header; retrying");
-                return Ok(false);
-            };
-            events.extend(decode::decode_log(
-                log,
-                Some(header.time),
-                &self.config.skip_logs,
-                self.client.metrics(),
-            )?);
+            let time = log.block_number.and_then(|n| by_number.get(&n)).map(|h| h.time);
+            events.extend(decode::decode_log(log, time, &self.config.skip_logs, self.client.metrics())?);
         }
+        let ids = self.ids.advance(&events)?;
         let checkpoint =
             *headers.last().ok_or_else(|| IndexerError::Internal("follow step without headers".into()))?;
         let logs_took = started.elapsed() - headers_took;
@@ -635,6 +690,7 @@ impl<'c> Indexer<'c> {
             "indexed new blocks"
         );
         self.checkpoint = Some((checkpoint.number, checkpoint.hash));
+        self.ids = ids;
         Ok(true)
     }
 }
@@ -717,19 +773,10 @@ async fn decode_with_timestamps(
         logs.iter().filter(|l| l.block_timestamp.is_none()).filter_map(|l| l.block_number).collect();
     let mut times = HashMap::with_capacity(missing.len());
     let mut lookups = futures::stream::iter(missing)
-        .map(|number| async move { (number, client.block(number).await) })
+        .map(|number| async move { (number, client.block_required(number).await) })
         .buffer_unordered(8);
     while let Some((number, block)) = lookups.next().await {
-        match block? {
-            Some(block) => {
-                times.insert(number, block.time);
-            }
-            None => {
-                return Err(IndexerError::Inconsistent(format!(
-                    "node has logs but no header for block {number}"
-                )));
-            }
-        }
+        times.insert(number, block?.time);
     }
     let mut events = Vec::with_capacity(logs.len());
     for log in logs {

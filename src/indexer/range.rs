@@ -1,10 +1,13 @@
 //! Adaptive `eth_getLogs` ranges: grow quickly while answers are small, shrink or follow the
-//! node's hint when it refuses, and never retry a refused range unchanged.
+//! node's hint when it refuses, and never retry a refused range unchanged. A single block the
+//! node refuses (more board logs than its result cap) is read from its receipts instead.
 
 use std::sync::{Arc, Mutex, PoisonError};
 
+use alloy::eips::BlockId;
 use alloy::primitives::Address;
 use alloy::rpc::types::Log;
+use tracing::info;
 
 use crate::chain::{ChainClient, ChainError, RangeRefusal};
 
@@ -87,19 +90,13 @@ pub enum FetchError {
     /// The node failed (after retries).
     #[error(transparent)]
     Chain(#[from] ChainError),
-    /// The node refuses even a single block's logs.
-    #[error("the node refuses eth_getLogs for the single block {block}; use a node without a result cap")]
-    SingleBlockRefused {
-        /// The block.
-        block: u64,
-    },
 }
 
-/// Fetches every log of `contract` in `[from, to]`, splitting the range as the node demands.
+/// Fetches every log of `contract` in `[from, to]`, splitting the range as the node demands
+/// and reading a refused single block from its receipts.
 ///
 /// # Errors
-/// [`FetchError::Chain`] when the node keeps failing, [`FetchError::SingleBlockRefused`] when
-/// no split can satisfy it.
+/// [`FetchError::Chain`] when the node keeps failing.
 pub async fn fetch_all_logs(
     client: &ChainClient,
     sizer: &RangeSizer,
@@ -112,7 +109,7 @@ pub async fn fetch_all_logs(
     while start <= to {
         let mut end = to;
         loop {
-            match client.logs_retrying(contract, start, end).await? {
+            match client.logs(contract, start, end).await? {
                 Ok(batch) => {
                     sizer.accepted(end - start + 1, batch.len());
                     logs.extend(batch);
@@ -120,7 +117,14 @@ pub async fn fetch_all_logs(
                 }
                 Err(refusal) => {
                     if end == start {
-                        return Err(FetchError::SingleBlockRefused { block: start });
+                        let batch = client.receipt_logs(contract, BlockId::number(start)).await?;
+                        info!(
+                            block = start,
+                            logs = batch.len(),
+                            "the node refuses eth_getLogs for this single block; read its logs from its receipts"
+                        );
+                        logs.extend(batch);
+                        break;
                     }
                     let halfway = start + (end - start) / 2;
                     let new_end = match refusal {

@@ -8,7 +8,8 @@
 
 use tracing::{Instrument, info_span, warn};
 
-use super::{Indexer, IndexerError};
+use super::completeness::IdCursor;
+use super::{Indexer, IndexerError, lock, supervise};
 use crate::store::{self, RevertSummary};
 
 impl Indexer<'_> {
@@ -32,7 +33,14 @@ impl Indexer<'_> {
             return Err(IndexerError::Inconsistent(format!("node does not have block {to} to rewind to")));
         };
         let span = info_span!("rewind", from = current, to);
-        let summary = store::revert_to(self.conn, &self.board, &fork).instrument(span).await?;
+        let (conn, board, key) = (&mut *self.conn, &self.board, self.lock_key);
+        let revert = async {
+            lock::ensure_held(conn, key).await?;
+            store::revert_to(conn, board, &fork).await
+        };
+        let summary =
+            supervise::timed(self.config.statement_timeout, "rewinding", revert).instrument(span).await?;
+        self.ids = IdCursor::new(store::last_ids(self.conn, &self.board).await?);
         warn!(
             from = current,
             to,

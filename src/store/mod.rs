@@ -8,6 +8,7 @@
 mod copy;
 mod error;
 pub mod health;
+mod ids;
 pub mod notify;
 mod project;
 mod read;
@@ -20,6 +21,7 @@ use chrono::{DateTime, Utc};
 use sqlx::migrate::Migrator;
 
 pub use error::StoreError;
+pub use ids::{LastIds, last_ids};
 pub use read::{
     ActivityFilter, ActivityRow, ApplicantRow, ApplicationFilter, ApplicationOrder, ApplicationParent,
     ApplicationRow, ApplicationScope, BlockInfo, EmployerRow, IndexStatus, JobFilter, JobOrder, JobRow,

@@ -13,5 +13,6 @@ mod outages;
 mod random_reorgs;
 mod readme;
 mod rewind;
+mod rpc_faults;
 mod rpc_proxy;
 mod scenario;

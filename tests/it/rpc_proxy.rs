@@ -9,8 +9,15 @@
 //! - provider limits (`max_logs`, `max_block_range`) hit single `eth_getLogs` calls, also inside a
 //!   batch, and are deterministic by construction.
 //!
+//! - node faults (`lag_ratio`, `logs_lag_blocks`, `finalized_error_ratio`) make the proxy answer
+//!   as a lagging node behind a load balancer, a provider whose log index trails its head, or a
+//!   rate-limited `finalized` call would (see the `lagging` module).
+//!
 //! When no fault applies the upstream's status, `Content-Type` and body are passed through
 //! unchanged: nothing is re-serialized, so number formats and field order stay the node's own.
+//! Any path is accepted (`/v2/<key>?apikey=...`), so tests can give URLs that carry secrets.
+
+mod lagging;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -71,6 +78,19 @@ pub struct Faults {
     pub only_methods: Vec<String>,
     /// Seeds the RNG that picks which requests fail or stall, and how they fail.
     pub seed: u64,
+    /// The fraction (0.0..=1.0) of requests (a batch as a whole, as a load balancer routes it)
+    /// answered by a node `lag_blocks` behind upstream: its `eth_blockNumber` is lower, blocks
+    /// above its head do not exist, and `eth_getLogs` silently stops at its head.
+    pub lag_ratio: f64,
+    /// How far the lagging node of `lag_ratio` trails upstream's head.
+    pub lag_blocks: u64,
+    /// A provider whose log index trails its head by N blocks: `eth_getLogs` (by range or by
+    /// block hash) silently leaves out the logs of the newest N blocks, while every other call
+    /// (heads, headers, receipts) is upstream's own.
+    pub logs_lag_blocks: Option<u64>,
+    /// The fraction (0.0..=1.0) of `eth_getBlockByNumber("finalized")` calls answered with a
+    /// rate-limit error (-32005 `rate limit exceeded`), as busy providers do.
+    pub finalized_error_ratio: f64,
 }
 
 /// What happened to the calls of one method. A batch counts once per call; a stalled call counts
@@ -87,6 +107,8 @@ pub struct MethodStats {
     pub stalled: u64,
     /// Calls answered 502 because upstream could not be reached.
     pub upstream_errors: u64,
+    /// Calls answered by the lagging node of `lag_ratio`, or trimmed by `logs_lag_blocks`.
+    pub lagged: u64,
 }
 
 /// A snapshot of the proxy's counters, by JSON-RPC method.
@@ -110,6 +132,7 @@ impl ProxyStats {
             failed: sum.failed + stats.failed,
             stalled: sum.stalled + stats.stalled,
             upstream_errors: sum.upstream_errors + stats.upstream_errors,
+            lagged: sum.lagged + stats.lagged,
         })
     }
 }
@@ -141,6 +164,7 @@ impl RpcProxy {
         });
         let router = Router::new()
             .route("/", post(answer_request))
+            .route("/{*path}", post(answer_request))
             // A proxy must not refuse what the node would accept: no body limit of its own.
             .layer(DefaultBodyLimit::disable())
             .with_state(Arc::clone(&shared));
@@ -212,6 +236,8 @@ struct Plan {
     faults: Faults,
     failure: Option<Failure>,
     stall: Option<Duration>,
+    /// Answered by the lagging node.
+    lagging: bool,
 }
 
 /// One JSON-RPC call as the client sent it.
@@ -372,7 +398,20 @@ impl Shared {
                 stall = Some(faults.stall_for);
             }
         }
-        Plan { faults, failure, stall }
+        // Drawn only when asked for, so the sequences other tests replay stay the same.
+        let lagging = faults.lag_ratio > 0.0 && injector.rng.random::<f64>() < faults.lag_ratio;
+        Plan { faults, failure, stall, lagging }
+    }
+
+    /// Whether this `finalized` call gets `finalized_error_ratio`'s rate-limit error.
+    fn fail_finalized(&self, call: &Call<'_>, faults: &Faults) -> bool {
+        if faults.finalized_error_ratio <= 0.0
+            || call.method() != "eth_getBlockByNumber"
+            || call.params.as_ref().and_then(|p| p.get(0)).and_then(Value::as_str) != Some("finalized")
+        {
+            return false;
+        }
+        self.lock_injector().rng.random::<f64>() < faults.finalized_error_ratio
     }
 
     async fn forward(&self, body: Bytes, content_type: Option<&HeaderValue>) -> reqwest::Result<Answer> {
@@ -544,6 +583,11 @@ async fn answer_request(State(shared): State<Arc<Shared>>, headers: HeaderMap, b
         }
     }
     let content_type = headers.get(CONTENT_TYPE);
+    if (plan.lagging || plan.faults.logs_lag_blocks.is_some())
+        && let Some(response) = lagging::answer(&shared, &plan, &envelope).await
+    {
+        return response;
+    }
     match &envelope {
         Envelope::Unparsed => match shared.forward(body.clone(), content_type).await {
             Ok(answer) => {
@@ -571,6 +615,10 @@ async fn answer_single(
     body: Bytes,
     content_type: Option<&HeaderValue>,
 ) -> Response {
+    if shared.fail_finalized(call, faults) {
+        shared.count([call.method()], |stats| stats.failed += 1);
+        return json_response(StatusCode::OK, call.error_answer(-32005, "rate limit exceeded"));
+    }
     if let Some(refusal) = shared.refuse_block_range(call, faults).await {
         shared.count([call.method()], |stats| stats.refused += 1);
         return json_response(StatusCode::OK, refusal);
