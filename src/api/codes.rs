@@ -106,12 +106,23 @@ impl Executor for CodedSchema {
             return *response;
         }
         // Kept to price the query if it is refused (its text is small: bodies are bounded).
+        // A cached query's document is in the cache; a long one's is copied now, because
+        // parsing it again would double the time its refusal takes.
         let copy = (request.query.clone(), request.operation_name.clone(), request.variables.clone());
+        let document = (request.query.len() > CACHED_QUERY_BYTES)
+            .then(|| request.parsed_query().ok().cloned())
+            .flatten();
         let response = self.schema.execute(request).await;
         if response.errors.iter().any(|e| e.path.is_empty() && e.message == TOO_COMPLEX) {
             let (query, operation, variables) = copy;
             let mut copy = Request::new(query).variables(variables);
             copy.operation_name = operation;
+            match document {
+                Some(document) => copy.set_parsed_query(document),
+                None => {
+                    let _cached = self.parse(&mut copy);
+                }
+            }
             let cost = self.price(copy).await.unwrap_or(self.max_complexity.saturating_add(1));
             let error = ApiError::QueryTooComplex { cost, limit: self.max_complexity };
             let mut error = with_code(ServerError::new(error.to_string(), None), error.code());
