@@ -5,6 +5,7 @@ mod api;
 mod api_hostile;
 mod api_plans;
 mod api_serve;
+mod api_ws;
 mod contract;
 mod db;
 mod dev;
