@@ -32,7 +32,10 @@ impl ServeProcess {
     /// `/healthz` (within 30 s).
     pub async fn start(database_url: &str, contract: Address, extra: &[&str]) -> Result<ServeProcess> {
         let port = free_port()?;
-        let mut child = Command::new(jobboard_binary())
+        // `JOBBOARD_TEST_BIN` runs another build (e.g. target/release/jobboard, to time the
+        // hostile requests as production would answer them).
+        let binary = std::env::var_os("JOBBOARD_TEST_BIN").map_or_else(jobboard_binary, Into::into);
+        let mut child = Command::new(binary)
             .arg("serve")
             .args(["--database-url", database_url])
             .args(["--contract", &format!("{contract:#x}")])

@@ -3,9 +3,9 @@
 mod actions;
 mod api;
 mod api_hostile;
+mod api_limits;
 mod api_plans;
 mod api_serve;
-mod api_ws;
 mod contract;
 mod db;
 mod dev;

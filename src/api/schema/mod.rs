@@ -96,15 +96,19 @@ pub fn build_pricing_schema() -> ApiSchema {
 mod connections;
 mod cost;
 mod enums;
+mod events;
 mod inputs;
 mod objects;
+mod parties;
 mod roots;
 mod subscriptions;
 
 pub use connections::*;
 pub use enums::*;
+pub use events::*;
 pub use inputs::*;
 pub use objects::*;
+pub use parties::*;
 pub use roots::*;
 pub use subscriptions::*;
 
