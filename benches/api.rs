@@ -8,7 +8,11 @@
 //! 3. drives three typical frontend queries over HTTP POST `/graphql` from a fixed number of
 //!    keep-alive connections, each for a 2 s warm-up and then a fixed time, checking every answer,
 //! 4. reports requests/s and p50 / p99 / max latency per query against the target, and the
-//!    peak RSS of the `jobboard run` process.
+//!    peak RSS of the `jobboard run` process;
+//! 5. then, on a second database of `--activity-events` (default 1M) events generated in SQL
+//!    (`tests/fixtures/generated_board.sql`: the indexer would take too long), starts
+//!    `jobboard serve` and times `activity(where: { address })` for a known and an unknown
+//!    address (issue 12: < 50 ms). `--activity-events 0` skips it.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -44,10 +48,11 @@ struct Args {
     events: usize,
     connections: usize,
     seconds: u64,
+    activity_events: u64,
 }
 
 fn parse_args() -> Result<Args> {
-    let mut args = Args { events: 100_000, connections: 10, seconds: 10 };
+    let mut args = Args { events: 100_000, connections: 10, seconds: 10, activity_events: 1_000_000 };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         match arg.as_str() {
@@ -56,8 +61,13 @@ fn parse_args() -> Result<Args> {
                 args.connections = it.next().context("--connections takes a number")?.parse()?
             }
             "--seconds" => args.seconds = it.next().context("--seconds takes a number")?.parse()?,
+            "--activity-events" => {
+                args.activity_events = it.next().context("--activity-events takes a number")?.parse()?
+            }
             "--bench" => {} // passed by `cargo bench`
-            other => bail!("unknown argument {other}; use --events N --connections N --seconds N"),
+            other => bail!(
+                "unknown argument {other}; use --events N --connections N --seconds N --activity-events N"
+            ),
         }
     }
     ensure!(args.events >= 3, "--events must be at least 3");
@@ -485,6 +495,10 @@ async fn bench(args: Args) -> Result<()> {
         bail!("jobboard run exited during the bench with {status}:\n{}", log_tail(&log_path));
     }
 
+    if args.activity_events > 0 {
+        activity_by_address(&pg, args.activity_events).await?;
+    }
+
     let failed: Vec<String> = results
         .into_iter()
         .filter(|(_, failures, _, _)| *failures > 0)
@@ -493,6 +507,97 @@ async fn bench(args: Args) -> Result<()> {
         })
         .collect();
     ensure!(failed.is_empty(), "some requests failed:\n{}", failed.join("\n"));
+    Ok(())
+}
+
+/// Times `activity(where: { address })` on a generated board of `events` events, served by
+/// `jobboard serve`: 200 sequential requests each for an employer's address and for an address
+/// that never acted.
+async fn activity_by_address(pg: &EmbeddedPostgres, events: u64) -> Result<()> {
+    let admin = PgPoolOptions::new().max_connections(1).connect(&pg.url("postgres")).await?;
+    sqlx::query("CREATE DATABASE activity").execute(&admin).await?;
+    admin.close().await;
+    let db_url = pg.url("activity");
+    let started = Instant::now();
+    let mut conn = PgConnection::connect(&db_url).await?;
+    jobboard::store::MIGRATOR.run(&mut conn).await?;
+    let (chain_id, contract) = (31_337_u64, "42".repeat(20));
+    sqlx::query(
+        "SELECT set_config('gen.events', $1, false), set_config('gen.chain_id', $2, false), \
+         set_config('gen.contract', $3, false)",
+    )
+    .bind(events.to_string())
+    .bind(chain_id.to_string())
+    .bind(&contract)
+    .execute(&mut conn)
+    .await?;
+    sqlx::raw_sql(include_str!("../tests/fixtures/generated_board.sql")).execute(&mut conn).await?;
+    let generated: i64 = sqlx::query_scalar("SELECT count(*) FROM events").fetch_one(&mut conn).await?;
+    let known: Vec<u8> =
+        sqlx::query_scalar("SELECT employer FROM jobs ORDER BY job_id LIMIT 1").fetch_one(&mut conn).await?;
+    let known_events: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM events e WHERE e.job_id IN (SELECT job_id FROM jobs WHERE employer = $1) \
+         OR e.application_id IN (SELECT application_id FROM applications WHERE applicant = $1)",
+    )
+    .bind(&known)
+    .fetch_one(&mut conn)
+    .await?;
+    conn.close().await?;
+    say(format!("activity    generated {generated} events in SQL in {:.1?}", started.elapsed()));
+
+    let port = free_port()?;
+    let _serve = ChildGuard(
+        Command::new(env!("CARGO_BIN_EXE_jobboard"))
+            .args(["serve", "--database-url", &db_url, "--contract", &format!("0x{contract}")])
+            .args(["--chain-id", &chain_id.to_string(), "--listen", &format!("127.0.0.1:{port}")])
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("starting jobboard serve")?,
+    );
+    let client = reqwest::Client::builder().no_proxy().timeout(Duration::from_secs(10)).build()?;
+    let base = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !client
+        .get(format!("{base}/readyz"))
+        .send()
+        .await
+        .is_ok_and(|r| r.status() == reqwest::StatusCode::OK)
+    {
+        ensure!(Instant::now() < deadline, "jobboard serve not ready within 60 s");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let query = "query($a: Address!) { activity(where: { address: $a }, first: 20) { nodes { kind jobId blockNumber } } }";
+    for (name, address) in [
+        (format!("known address ({known_events} events)"), format!("0x{}", alloy::hex::encode(&known))),
+        ("unknown address".to_owned(), format!("0x{}", "99".repeat(20))),
+    ] {
+        let body = serde_json::json!({ "query": query, "variables": { "a": address } }).to_string();
+        let mut latencies = Vec::new();
+        for _ in 0..200 {
+            let sent = Instant::now();
+            let reply: serde_json::Value = client
+                .post(format!("{base}/graphql"))
+                .header("content-type", "application/json")
+                .body(body.clone())
+                .send()
+                .await?
+                .json()
+                .await?;
+            latencies.push(sent.elapsed());
+            ensure!(reply.get("errors").is_none(), "{name}: {reply}");
+        }
+        latencies.sort();
+        let at = |p: f64| latencies[((latencies.len() - 1) as f64 * p) as usize];
+        say(format!(
+            "activity    where address, {name}: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms over 200 requests (target < 50 ms)",
+            ms(at(0.5)),
+            ms(at(0.99)),
+            ms(at(1.0)),
+        ));
+    }
     Ok(())
 }
 

@@ -116,15 +116,41 @@ pub struct ApiArgs {
     /// Origins allowed to call the API from a browser; repeat or comma-separate; `*` for any.
     #[arg(long = "cors-origin", env = "JOBBOARD_CORS_ORIGIN", value_delimiter = ',', default_value = "*")]
     pub cors_origins: Vec<String>,
-    /// Largest request body accepted, in bytes.
+    /// Largest request body (and WebSocket message) accepted, in bytes.
     #[arg(long = "max-body-bytes", env = "JOBBOARD_MAX_BODY_BYTES", default_value_t = 262_144)]
     pub max_body_bytes: usize,
     /// Deepest query accepted (nesting levels).
     #[arg(long = "max-depth", env = "JOBBOARD_MAX_DEPTH", default_value_t = 12)]
     pub max_depth: usize,
-    /// Most complex query accepted (fields, weighted by page sizes).
-    #[arg(long = "max-complexity", env = "JOBBOARD_MAX_COMPLEXITY", default_value_t = 5_000)]
+    /// Most costly query accepted: a field costs 1, a list 1 plus its page size (first/last,
+    /// default 20) times its fields, so aliases add up and nesting multiplies.
+    #[arg(long = "max-complexity", env = "JOBBOARD_MAX_COMPLEXITY", default_value_t = 50_000)]
     pub max_complexity: usize,
+    /// Most operations in one JSON batch (1 turns batching off).
+    #[arg(long = "max-batch-size", env = "JOBBOARD_MAX_BATCH_SIZE", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub max_batch_size: u32,
+    /// Largest answer sent, in bytes; a larger one is replaced by a RESPONSE_TOO_LARGE error.
+    #[arg(long = "max-response-bytes", env = "JOBBOARD_MAX_RESPONSE_BYTES", default_value_t = 16 * 1024 * 1024)]
+    pub max_response_bytes: usize,
+    /// Longest a request may run (the X-Min-Block wait included) before it is cancelled.
+    #[arg(long = "request-timeout", env = "JOBBOARD_REQUEST_TIMEOUT", default_value = "15s", value_parser = parse_duration)]
+    pub request_timeout: Duration,
+    /// Most WebSocket connections open at once.
+    #[arg(long = "ws-max-connections", env = "JOBBOARD_WS_MAX_CONNECTIONS", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..))]
+    pub ws_max_connections: u32,
+    /// Most subscriptions one WebSocket connection may hold at once.
+    #[arg(long = "ws-max-subscriptions", env = "JOBBOARD_WS_MAX_SUBSCRIPTIONS", default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..))]
+    pub ws_max_subscriptions: u32,
+    /// How long a WebSocket client has to send connection_init.
+    #[arg(long = "ws-init-timeout", env = "JOBBOARD_WS_INIT_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub ws_init_timeout: Duration,
+    /// How often the server pings WebSocket clients; one silent for two intervals is dropped.
+    #[arg(long = "ws-keepalive", env = "JOBBOARD_WS_KEEPALIVE", default_value = "30s", value_parser = parse_duration)]
+    pub ws_keepalive: Duration,
+    /// How long a message may wait for a WebSocket client to read it before the client is
+    /// dropped as a slow consumer.
+    #[arg(long = "ws-send-timeout", env = "JOBBOARD_WS_SEND_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub ws_send_timeout: Duration,
     /// Largest `first`/`last` accepted.
     #[arg(long = "max-page-size", env = "JOBBOARD_MAX_PAGE_SIZE", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub max_page_size: u32,

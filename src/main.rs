@@ -5,7 +5,7 @@ use std::time::Duration;
 use alloy::providers::ProviderBuilder;
 use anyhow::{Context, Result, bail};
 use clap::Parser;
-use jobboard::api::{self, ApiConfig, ApiState, PageLimits};
+use jobboard::api::{self, ApiConfig, ApiState, PageLimits, WsLimits};
 use jobboard::chain::{ChainClient, ChainError, RetryPolicy, deploy_board, redact, watch_new_heads};
 use jobboard::cli::{
     ApiArgs, Cli, Command, DatabaseArgs, DeployArgs, DevArgs, IndexArgs, RunArgs, ServeArgs,
@@ -210,16 +210,8 @@ async fn run_indexer(
     writer.run(&cancel).await.context("indexing stopped")
 }
 
-/// The API's connection pool: statement timeout set on every connection.
-async fn api_pool(database_url: &str, api: &ApiArgs) -> Result<PgPool> {
-    api_pool_options(api)
-        .connect_with(api_connect_options(database_url, api)?)
-        .await
-        .with_context(|| unreachable_database(database_url))
-}
-
-/// [`api_pool`] that connects on first use: `run` serves (and says on `/readyz` why it is not
-/// ready) while the database is still away.
+/// The API's connection pool (statement timeout on every connection), connecting on first use:
+/// `run` and `serve` answer (and say on `/readyz` why they are not ready) while the database is away.
 fn api_pool_lazy(database_url: &str, api: &ApiArgs) -> Result<PgPool> {
     Ok(api_pool_options(api).connect_lazy_with(api_connect_options(database_url, api)?))
 }
@@ -277,32 +269,82 @@ fn api_config(api: &ApiArgs) -> Result<ApiConfig> {
         batch_wait: api.batch_wait,
         max_depth: api.max_depth,
         max_complexity: api.max_complexity,
+        max_batch_size: api.max_batch_size as usize,
+        max_response_bytes: api.max_response_bytes,
+        request_timeout: api.request_timeout,
+        ws: WsLimits {
+            max_connections: api.ws_max_connections as usize,
+            max_subscriptions: api.ws_max_subscriptions as usize,
+            max_message_bytes: api.max_body_bytes,
+            init_timeout: api.ws_init_timeout,
+            keepalive: api.ws_keepalive,
+            send_timeout: api.ws_send_timeout,
+        },
         pages: PageLimits { default: 20.min(api.max_page_size as usize), max: api.max_page_size as usize },
         cors,
     })
 }
 
+/// `jobboard serve`: listens at once and serves the board as soon as the indexer has
+/// registered it, so it starts in any order with `index`. It never migrates (the writer or
+/// `jobboard migrate` does) and only reads: a role with SELECT on the tables is enough.
 async fn serve(args: ServeArgs) -> Result<()> {
     let cancel = shutdown::on_signal();
     let config = api_config(&args.api)?;
-    let pool = api_pool(&args.database.database_url, &args.api).await?;
-    MIGRATOR.run(&pool).await.context("applying migrations")?;
-    let chain_id = match args.chain_id {
-        Some(chain_id) => chain_id,
-        None => match chains_indexing(&pool, &args.contract).await?.as_slice() {
-            [chain_id] => *chain_id,
-            [] => bail!(
-                "the database has no index of {}: start `jobboard index` for it first, or pass --chain-id",
-                args.contract
-            ),
-            many => bail!("{} is indexed on chains {many:?}: pass --chain-id", args.contract),
-        },
-    };
-    let reader = Reader::new(pool, Board { chain_id, contract: args.contract })?;
-    let state = ApiState::new(reader, config, Metrics::default(), cancel.clone());
-    api::serve(args.api.listen, state, cancel)
+    // Lazy: `serve` starts, answers /healthz and says why it is not ready while the database
+    // is away or the board is not indexed yet; `find_board` waits for both.
+    let pool = api_pool_lazy(&args.database.database_url, &args.api)?;
+    let listener = tokio::net::TcpListener::bind(args.api.listen)
         .await
+        .with_context(|| format!("listening on --listen {}", args.api.listen))?;
+    info!(addr = %listener.local_addr()?, "GraphQL API at /graphql (GraphiQL in a browser)");
+    let state = ApiState::waiting(config, Metrics::default());
+    let server = tokio::spawn(api::serve_on(listener, state.clone(), cancel.clone()));
+    let found = tokio::select! {
+        found = find_board(&pool, &args) => Some(found?),
+        () = cancel.cancelled() => None,
+    };
+    if let Some(board) = found {
+        info!(chain_id = board.chain_id, contract = %board.contract, "serving the board");
+        state.attach(Reader::new(pool, board)?, cancel.clone());
+    }
+    server
+        .await
+        .context("the API task panicked")?
         .with_context(|| format!("serving on --listen {}", args.api.listen))
+}
+
+/// Waits until the indexer has registered the board `serve` was asked for (its tables may not
+/// even exist yet), checking every second.
+///
+/// # Errors
+/// The contract is indexed on several chains and no `--chain-id` says which.
+async fn find_board(pool: &PgPool, args: &ServeArgs) -> Result<Board> {
+    let mut reported = false;
+    let mut unreadable = false;
+    loop {
+        let chains = match (chains_indexing(pool, &args.contract).await, args.chain_id) {
+            (Ok(chains), Some(wanted)) => chains.into_iter().filter(|&c| c == wanted).collect(),
+            (Ok(chains), None) => chains,
+            (Err(error), _) => {
+                if !unreadable {
+                    tracing::warn!(%error, hint = %unreachable_database(&args.database.database_url), "the board's index cannot be read yet; retrying every second");
+                    unreadable = true;
+                }
+                Vec::new()
+            }
+        };
+        match chains.as_slice() {
+            [chain_id] => return Ok(Board { chain_id: *chain_id, contract: args.contract }),
+            [] if !reported => {
+                info!(contract = %args.contract, "waiting for `jobboard index` to register the board; /readyz says not ready until then");
+                reported = true;
+            }
+            [] => {}
+            many => bail!("{} is indexed on chains {many:?}: pass --chain-id", args.contract),
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
 }
 
 /// `index` and `serve` in one process, until `cancel` fires or the indexer stops.

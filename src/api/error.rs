@@ -19,9 +19,54 @@ pub enum ApiError {
         /// Where the index stands.
         at: String,
     },
-    /// A statement ran past the statement timeout.
+    /// The indexer has not registered the board yet (`serve` started before `index`).
+    #[error("the board is not indexed yet: the indexer has not registered it; retry shortly")]
+    BoardNotIndexed,
+    /// A statement ran past the statement timeout, or the request past its deadline.
     #[error("the query took too long; narrow its filters or ask for fewer rows")]
     QueryTimeout,
+    /// The query could return more than the limit allows: its cost (see the cost model in
+    /// docs/adr/0011-api-limits.md) is over `--max-complexity`.
+    #[error(
+        "the query costs {cost}, over the limit of {limit}: a list costs its page size (first/last, \
+         default 20) times its fields, so ask for smaller pages, fewer nested lists or fewer aliases"
+    )]
+    QueryTooComplex {
+        /// What the query costs.
+        cost: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// A JSON batch holds more operations than `--max-batch-size`.
+    #[error("a batch holds at most {limit} operations; this one has {got}")]
+    BatchTooLarge {
+        /// The limit.
+        limit: usize,
+        /// Operations in the batch.
+        got: usize,
+    },
+    /// The answer would be larger than `--max-response-bytes`.
+    #[error("the answer is larger than {limit} bytes; ask for fewer rows or fields")]
+    ResponseTooLarge {
+        /// The limit.
+        limit: usize,
+    },
+    /// A WebSocket connection asked for more subscriptions than `--max-subscriptions`.
+    #[error("a connection holds at most {limit} subscriptions; complete one first")]
+    TooManySubscriptions {
+        /// The limit.
+        limit: usize,
+    },
+    /// A subscription fell behind the events pushed to it (its client reads too slowly) and
+    /// was closed.
+    #[error(
+        "this subscription fell {missed} events behind and was closed; resubscribe and reconcile \
+         with the activity query"
+    )]
+    SubscriptionLagged {
+        /// Events it missed.
+        missed: u64,
+    },
     /// Anything else: logged with its cause, reported without it.
     #[error("internal error; the server log has the details")]
     Internal,
@@ -33,7 +78,13 @@ impl ApiError {
         match self {
             ApiError::BadUserInput(_) => "BAD_USER_INPUT",
             ApiError::NotYetIndexed { .. } => "NOT_YET_INDEXED",
+            ApiError::BoardNotIndexed => "NOT_YET_INDEXED",
             ApiError::QueryTimeout => "QUERY_TIMEOUT",
+            ApiError::QueryTooComplex { .. } => "QUERY_TOO_COMPLEX",
+            ApiError::BatchTooLarge { .. } => "BATCH_TOO_LARGE",
+            ApiError::ResponseTooLarge { .. } => "RESPONSE_TOO_LARGE",
+            ApiError::TooManySubscriptions { .. } => "TOO_MANY_SUBSCRIPTIONS",
+            ApiError::SubscriptionLagged { .. } => "SUBSCRIPTION_LAGGED",
             ApiError::Internal => "INTERNAL_SERVER_ERROR",
         }
     }

@@ -1,23 +1,24 @@
 //! The HTTP surface: `POST /graphql` (JSON, batches too), `GET /graphql` (GraphiQL, or the
-//! graphql-transport-ws upgrade), `/healthz`, `/readyz`, `/metrics`; and the `X-Min-Block`
-//! wait.
+//! graphql-transport-ws upgrade), `/healthz`, `/readyz`, `/metrics`; the `X-Min-Block`
+//! wait; and the request limits: body size (an oversized body is drained so the client reads
+//! the 413), batch length, a deadline, and the answer-size ceiling.
 
-use std::time::Instant;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
+use async_graphql::futures_util::StreamExt;
 use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource};
 use async_graphql::{BatchRequest, Executor};
-use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
+use axum::body::{Body, Bytes};
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::{State, WebSocketUpgrade};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::json;
 
-use super::ApiState;
+use super::{ApiError, ApiState, ws};
 use crate::telemetry::WriterState;
 
 /// The header a client sets to read its own writes: the block its transaction landed in.
@@ -43,22 +44,62 @@ fn error_response(status: StatusCode, code: &str, message: impl Into<String>) ->
     (status, Json(body)).into_response()
 }
 
+/// Most bytes of an oversized body read (and dropped) before answering 413, so that a client
+/// still sending sees the answer instead of a connection reset; past it the connection is
+/// closed as it is.
+const DRAIN_BYTES: usize = 16 * 1024 * 1024;
+
+/// The body, read up to `limit` bytes; past it, the rest is drained (up to [`DRAIN_BYTES`],
+/// for at most five seconds) and `None` returned.
+async fn read_body(body: Body, limit: usize) -> Result<Option<Bytes>, axum::Error> {
+    let mut stream = body.into_data_stream();
+    let mut buf = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk?;
+        if buf.len() + chunk.len() > limit {
+            let mut drained = buf.len() + chunk.len();
+            let drain = async {
+                while drained < DRAIN_BYTES
+                    && let Some(Ok(chunk)) = stream.next().await
+                {
+                    drained += chunk.len();
+                }
+            };
+            let _ = tokio::time::timeout(Duration::from_secs(5), drain).await;
+            return Ok(None);
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok(Some(Bytes::from(buf)))
+}
+
 async fn graphql_post(
     State(state): State<ApiState>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> axum::response::Response {
     let started = Instant::now();
-    let body = match body {
-        Ok(body) => body,
-        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            return error_response(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "PAYLOAD_TOO_LARGE",
-                format!("the request body is larger than {} bytes", state.config.max_body_bytes),
-            );
-        }
-        Err(rejection) => return error_response(rejection.status(), "BAD_REQUEST", rejection.body_text()),
+    let limits = &state.config;
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    let too_large = || {
+        let mut response = error_response(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "PAYLOAD_TOO_LARGE",
+            format!("the request body is larger than {} bytes", limits.max_body_bytes),
+        );
+        response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+        response
+    };
+    if declared.is_some_and(|n| n > DRAIN_BYTES) {
+        return too_large();
+    }
+    let body = match read_body(body, limits.max_body_bytes).await {
+        Ok(Some(body)) => body,
+        Ok(None) => return too_large(),
+        Err(error) => return error_response(StatusCode::BAD_REQUEST, "BAD_REQUEST", error.to_string()),
     };
     let request: BatchRequest = match serde_json::from_slice(&body) {
         Ok(request) => request,
@@ -70,6 +111,20 @@ async fn graphql_post(
             );
         }
     };
+    if let BatchRequest::Batch(requests) = &request
+        && requests.len() > limits.max_batch_size
+    {
+        let error = ApiError::BatchTooLarge { limit: limits.max_batch_size, got: requests.len() };
+        state.metrics.api_request(Some("batch"), "batch_too_large", started.elapsed());
+        return error_response(StatusCode::BAD_REQUEST, error.code(), error.to_string());
+    }
+    let Some(board) = state.board() else {
+        return error_response(
+            StatusCode::OK,
+            ApiError::BoardNotIndexed.code(),
+            ApiError::BoardNotIndexed.to_string(),
+        );
+    };
     if let Some(value) = headers.get(MIN_BLOCK_HEADER) {
         let Some(block) = value.to_str().ok().and_then(|v| v.trim().parse::<u64>().ok()) else {
             return error_response(
@@ -78,9 +133,9 @@ async fn graphql_post(
                 "X-Min-Block must be a decimal block number",
             );
         };
-        if let Err(at) = state.context.live.wait_for_block(block, state.config.min_block_wait).await {
+        if let Err(at) = board.context.live.wait_for_block(block, limits.min_block_wait).await {
             let at = at.map_or_else(|| "no block".to_owned(), |b| format!("block {b}"));
-            let error = super::ApiError::NotYetIndexed { wanted: block, at };
+            let error = ApiError::NotYetIndexed { wanted: block, at };
             state.metrics.api_request(None, "not_yet_indexed", started.elapsed());
             return error_response(StatusCode::OK, error.code(), error.to_string());
         }
@@ -89,47 +144,100 @@ async fn graphql_post(
         BatchRequest::Single(r) => r.operation_name.clone(),
         BatchRequest::Batch(_) => Some("batch".to_owned()),
     };
-    let response = state.schema.execute_batch(request).await;
+    let deadline = limits.request_timeout.saturating_sub(started.elapsed());
+    let Ok(response) = tokio::time::timeout(deadline, board.schema.execute_batch(request)).await else {
+        state.metrics.api_request(operation.as_deref(), "timeout", started.elapsed());
+        return error_response(
+            StatusCode::OK,
+            ApiError::QueryTimeout.code(),
+            ApiError::QueryTimeout.to_string(),
+        );
+    };
     let outcome = if response.is_ok() { "ok" } else { "error" };
+    let mut answer = Capped { bytes: Vec::with_capacity(4096), limit: limits.max_response_bytes };
+    if serde_json::to_writer(&mut answer, &response).is_err() {
+        let error = ApiError::ResponseTooLarge { limit: limits.max_response_bytes };
+        state.metrics.api_request(operation.as_deref(), "too_large", started.elapsed());
+        return error_response(StatusCode::OK, error.code(), error.to_string());
+    }
     state.metrics.api_request(operation.as_deref(), outcome, started.elapsed());
-    Json(response).into_response()
+    ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], answer.bytes).into_response()
+}
+
+/// A buffer that refuses to grow past `limit` bytes: the answer is serialised into it, and a
+/// too-large one stops at the limit instead of being built whole.
+struct Capped {
+    bytes: Vec<u8>,
+    limit: usize,
+}
+
+impl std::io::Write for Capped {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        if self.bytes.len() + data.len() > self.limit {
+            return Err(std::io::Error::other("the answer is over the size limit"));
+        }
+        self.bytes.extend_from_slice(data);
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 async fn graphql_get(
     State(state): State<ApiState>,
+    headers: HeaderMap,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
-    protocol: Result<GraphQLProtocol, StatusCode>,
 ) -> axum::response::Response {
-    match (upgrade, protocol) {
-        (Ok(upgrade), Ok(protocol)) => {
-            let schema = state.schema.clone();
-            upgrade
-                .protocols(ALL_WEBSOCKET_PROTOCOLS)
-                .on_upgrade(move |socket| GraphQLWebSocket::new(socket, schema, protocol).serve())
-        }
-        (Ok(_), Err(_)) => error_response(
+    let Ok(upgrade) = upgrade else {
+        return Html(GraphiQLSource::build().endpoint("/graphql").subscription_endpoint("/graphql").finish())
+            .into_response();
+    };
+    let Some(protocol) = ws::protocol_of(&headers) else {
+        return error_response(
             StatusCode::BAD_REQUEST,
             "BAD_REQUEST",
             "WebSocket upgrades need the graphql-transport-ws subprotocol",
-        ),
-        (Err(_), _) => {
-            Html(GraphiQLSource::build().endpoint("/graphql").subscription_endpoint("/graphql").finish())
-                .into_response()
-        }
-    }
+        );
+    };
+    let Some(board) = state.board() else {
+        let error = ApiError::BoardNotIndexed;
+        return error_response(StatusCode::SERVICE_UNAVAILABLE, error.code(), error.to_string());
+    };
+    let limits = state.config.ws;
+    let Ok(connection) = Arc::clone(&state.connections).try_acquire_owned() else {
+        return error_response(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "TOO_MANY_CONNECTIONS",
+            format!(
+                "the server holds {} WebSocket connections, its limit; retry later",
+                limits.max_connections
+            ),
+        );
+    };
+    let schema = board.schema.clone();
+    upgrade
+        .protocols(ALL_WEBSOCKET_PROTOCOLS)
+        .max_message_size(limits.max_message_bytes)
+        .max_frame_size(limits.max_message_bytes)
+        .on_upgrade(move |socket| ws::serve_socket(socket, schema, protocol, limits, connection))
 }
 
 /// Ready when the database answers, the backfill is done and the index is not stalled (see
 /// [`crate::store::health`]); otherwise 503 with the reason. In `run`, the body also says what
 /// this process's writer is doing (`indexer`: writing, standby, connecting, retrying).
 async fn readyz(State(state): State<ApiState>) -> axum::response::Response {
-    let reader = &state.context.reader;
     let writer = state.metrics.writer().state;
     let indexer = (writer != WriterState::Off).then(|| writer.label());
     let not_ready = |reason: String| {
         let body = json!({ "ready": false, "reason": reason, "indexer": indexer });
         (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
     };
+    let Some(board) = state.board() else {
+        return not_ready("the indexer has not registered this board yet".into());
+    };
+    let reader = &board.context.reader;
     let status = match reader.status().await {
         Ok(Some(status)) => status,
         Ok(None) => return not_ready("the indexer has not registered this board yet".into()),
@@ -160,12 +268,16 @@ async fn readyz(State(state): State<ApiState>) -> axum::response::Response {
 /// database (so `serve` reports them for an indexer in another process).
 async fn metrics(State(state): State<ApiState>) -> impl IntoResponse {
     let mut text = state.metrics.render();
+    let statements = state.board().map_or(0, |board| board.context.reader.statements());
     text.push_str(&format!(
         "# HELP jobboard_api_sql_statements_total SQL statements run by API reads.\n\
-         # TYPE jobboard_api_sql_statements_total counter\njobboard_api_sql_statements_total {}\n",
-        state.context.reader.statements()
+         # TYPE jobboard_api_sql_statements_total counter\njobboard_api_sql_statements_total {statements}\n",
     ));
-    if let Ok(Some(status)) = state.context.reader.status_unmetered().await {
+    let status = match state.board() {
+        Some(board) => board.context.reader.status_unmetered().await.ok().flatten(),
+        None => None,
+    };
+    if let Some(status) = status {
         let health = status.health(state.config.stall_after);
         let series = [
             (

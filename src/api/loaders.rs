@@ -47,9 +47,9 @@ pub struct EmployerAddress(pub Address);
 /// An applicant by address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ApplicantAddress(pub Address);
-/// A job's revisions.
+/// A job's oldest revisions, at most this many.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct RevisionsOf(pub u64);
+pub struct RevisionsOf(pub u64, pub usize);
 /// An application's status history.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct HistoryOf(pub u64);
@@ -168,8 +168,12 @@ impl Loader<RevisionsOf> for ReadLoader {
     type Error = ApiError;
 
     async fn load(&self, keys: &[RevisionsOf]) -> Result<HashMap<RevisionsOf, Vec<RevisionRow>>, ApiError> {
-        let ids: Vec<u64> = keys.iter().map(|k| k.0).collect();
-        Ok(self.reader.revisions(&ids).await?.into_iter().map(|(id, r)| (RevisionsOf(id), r)).collect())
+        let mut out = HashMap::new();
+        for (limit, ids) in group_by(keys, |k| (k.0, k.1)) {
+            let rows = self.reader.revisions(&ids, limit).await?;
+            out.extend(rows.into_iter().map(|(id, r)| (RevisionsOf(id, limit), r)));
+        }
+        Ok(out)
     }
 }
 

@@ -3,10 +3,15 @@
 //!
 //! ```text
 //! router(state)
-//!   POST /graphql   -> X-Min-Block wait -> schema (QueryRoot) -> loaders / reader -> PostgreSQL
-//!   GET  /graphql   -> GraphiQL, or graphql-transport-ws -> SubscriptionRoot <- live hub <- NOTIFY
+//!   POST /graphql   -> limits (body, batch, cost, deadline, answer size) -> X-Min-Block wait
+//!                   -> schema (QueryRoot) -> loaders / reader -> PostgreSQL
+//!   GET  /graphql   -> GraphiQL, or graphql-transport-ws (bounded: ws.rs) -> SubscriptionRoot
+//!                   <- live hub <- NOTIFY
 //!   /healthz /readyz /metrics
 //! ```
+//!
+//! The state can exist before the board does (`serve` started before `index`): until the
+//! indexer registers it, `/readyz` says so and queries answer `NOT_YET_INDEXED`.
 
 mod codes;
 mod cursor;
@@ -16,22 +21,25 @@ mod live;
 mod loaders;
 mod scalars;
 mod schema;
+mod ws;
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tower_http::cors::CorsLayer;
 
 pub use error::ApiError;
 pub use http::MIN_BLOCK_HEADER;
 pub use schema::{ApiSchema, PageLimits};
+pub use ws::WsLimits;
 
 use crate::store::Reader;
 use crate::telemetry::Metrics;
 
-/// How the API behaves; every field is a `serve`/`run` flag.
+/// How the API behaves; every field is a `serve`/`run` flag (docs/adr/0011-api-limits.md).
 #[derive(Debug, Clone)]
 pub struct ApiConfig {
     /// Largest request body accepted.
@@ -46,8 +54,16 @@ pub struct ApiConfig {
     pub batch_wait: Duration,
     /// Query depth limit.
     pub max_depth: usize,
-    /// Query complexity limit (roughly: fields selected, times page sizes).
+    /// Query cost limit: a list costs its page size times its fields (see `schema::cost`).
     pub max_complexity: usize,
+    /// Most operations in one JSON batch; 1 turns batching off.
+    pub max_batch_size: usize,
+    /// Largest answer sent; a larger one is replaced by a `RESPONSE_TOO_LARGE` error.
+    pub max_response_bytes: usize,
+    /// Longest a request may run, whatever it waits on.
+    pub request_timeout: Duration,
+    /// WebSocket bounds.
+    pub ws: WsLimits,
     /// Page sizes.
     pub pages: PageLimits,
     /// Cross-origin policy.
@@ -62,7 +78,11 @@ impl Default for ApiConfig {
             stall_after: Duration::from_secs(120),
             batch_wait: Duration::from_millis(2),
             max_depth: 12,
-            max_complexity: 5_000,
+            max_complexity: 50_000,
+            max_batch_size: 10,
+            max_response_bytes: 16 * 1024 * 1024,
+            request_timeout: Duration::from_secs(15),
+            ws: WsLimits::default(),
             pages: PageLimits::default(),
             cors: CorsLayer::permissive(),
         }
@@ -72,15 +92,43 @@ impl Default for ApiConfig {
 /// Everything a request handler needs; cheap to clone.
 #[derive(Clone)]
 pub struct ApiState {
-    schema: codes::CodedSchema,
-    context: schema::ApiContext,
     config: Arc<ApiConfig>,
     metrics: Metrics,
+    /// The board's schema and readers, once the indexer has registered the board.
+    board: Arc<OnceLock<Board>>,
+    /// One permit per WebSocket connection the server may still accept.
+    connections: Arc<Semaphore>,
+}
+
+/// The part of the state that needs the board.
+#[derive(Clone)]
+struct Board {
+    schema: codes::CodedSchema,
+    context: schema::ApiContext,
 }
 
 impl ApiState {
-    /// Builds the state and starts the live hub (stopped by `cancel`).
+    /// Builds the state for `reader`'s board and starts the live hub (stopped by `cancel`).
     pub fn new(reader: Reader, config: ApiConfig, metrics: Metrics, cancel: CancellationToken) -> ApiState {
+        let state = ApiState::waiting(config, metrics);
+        state.attach(reader, cancel);
+        state
+    }
+
+    /// A state with no board yet: it serves `/healthz`, and says "not indexed yet" everywhere
+    /// else until [`ApiState::attach`] gives it one.
+    pub fn waiting(config: ApiConfig, metrics: Metrics) -> ApiState {
+        let connections = Arc::new(Semaphore::new(config.ws.max_connections));
+        ApiState { config: Arc::new(config), metrics, board: Arc::default(), connections }
+    }
+
+    /// Gives the state its board, once: builds the schema and starts the live hub (stopped by
+    /// `cancel`). Returns false (and changes nothing) if it already has one.
+    pub fn attach(&self, reader: Reader, cancel: CancellationToken) -> bool {
+        if self.board.get().is_some() {
+            return false;
+        }
+        let config = &self.config;
         let live = live::spawn(reader.clone(), cancel);
         let context = schema::ApiContext {
             loaders: Arc::new(loaders::loaders(reader.clone(), config.batch_wait)),
@@ -90,12 +138,12 @@ impl ApiState {
             stall_after: config.stall_after,
         };
         let schema = schema::build_schema(Some(context.clone()), config.max_depth, config.max_complexity);
-        ApiState { schema: codes::CodedSchema::new(schema), context, config: Arc::new(config), metrics }
+        let schema = codes::CodedSchema::new(schema, schema::build_pricing_schema(), config.max_complexity);
+        self.board.set(Board { schema, context }).is_ok()
     }
 
-    /// The executable schema, for in-process queries (errors coded as over HTTP).
-    pub fn schema(&self) -> &impl async_graphql::Executor {
-        &self.schema
+    fn board(&self) -> Option<&Board> {
+        self.board.get()
     }
 }
 

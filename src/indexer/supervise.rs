@@ -111,7 +111,8 @@ impl Writer {
         while !cancel.is_cancelled() {
             self.metrics.writer_state(WriterState::Connecting, None);
             let started = Instant::now();
-            let outcome = self.connect_and_index(&mut migrated, &mut failing_since, &mut rewind_to, cancel).await;
+            let outcome =
+                self.connect_and_index(&mut migrated, &mut failing_since, &mut rewind_to, cancel).await;
             let error = match outcome {
                 Ok(()) => break,
                 Err(error) if error.is_transient() => error,

@@ -123,6 +123,10 @@ pub struct ActivityFilter {
     pub address: Option<Address>,
     /// Events of these kinds (Solidity event names).
     pub kind_in: Option<Vec<String>>,
+    /// Filters that must all hold too.
+    pub and: Vec<ActivityFilter>,
+    /// Filters of which at least one must hold, when not empty.
+    pub or: Vec<ActivityFilter>,
 }
 
 /// A position in an ordered list: the row's sort value (as SQL text; empty when the order is
@@ -470,6 +474,61 @@ impl JobOrder {
     }
 }
 
+/// The ordering of the activity feed: newest event first.
+fn activity_order() -> OrderSql {
+    OrderSql { key: Some(("e.block_number", "bigint")), id: "e.log_index", descending: true }
+}
+
+/// Whether `text` is a value PostgreSQL prints for `sql_type`, so that a cursor carrying it
+/// casts back without error. Cursors come from clients: a forged one must be refused as bad
+/// input here, not fail the statement.
+fn is_key_text(sql_type: &str, text: &str) -> bool {
+    let number = |t: &str| {
+        let digits = t.strip_prefix('-').unwrap_or(t);
+        !digits.is_empty() && digits.len() <= 40 && digits.bytes().all(|b| b.is_ascii_digit())
+    };
+    match sql_type {
+        "bigint" => text.parse::<i64>().is_ok(),
+        "integer" => text.parse::<i32>().is_ok(),
+        "numeric" => number(text),
+        "real" => {
+            text.len() <= 40
+                && text.bytes().all(|b| b.is_ascii_digit() || b"+-.e".contains(&b))
+                && text.parse::<f32>().is_ok_and(f32::is_finite)
+        }
+        _ => false,
+    }
+}
+
+/// Whether `key` can be a position in a list ordered by `order`.
+fn accepts_key(order: &OrderSql, key: &SortKey) -> bool {
+    match order.key {
+        Some((_, sql_type)) => is_key_text(sql_type, &key.value),
+        None => key.value.is_empty(),
+    }
+}
+
+impl JobOrder {
+    /// Whether a cursor's key fits this ordering (its sort value parses as the column's type).
+    pub fn accepts_key(self, key: &SortKey) -> bool {
+        accepts_key(&self.sql(), key)
+    }
+}
+
+impl ApplicationOrder {
+    /// Whether a cursor's key fits this ordering (its sort value parses as the column's type).
+    pub fn accepts_key(self, key: &SortKey) -> bool {
+        accepts_key(&self.sql(), key)
+    }
+}
+
+impl ActivityFilter {
+    /// Whether a cursor's key fits the activity feed's ordering (a block number).
+    pub fn accepts_key(key: &SortKey) -> bool {
+        accepts_key(&activity_order(), key)
+    }
+}
+
 impl ApplicationOrder {
     fn sql(self) -> OrderSql {
         let (key, descending) = match self {
@@ -543,24 +602,9 @@ impl Reader {
         order: JobOrder,
         page: &PageRequest,
     ) -> Result<HashMap<Option<Address>, Page<JobRow>>, StoreError> {
-        let order_sql = order.sql();
         let mut qb = QueryBuilder::new("");
         let inner = |qb: &mut QueryBuilder<'_, Postgres>, parent: bool| {
-            qb.push("SELECT ").push(JOB_COLUMNS).push(", ");
-            push_key_text(qb, &order_sql, search);
-            qb.push(" FROM jobs j WHERE");
-            self.board_condition(qb, "j");
-            if parent {
-                qb.push(" AND j.employer = p.parent");
-            }
-            qb.push(" AND ");
-            push_job_filter(qb, filter);
-            if let Some(search) = search {
-                qb.push(" AND j.search @@ websearch_to_tsquery('english', ")
-                    .push_bind(search.to_owned())
-                    .push(")");
-            }
-            push_page(qb, &order_sql, search, page);
+            self.push_jobs_page(qb, filter, search, order, page, parent);
         };
         let rows: Vec<(Option<Vec<u8>>, JobRow, String, i64)> = match scope {
             Scope::All => {
@@ -587,6 +631,35 @@ impl Reader {
             pages.entry(parent).or_insert_with(Page::default).rows.push((SortKey { value, id }, row));
         }
         Ok(finish_pages(pages, page))
+    }
+
+    /// Appends one page of jobs: board-wide, or (with `parent`) of the employer `p.parent` of
+    /// a lateral join.
+    fn push_jobs_page(
+        &self,
+        qb: &mut QueryBuilder<'_, Postgres>,
+        filter: &JobFilter,
+        search: Option<&str>,
+        order: JobOrder,
+        page: &PageRequest,
+        parent: bool,
+    ) {
+        let order_sql = order.sql();
+        qb.push("SELECT ").push(JOB_COLUMNS).push(", ");
+        push_key_text(qb, &order_sql, search);
+        qb.push(" FROM jobs j WHERE");
+        self.board_condition(qb, "j");
+        if parent {
+            qb.push(" AND j.employer = p.parent");
+        }
+        qb.push(" AND ");
+        push_job_filter(qb, filter);
+        if let Some(search) = search {
+            qb.push(" AND j.search @@ websearch_to_tsquery('english', ")
+                .push_bind(search.to_owned())
+                .push(")");
+        }
+        push_page(qb, &order_sql, search, page);
     }
 
     /// How many jobs match, for each parent employer (or in all, keyed by `None`).
@@ -962,22 +1035,28 @@ impl Reader {
         Ok(rows.into_iter().map(|r| (Address::from_slice(&r.address), r)).collect())
     }
 
-    /// Every revision of each job, oldest first.
+    /// The oldest `limit` revisions of each job, oldest first: a job's revisions grow with
+    /// every update its employer sends, so a read of them is a page like any other list.
     ///
     /// # Errors
     /// [`StoreError::Database`] on a failed statement.
-    pub async fn revisions(&self, jobs: &[u64]) -> Result<HashMap<u64, Vec<RevisionRow>>, StoreError> {
+    pub async fn revisions(
+        &self,
+        jobs: &[u64],
+        limit: usize,
+    ) -> Result<HashMap<u64, Vec<RevisionRow>>, StoreError> {
         let ids = jobs.iter().map(|&id| to_sql_i64(id, "job id")).collect::<Result<Vec<_>, _>>()?;
-        let mut qb = QueryBuilder::new(
-            "SELECT r.job_id, r.title, r.company, r.location, r.tags_text, r.description, r.salary_currency, \
-               r.salary_min::text AS salary_min, r.salary_max::text AS salary_max, r.deadline, \
-               r.deadline_unix::text AS deadline_unix, r.block_number, \
-               r.log_index, r.tx_hash, r.block_time FROM job_revisions r WHERE",
+        let mut qb = QueryBuilder::new("SELECT r.* FROM UNNEST(");
+        qb.push_bind(ids).push(
+            "::bigint[]) AS p(job_id) CROSS JOIN LATERAL (SELECT r.job_id, r.title, r.company, r.location, \
+               r.tags_text, r.description, r.salary_currency, r.salary_min::text AS salary_min, \
+               r.salary_max::text AS salary_max, r.deadline, r.deadline_unix::text AS deadline_unix, \
+               r.block_number, r.log_index, r.tx_hash, r.block_time FROM job_revisions r WHERE",
         );
         self.board_condition(&mut qb, "r");
-        qb.push(" AND r.job_id = ANY(")
-            .push_bind(ids)
-            .push(") ORDER BY r.job_id, r.block_number, r.log_index");
+        qb.push(" AND r.job_id = p.job_id ORDER BY r.block_number, r.log_index LIMIT ")
+            .push_bind(i64::try_from(limit).unwrap_or(i64::MAX))
+            .push(") r ORDER BY r.job_id, r.block_number, r.log_index");
         self.count_statement();
         let rows: Vec<RevisionRow> = qb.build_query_as().fetch_all(&self.pool).await?;
         let mut map: HashMap<u64, Vec<RevisionRow>> = HashMap::new();
@@ -1024,45 +1103,162 @@ impl Reader {
         filter: &ActivityFilter,
         page: &PageRequest,
     ) -> Result<Page<ActivityRow>, StoreError> {
-        let order_sql =
-            OrderSql { key: Some(("e.block_number", "bigint")), id: "e.log_index", descending: true };
-        let mut qb = QueryBuilder::new("SELECT ");
-        qb.push(ACTIVITY_COLUMNS)
-            .push(", e.block_number::text AS sort_key, e.log_index::bigint AS sort_id FROM ");
-        qb.push(ACTIVITY_FROM).push(" WHERE");
-        self.board_condition(&mut qb, "e");
-        push_activity_filter(&mut qb, filter);
-        push_page(&mut qb, &order_sql, None, page);
+        let mut qb = QueryBuilder::new("");
+        self.push_activity_page(&mut qb, filter, page);
         self.count_statement();
         let rows: Vec<KeyedActivity> = qb.build_query_as().fetch_all(&self.pool).await?;
-        let mut pages = HashMap::from([(
-            (),
-            Page {
-                rows: rows
-                    .into_iter()
-                    .map(|r| (SortKey { value: r.sort_key, id: r.sort_id }, r.row))
-                    .collect(),
-                has_more: false,
-            },
-        )]);
-        pages = finish_pages(pages, page);
+        let page_rows =
+            rows.into_iter().map(|r| (SortKey { value: r.sort_key, id: r.sort_id }, r.row)).collect();
+        let mut pages = finish_pages(HashMap::from([((), Page { rows: page_rows, has_more: false })]), page);
         Ok(pages.remove(&()).unwrap_or_default())
     }
 
-    /// The events of blocks `(after, up_to]`, oldest first: what a subscription pushes after
-    /// the indexer commits them.
+    /// How many events match `filter`.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`] on a failed statement (a statement timeout included).
+    pub async fn count_activity(&self, filter: &ActivityFilter) -> Result<i64, StoreError> {
+        let mut qb = QueryBuilder::new("SELECT count(*) FROM events e WHERE");
+        self.board_condition(&mut qb, "e");
+        qb.push(" AND ");
+        self.push_activity_filter(&mut qb, filter);
+        self.count_statement();
+        Ok(qb.build_query_scalar().fetch_one(&self.pool).await?)
+    }
+
+    fn push_activity_page(
+        &self,
+        qb: &mut QueryBuilder<'_, Postgres>,
+        filter: &ActivityFilter,
+        page: &PageRequest,
+    ) {
+        let order_sql = activity_order();
+        qb.push("SELECT ")
+            .push(ACTIVITY_COLUMNS)
+            .push(", e.block_number::text AS sort_key, e.log_index::bigint AS sort_id FROM ")
+            .push(ACTIVITY_FROM)
+            .push(" WHERE");
+        self.board_condition(qb, "e");
+        qb.push(" AND ");
+        self.push_activity_filter(qb, filter);
+        push_page(qb, &order_sql, None, page);
+    }
+
+    /// Appends `filter` as one parenthesised condition on `events e`. An address matches
+    /// through the projections' indexed employer and applicant columns: the ids of the jobs it
+    /// posted and of the applications it sent (two index-only lookups), then the events of
+    /// those ids by `events_by_job` / `events_by_application`; an unknown address finds no id
+    /// and so no event, without reading the event log.
+    fn push_activity_filter(&self, qb: &mut QueryBuilder<'_, Postgres>, f: &ActivityFilter) {
+        qb.push("(TRUE");
+        if let Some(job) = f.job_id {
+            qb.push(" AND e.job_id = ").push_bind(i64::try_from(job).unwrap_or(-1));
+        }
+        if let Some(application) = f.application_id {
+            qb.push(" AND e.application_id = ").push_bind(i64::try_from(application).unwrap_or(-1));
+        }
+        if let Some(address) = f.address {
+            qb.push(" AND (e.job_id = ANY(ARRAY(SELECT x.job_id FROM jobs x WHERE");
+            self.board_condition(qb, "x");
+            qb.push(" AND x.employer = ").push_bind(address.to_vec());
+            qb.push(")) OR e.application_id = ANY(ARRAY(SELECT y.application_id FROM applications y WHERE");
+            self.board_condition(qb, "y");
+            qb.push(" AND y.applicant = ").push_bind(address.to_vec()).push(")))");
+        }
+        if let Some(kinds) = &f.kind_in {
+            qb.push(" AND e.kind = ANY(").push_bind(kinds.clone()).push(")");
+        }
+        for sub in &f.and {
+            qb.push(" AND ");
+            self.push_activity_filter(qb, sub);
+        }
+        if !f.or.is_empty() {
+            qb.push(" AND (FALSE");
+            for sub in &f.or {
+                qb.push(" OR ");
+                self.push_activity_filter(qb, sub);
+            }
+            qb.push(")");
+        }
+        qb.push(")");
+    }
+
+    /// The plan PostgreSQL picks for the statement of [`Reader::jobs`] (board-wide), as
+    /// `EXPLAIN` prints it: how the plans test, and an operator chasing a slow list, check that
+    /// an index serves it.
     ///
     /// # Errors
     /// [`StoreError::Database`] on a failed statement.
-    pub async fn activity_between(&self, after: i64, up_to: i64) -> Result<Vec<ActivityRow>, StoreError> {
+    pub async fn explain_jobs(
+        &self,
+        filter: &JobFilter,
+        search: Option<&str>,
+        order: JobOrder,
+        page: &PageRequest,
+    ) -> Result<String, StoreError> {
+        let mut qb = QueryBuilder::new("EXPLAIN ");
+        self.push_jobs_page(&mut qb, filter, search, order, page, false);
+        self.explain(qb).await
+    }
+
+    /// The plan of [`Reader::applications`]'s board-wide statement (see [`Reader::explain_jobs`]).
+    ///
+    /// # Errors
+    /// [`StoreError::Database`] on a failed statement.
+    pub async fn explain_applications(
+        &self,
+        scope: &ApplicationScope,
+        filter: &ApplicationFilter,
+        order: ApplicationOrder,
+        page: &PageRequest,
+    ) -> Result<String, StoreError> {
+        let mut qb = QueryBuilder::new("EXPLAIN ");
+        self.push_application_pages(&mut qb, scope, filter, order, page, false)?;
+        self.explain(qb).await
+    }
+
+    /// The plan of [`Reader::activity`]'s statement (see [`Reader::explain_jobs`]).
+    ///
+    /// # Errors
+    /// [`StoreError::Database`] on a failed statement.
+    pub async fn explain_activity(
+        &self,
+        filter: &ActivityFilter,
+        page: &PageRequest,
+    ) -> Result<String, StoreError> {
+        let mut qb = QueryBuilder::new("EXPLAIN ");
+        self.push_activity_page(&mut qb, filter, page);
+        self.explain(qb).await
+    }
+
+    async fn explain(&self, mut qb: QueryBuilder<'_, Postgres>) -> Result<String, StoreError> {
+        let lines: Vec<String> = qb.build_query_scalar().fetch_all(&self.pool).await?;
+        Ok(lines.join("\n"))
+    }
+
+    /// At most `limit` events after position `after` (block, log index) up to block `up_to`,
+    /// oldest first: what subscriptions are pushed once the indexer commits them, read a page
+    /// at a time so a long gap (a missed notice, a slow hub) never becomes one huge read.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`] on a failed statement.
+    pub async fn activity_between(
+        &self,
+        after: (i64, i32),
+        up_to: i64,
+        limit: usize,
+    ) -> Result<Vec<ActivityRow>, StoreError> {
         let mut qb = QueryBuilder::new("SELECT ");
         qb.push(ACTIVITY_COLUMNS).push(" FROM ").push(ACTIVITY_FROM).push(" WHERE");
         self.board_condition(&mut qb, "e");
-        qb.push(" AND e.block_number > ")
-            .push_bind(after)
-            .push(" AND e.block_number <= ")
+        qb.push(" AND (e.block_number, e.log_index) > (")
+            .push_bind(after.0)
+            .push(", ")
+            .push_bind(after.1)
+            .push(") AND e.block_number <= ")
             .push_bind(up_to)
-            .push(" ORDER BY e.block_number, e.log_index");
+            .push(" ORDER BY e.block_number, e.log_index LIMIT ")
+            .push_bind(i64::try_from(limit).unwrap_or(i64::MAX));
         self.count_statement();
         Ok(qb.build_query_as().fetch_all(&self.pool).await?)
     }
@@ -1413,7 +1609,8 @@ fn push_job_filter(qb: &mut QueryBuilder<'_, Postgres>, f: &JobFilter) {
         qb.push(" AND j.salary_min >= ").push_bind(v.to_string()).push("::numeric");
     }
     if let Some(v) = f.salary_max_lte {
-        qb.push(" AND j.salary_max <= ").push_bind(v.to_string()).push("::numeric");
+        // A range of the expression `jobs_by_salary` indexes: undisclosed (-1) is excluded.
+        qb.push(" AND COALESCE(j.salary_max, -1) BETWEEN 0 AND ").push_bind(v.to_string()).push("::numeric");
     }
     if let Some(t) = f.posted_at_gte {
         qb.push(" AND j.posted_at >= ").push_bind(t);
@@ -1477,25 +1674,6 @@ fn push_application_filter(qb: &mut QueryBuilder<'_, Postgres>, f: &ApplicationF
     qb.push(")");
 }
 
-fn push_activity_filter(qb: &mut QueryBuilder<'_, Postgres>, f: &ActivityFilter) {
-    if let Some(job) = f.job_id {
-        qb.push(" AND e.job_id = ").push_bind(i64::try_from(job).unwrap_or(-1));
-    }
-    if let Some(application) = f.application_id {
-        qb.push(" AND e.application_id = ").push_bind(i64::try_from(application).unwrap_or(-1));
-    }
-    if let Some(address) = f.address {
-        qb.push(" AND (j.employer = ")
-            .push_bind(address.to_vec())
-            .push(" OR a.applicant = ")
-            .push_bind(address.to_vec())
-            .push(")");
-    }
-    if let Some(kinds) = &f.kind_in {
-        qb.push(" AND e.kind = ANY(").push_bind(kinds.clone()).push(")");
-    }
-}
-
 impl ActivityFilter {
     /// Whether an event matches, for subscriptions that filter the pushed events in memory
     /// with the same meaning as the SQL.
@@ -1518,7 +1696,8 @@ impl ActivityFilter {
         {
             return false;
         }
-        true
+        self.and.iter().all(|f| f.matches(row))
+            && (self.or.is_empty() || self.or.iter().any(|f| f.matches(row)))
     }
 }
 
@@ -1530,6 +1709,25 @@ mod tests {
     fn a_joined_job_has_one_alias_per_job_column() {
         assert_eq!(JOB_COLUMNS.split(", ").count(), JOINED_JOB_COLUMNS);
         assert_eq!(joined_job_aliases("j").split(", ").last(), Some("j18"));
+    }
+
+    #[test]
+    fn forged_cursor_values_are_refused_and_printed_ones_accepted() {
+        let key = |value: &str| SortKey { value: value.to_owned(), id: 1 };
+        assert!(JobOrder::DeadlineSoonest.accepts_key(&key("1764064800")));
+        assert!(JobOrder::DeadlineSoonest.accepts_key(&key("18446744073709551616")));
+        assert!(!JobOrder::DeadlineSoonest.accepts_key(&key("2026-11-25 10:00:00+00")));
+        assert!(!JobOrder::DeadlineSoonest.accepts_key(&key("infinity")));
+        assert!(JobOrder::SalaryHighToLow.accepts_key(&key("-1")));
+        assert!(!JobOrder::SalaryHighToLow.accepts_key(&key("1e999")));
+        assert!(JobOrder::MostApplications.accepts_key(&key("12")));
+        assert!(!JobOrder::MostApplications.accepts_key(&key("99999999999")));
+        assert!(JobOrder::Relevance.accepts_key(&key("0.0607927")));
+        assert!(!JobOrder::Relevance.accepts_key(&key("NaN")));
+        assert!(JobOrder::Newest.accepts_key(&key("")));
+        assert!(!JobOrder::Newest.accepts_key(&key("x")));
+        assert!(ActivityFilter::accepts_key(&key("123")));
+        assert!(!ActivityFilter::accepts_key(&key("12; DROP")));
     }
 
     #[test]

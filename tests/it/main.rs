@@ -2,9 +2,14 @@
 
 mod actions;
 mod api;
+mod api_hostile;
+mod api_limits;
+mod api_plans;
+mod api_serve;
 mod contract;
 mod db;
 mod dev;
+mod generated;
 mod harness;
 mod hostile_values;
 mod indexer;

@@ -1,0 +1,209 @@
+//! `jobboard serve` as an operator runs it: the real binary as a subprocess. It starts before
+//! the indexer (as a process manager or Kubernetes would start them), on a role that may only
+//! read, and serves the board once the indexer has registered it, without a restart.
+
+use std::io::Read;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use alloy::primitives::Address;
+use anyhow::{Context, Result, bail, ensure};
+use serde_json::{Value, json};
+use sqlx::{Connection, PgConnection};
+
+use crate::db::{TestDatabase, test_database};
+use crate::dev::{free_port, jobboard_binary};
+use crate::indexer::{index_to_head, test_config};
+use crate::scenario::{Scenario, TestChain};
+
+/// A `jobboard serve` subprocess, stopped when dropped.
+pub struct ServeProcess {
+    child: Child,
+    stderr: Arc<Mutex<String>>,
+    /// `http://127.0.0.1:<port>`.
+    pub base: String,
+    /// The address it listens on.
+    pub addr: std::net::SocketAddr,
+}
+
+impl ServeProcess {
+    /// Starts `jobboard serve` for `contract` on a free port; returns once it answers
+    /// `/healthz` (within 30 s).
+    pub async fn start(database_url: &str, contract: Address, extra: &[&str]) -> Result<ServeProcess> {
+        let port = free_port()?;
+        // `JOBBOARD_TEST_BIN` runs another build (e.g. target/release/jobboard, to time the
+        // hostile requests as production would answer them).
+        let binary = std::env::var_os("JOBBOARD_TEST_BIN").map_or_else(jobboard_binary, Into::into);
+        let mut child = Command::new(binary)
+            .arg("serve")
+            .args(["--database-url", database_url])
+            .args(["--contract", &format!("{contract:#x}")])
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .args(extra)
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .context("starting jobboard serve")?;
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let mut pipe = child.stderr.take().context("serve stderr")?;
+        let sink = Arc::clone(&stderr);
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = pipe.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                if let Ok(mut text) = sink.lock() {
+                    text.push_str(&String::from_utf8_lossy(&buf[..n]));
+                }
+            }
+        });
+        let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse()?;
+        let serve = ServeProcess { child, stderr, base: format!("http://{addr}"), addr };
+        serve.wait_for("/healthz", 200, Duration::from_secs(30)).await?;
+        Ok(serve)
+    }
+
+    /// The process id (for /proc).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// What it logged so far.
+    pub fn stderr(&self) -> String {
+        self.stderr.lock().map(|text| text.clone()).unwrap_or_default()
+    }
+
+    /// GETs `path`: its status and body.
+    pub async fn get(&self, path: &str) -> Result<(u16, String)> {
+        let response = reqwest::get(format!("{}{path}", self.base)).await?;
+        Ok((response.status().as_u16(), response.text().await?))
+    }
+
+    /// Probes `path` until it answers `status`, up to `bound`.
+    pub async fn wait_for(&self, path: &str, status: u16, bound: Duration) -> Result<()> {
+        let deadline = Instant::now() + bound;
+        loop {
+            if let Ok((got, _)) = self.get(path).await
+                && got == status
+            {
+                return Ok(());
+            }
+            ensure!(
+                Instant::now() < deadline,
+                "{path} did not answer {status} within {bound:?}:\n{}",
+                self.stderr()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// POSTs a raw body to /graphql: the status and the JSON answer.
+    pub async fn post(&self, body: String) -> Result<(u16, Value)> {
+        let response = reqwest::Client::new()
+            .post(format!("{}/graphql", self.base))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await?;
+        let status = response.status().as_u16();
+        let text = response.text().await?;
+        let value =
+            serde_json::from_str(&text).with_context(|| format!("non-JSON answer ({status}): {text}"))?;
+        Ok((status, value))
+    }
+
+    /// Runs a query: its whole answer.
+    pub async fn query(&self, query: &str) -> Result<Value> {
+        Ok(self.post(json!({ "query": query }).to_string()).await?.1)
+    }
+
+    /// Peak resident memory so far (`VmHWM`), in KiB.
+    pub fn peak_rss_kib(&self) -> Result<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))?;
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .context("no VmHWM in /proc/<pid>/status")
+    }
+}
+
+impl Drop for ServeProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The code of an answer's first error.
+pub fn first_code(answer: &Value) -> Option<&str> {
+    answer["errors"][0]["extensions"]["code"].as_str()
+}
+
+/// An empty database (no tables) on the test cluster and a login role that may only read
+/// whatever the migrating superuser creates there later.
+async fn empty_database_and_reader(template: &TestDatabase) -> Result<(TestDatabase, String)> {
+    let mut admin_url = url::Url::parse(&template.url)?;
+    admin_url.set_path("/postgres");
+    let name = format!("empty_{}_{}", std::process::id(), free_port()?);
+    let role = format!("reader_{name}");
+    let mut admin = PgConnection::connect(admin_url.as_str()).await?;
+    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await?;
+    sqlx::query(&format!("CREATE ROLE {role} LOGIN")).execute(&mut admin).await?;
+    admin.close().await?;
+    let mut url = url::Url::parse(&template.url)?;
+    url.set_path(&format!("/{name}"));
+    let pool = sqlx::PgPool::connect(url.as_str()).await?;
+    sqlx::query("REVOKE CREATE ON SCHEMA public FROM PUBLIC").execute(&pool).await?;
+    sqlx::query(&format!("GRANT USAGE ON SCHEMA public TO {role}")).execute(&pool).await?;
+    sqlx::query(&format!("ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES TO {role}"))
+        .execute(&pool)
+        .await?;
+    let mut reader_url = url.clone();
+    reader_url.set_username(&role).map_err(|()| anyhow::anyhow!("setting the role"))?;
+    Ok((TestDatabase { url: url.to_string(), pool }, reader_url.to_string()))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_starts_before_index_on_a_read_only_role() -> Result<()> {
+    let template = test_database().await?;
+    let (db, reader_url) = empty_database_and_reader(&template).await?;
+    let chain = TestChain::start().await?;
+    let mut scenario = Scenario::new(&chain, 12);
+    scenario.run(&chain, 40).await?;
+
+    // Before anything: no tables at all. It is up, not ready, and says so on queries.
+    let serve = ServeProcess::start(&reader_url, chain.board, &[]).await?;
+    let (status, body) = serve.get("/readyz").await?;
+    ensure!(status == 503 && body.contains("not registered"), "readyz before index: {status} {body}");
+    let answer = serve.query("{ _meta { block { number } } }").await?;
+    ensure!(first_code(&answer) == Some("NOT_YET_INDEXED"), "query before index: {answer}");
+
+    // The writer migrates and indexes; serve picks the board up without a restart.
+    jobboard::store::MIGRATOR.run(&db.pool).await?;
+    index_to_head(&chain, &db, test_config(&chain)).await?;
+    serve.wait_for("/readyz", 200, Duration::from_secs(30)).await?;
+    let answer = serve.query("{ jobs(first: 1000) { totalCount } _meta { block { number } } }").await?;
+    ensure!(answer.get("errors").is_none(), "query after index: {answer}");
+    ensure!(answer["data"]["jobs"]["totalCount"] == json!(scenario.model.jobs.len()), "{answer}");
+
+    // The role it ran on could only read.
+    let role = url::Url::parse(&reader_url)?.username().to_owned();
+    let (can_insert, can_select): (bool, bool) = sqlx::query_as(
+        "SELECT has_table_privilege($1, 'jobs', 'INSERT'), has_table_privilege($1, 'jobs', 'SELECT')",
+    )
+    .bind(&role)
+    .fetch_one(&db.pool)
+    .await?;
+    ensure!(
+        !can_insert && can_select,
+        "the role should only read (insert {can_insert}, select {can_select})"
+    );
+    if serve.stderr().contains("applying migrations") {
+        bail!("serve migrated:\n{}", serve.stderr());
+    }
+    Ok(())
+}
