@@ -301,7 +301,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
     let state = ApiState::waiting(config, Metrics::default());
     let server = tokio::spawn(api::serve_on(listener, state.clone(), cancel.clone()));
     let found = tokio::select! {
-        found = find_board(&pool, &args) => Some(found?),
+        found = find_board(&pool, &args, &state) => Some(found?),
         () = cancel.cancelled() => None,
     };
     if let Some(board) = found {
@@ -319,14 +319,27 @@ async fn serve(args: ServeArgs) -> Result<()> {
 ///
 /// # Errors
 /// The contract is indexed on several chains and no `--chain-id` says which.
-async fn find_board(pool: &PgPool, args: &ServeArgs) -> Result<Board> {
+async fn find_board(pool: &PgPool, args: &ServeArgs, state: &ApiState) -> Result<Board> {
     let mut reported = false;
     let mut unreadable = false;
     loop {
         let chains = match (chains_indexing(pool, &args.contract).await, args.chain_id) {
-            (Ok(chains), Some(wanted)) => chains.into_iter().filter(|&c| c == wanted).collect(),
-            (Ok(chains), None) => chains,
+            (Ok(chains), Some(wanted)) => {
+                state.set_waiting_for(None);
+                chains.into_iter().filter(|&c| c == wanted).collect()
+            }
+            (Ok(chains), None) => {
+                state.set_waiting_for(None);
+                chains
+            }
             (Err(error), _) => {
+                state.set_waiting_for(if error.is_schema_missing() {
+                    None
+                } else if error.is_transient() {
+                    Some("the database is unreachable".into())
+                } else {
+                    Some("the database refuses this reader (the log says why)".into())
+                });
                 if !unreadable {
                     tracing::warn!(%error, hint = %unreachable_database(&args.database.database_url), "the board's index cannot be read yet; retrying every second");
                     unreadable = true;

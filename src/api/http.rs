@@ -235,7 +235,9 @@ async fn readyz(State(state): State<ApiState>) -> axum::response::Response {
         (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
     };
     let Some(board) = state.board() else {
-        return not_ready("the indexer has not registered this board yet".into());
+        let reason =
+            state.waiting_for().unwrap_or_else(|| "the indexer has not registered this board yet".into());
+        return not_ready(reason);
     };
     let reader = &board.context.reader;
     let status = match reader.status().await {

@@ -98,6 +98,9 @@ pub struct ApiState {
     board: Arc<OnceLock<Board>>,
     /// One permit per WebSocket connection the server may still accept.
     connections: Arc<Semaphore>,
+    /// Why there is no board yet, when it is not simply "not registered" (the database is
+    /// unreachable): `/readyz` says it.
+    waiting_for: Arc<std::sync::Mutex<Option<String>>>,
 }
 
 /// The part of the state that needs the board.
@@ -119,7 +122,23 @@ impl ApiState {
     /// else until [`ApiState::attach`] gives it one.
     pub fn waiting(config: ApiConfig, metrics: Metrics) -> ApiState {
         let connections = Arc::new(Semaphore::new(config.ws.max_connections));
-        ApiState { config: Arc::new(config), metrics, board: Arc::default(), connections }
+        ApiState {
+            config: Arc::new(config),
+            metrics,
+            board: Arc::default(),
+            connections,
+            waiting_for: Arc::default(),
+        }
+    }
+
+    /// Records why the board cannot be looked up yet (`None`: it simply is not registered);
+    /// `/readyz` reports it until the board is attached.
+    pub fn set_waiting_for(&self, reason: Option<String>) {
+        *self.waiting_for.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = reason;
+    }
+
+    fn waiting_for(&self) -> Option<String> {
+        self.waiting_for.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
     }
 
     /// Gives the state its board, once: builds the schema and starts the live hub (stopped by

@@ -82,6 +82,12 @@ impl StoreError {
         }
     }
 
+    /// Whether the statement failed because the schema is not there yet (SQLSTATE 42P01,
+    /// undefined table): the database has not been migrated, i.e. nothing is indexed yet.
+    pub fn is_schema_missing(&self) -> bool {
+        matches!(self, StoreError::Database(sqlx::Error::Database(db)) if db.code().as_deref() == Some("42P01"))
+    }
+
     /// The opposite of [`StoreError::is_transient`]: the same input fails the same way again,
     /// so retrying only hides it; the indexer stops with the message instead.
     pub fn is_deterministic(&self) -> bool {

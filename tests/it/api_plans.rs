@@ -57,7 +57,7 @@ async fn every_listed_ordering_and_filter_is_served_by_an_index() -> Result<()> 
         (JobOrder::Newest, after("", 10_000)),
         (JobOrder::Oldest, after("", 100)),
         (JobOrder::SalaryHighToLow, after("150000", 9_000)),
-        (JobOrder::DeadlineSoonest, after("2027-01-02 00:00:00+00", 1_000)),
+        (JobOrder::DeadlineSoonest, after("1798848000", 1_000)),
         (JobOrder::MostApplications, after("5", 3_000)),
     ];
     let mut plans = BTreeMap::new();

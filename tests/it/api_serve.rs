@@ -152,7 +152,7 @@ async fn empty_database_and_reader(template: &TestDatabase) -> Result<(TestDatab
     let role = format!("reader_{name}");
     let mut admin = PgConnection::connect(admin_url.as_str()).await?;
     sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await?;
-    sqlx::query(&format!("CREATE ROLE {role} LOGIN")).execute(&mut admin).await?;
+    sqlx::query(&format!("CREATE ROLE {role} LOGIN PASSWORD '{role}'")).execute(&mut admin).await?;
     admin.close().await?;
     let mut url = url::Url::parse(&template.url)?;
     url.set_path(&format!("/{name}"));
@@ -164,6 +164,7 @@ async fn empty_database_and_reader(template: &TestDatabase) -> Result<(TestDatab
         .await?;
     let mut reader_url = url.clone();
     reader_url.set_username(&role).map_err(|()| anyhow::anyhow!("setting the role"))?;
+    reader_url.set_password(Some(&role)).map_err(|()| anyhow::anyhow!("setting the role's password"))?;
     Ok((TestDatabase { url: url.to_string(), pool }, reader_url.to_string()))
 }
 
@@ -206,4 +207,23 @@ async fn serve_starts_before_index_on_a_read_only_role() -> Result<()> {
         bail!("serve migrated:\n{}", serve.stderr());
     }
     Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_without_a_database_starts_and_says_why_it_is_not_ready() -> Result<()> {
+    // Nothing listens on this port: `serve` must still start, answer /healthz, and say on
+    // /readyz that the database is the reason, not that the board is missing.
+    let url = format!("postgres://postgres:secret@127.0.0.1:{}/jobboard", free_port()?);
+    let serve = ServeProcess::start(&url, Address::repeat_byte(0x42), &[]).await?;
+    serve.wait_for("/healthz", 200, Duration::from_secs(30)).await?;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (status, body) = serve.get("/readyz").await?;
+        ensure!(status == 503, "readyz without a database: {status} {body}");
+        if body.contains("the database is unreachable") {
+            return Ok(());
+        }
+        ensure!(Instant::now() < deadline, "readyz never named the database: {body}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }

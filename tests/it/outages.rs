@@ -388,7 +388,17 @@ async fn synced_and_readyz_turn_false_when_the_indexer_stops_while_the_chain_mov
         ready == StatusCode::SERVICE_UNAVAILABLE && !synced
     })
     .await?;
-    ensure!(stopped.elapsed() >= stall_after, "judged stalled after only {:?}", stopped.elapsed());
+    // The stall clock runs from the indexer's last report (one poll before the kill at most),
+    // by the database's clock.
+    let silent: f64 =
+        sqlx::query_scalar("SELECT extract(epoch FROM now() - updated_at)::float8 FROM indexer_state")
+            .fetch_one(&db.pool)
+            .await?;
+    ensure!(
+        silent >= stall_after.as_secs_f64(),
+        "judged stalled after only {silent:.3}s of silence ({:?} after the kill)",
+        stopped.elapsed()
+    );
     let reason = body["reason"].as_str().unwrap_or_default();
     ensure!(reason.contains("has not reported"), "{ready} {body} synced={synced}");
     let (_, metrics) = {
