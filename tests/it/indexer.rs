@@ -45,17 +45,26 @@ async fn index_to_head_via(
 ) -> Result<()> {
     let client = ChainClient::new(&[url], retry, Metrics::default())?;
     let mut conn = PgConnection::connect(&db.url).await?;
-    let mut indexer = Indexer::new(client, &mut conn, board_of(chain), config).await?;
-    let cancel = CancellationToken::new();
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        ensure!(Instant::now() < deadline, "indexer did not reach the head within 120 s");
-        let progressed = indexer.step(&cancel).await?;
-        let head = chain.head().await?;
-        if !progressed && indexer.checkpoint() == Some(head) {
-            return Ok(());
+    let indexed = async {
+        let mut indexer = Indexer::new(client, &mut conn, board_of(chain), config).await?;
+        let cancel = CancellationToken::new();
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            ensure!(Instant::now() < deadline, "indexer did not reach the head within 120 s");
+            let progressed = indexer.step(&cancel).await?;
+            let head = chain.head().await?;
+            if !progressed && indexer.checkpoint() == Some(head) {
+                return Ok(());
+            }
         }
     }
+    .await;
+    // Give the writer lock back before returning, success or not: a dropped connection's
+    // backend ends (and frees the lock) only some time later, and the caller's next indexer
+    // would find the board still locked.
+    sqlx::query("SELECT pg_advisory_unlock_all()").execute(&mut conn).await?;
+    conn.close().await?;
+    indexed
 }
 
 pub(crate) async fn index_to_head(chain: &TestChain, db: &TestDatabase, config: IndexerConfig) -> Result<()> {
