@@ -182,6 +182,9 @@ async fn a_lagging_first_endpoint_is_passed_over_and_failed_back_to() -> Result<
 
     // The first endpoint goes down: reads move to the second; once it answers again (after its
     // cooldown and a chain-id check) they come back.
+    // While it is down nothing reaches the node behind it, so any `eth_chainId` forwarded
+    // after this point was asked after it recovered.
+    let chain_checks = first.stats().method("eth_chainId").forwarded;
     first.set_faults(Faults { fail_ratio: 1.0, ..Faults::default() });
     scenario.run(&chain, 5).await?;
     catch_up(&mut indexer, &chain).await?;
@@ -190,10 +193,10 @@ async fn a_lagging_first_endpoint_is_passed_over_and_failed_back_to() -> Result<
         "reads did not move off the dead endpoint: {:?}",
         metrics.rpc_endpoint(1)
     );
+    let chosen_while_down = metrics.rpc_endpoint(0).chosen;
     first.set_faults(Faults::default());
-    let chain_checks = first.stats().method("eth_chainId").forwarded;
     let deadline = Instant::now() + Duration::from_secs(30);
-    while metrics.rpc_endpoint(0).chosen < 2 {
+    while metrics.rpc_endpoint(0).chosen <= chosen_while_down {
         ensure!(Instant::now() < deadline, "never failed back to the recovered endpoint");
         indexer.step(&cancel).await?;
     }
