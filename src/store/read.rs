@@ -648,6 +648,19 @@ impl Reader {
         qb.push("SELECT ").push(JOB_COLUMNS).push(", ");
         push_key_text(qb, &order_sql, search);
         qb.push(" FROM jobs j WHERE");
+        self.push_job_conditions(qb, filter, search, parent);
+        push_page(qb, &order_sql, search, page);
+    }
+
+    /// The board, the parent employer (`p.parent`, when listed per parent), the filter and
+    /// the search: one WHERE for a page of jobs and for its count.
+    fn push_job_conditions(
+        &self,
+        qb: &mut QueryBuilder<'_, Postgres>,
+        filter: &JobFilter,
+        search: Option<&str>,
+        parent: bool,
+    ) {
         self.board_condition(qb, "j");
         if parent {
             qb.push(" AND j.employer = p.parent");
@@ -659,7 +672,6 @@ impl Reader {
                 .push_bind(search.to_owned())
                 .push(")");
         }
-        push_page(qb, &order_sql, search, page);
     }
 
     /// How many jobs match, for each parent employer (or in all, keyed by `None`).
@@ -675,17 +687,7 @@ impl Reader {
         let mut qb = QueryBuilder::new("");
         let inner = |qb: &mut QueryBuilder<'_, Postgres>, parent: bool| {
             qb.push("SELECT count(*) FROM jobs j WHERE");
-            self.board_condition(qb, "j");
-            if parent {
-                qb.push(" AND j.employer = p.parent");
-            }
-            qb.push(" AND ");
-            push_job_filter(qb, filter);
-            if let Some(search) = search {
-                qb.push(" AND j.search @@ websearch_to_tsquery('english', ")
-                    .push_bind(search.to_owned())
-                    .push(")");
-            }
+            self.push_job_conditions(qb, filter, search, parent);
         };
         self.count_statement();
         match scope {
