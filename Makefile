@@ -9,7 +9,7 @@ FORGE := $(CURDIR)/node_modules/@foundry-rs/forge-linux-amd64/bin/forge
 # figures depend on the inputs drawn, which change with the number of runs.
 SNAPSHOT_FLAGS := --match-path 'test/JobBoard{.t,.gas.t}.sol'
 
-.PHONY: dev dev-reset test tools contracts-test rust-test artifact snapshot fmt
+.PHONY: dev dev-reset test tools browser contracts-test web-test rust-test artifact snapshot web fmt
 
 # Extra flags for `jobboard dev`, e.g. `make dev DEV_ARGS="--listen 127.0.0.1:8001"`.
 DEV_ARGS ?=
@@ -24,8 +24,9 @@ dev: tools
 dev-reset: tools
 	cargo run --bin jobboard -- dev --reset $(DEV_ARGS)
 
-## Run every test: contracts (format, build, tests, gas snapshot, artifact) and Rust.
-test: tools contracts-test rust-test
+## Run every test: contracts (format, build, tests, gas snapshot, artifact), the page's build and
+## logic, and Rust (which includes the page's tests in a real browser).
+test: tools browser contracts-test web-test rust-test
 
 ## Install the pinned npm toolchain (forge, anvil, cast, solc) if it is missing or stale.
 tools: node_modules/.package-lock.json
@@ -34,6 +35,10 @@ node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	@touch $@
 
+## Debian's Chromium for the page's browser tests (installed with apt-get when run as root).
+browser:
+	scripts/chromium
+
 contracts-test:
 	cd contracts && $(FORGE) fmt --check
 	cd contracts && $(FORGE) build --deny warnings
@@ -41,10 +46,19 @@ contracts-test:
 	cd contracts && $(FORGE) snapshot --check $(SNAPSHOT_FLAGS)
 	node scripts/artifact.mjs check
 
+web-test:
+	node scripts/web.mjs check
+	node scripts/web.mjs test
+
 rust-test:
 	cargo fmt --check
 	cargo clippy --all-targets -- -D warnings
 	cargo test
+
+## Rebuild the committed page (web/dist) after changing web/. While working on it,
+## `make dev DEV_ARGS="--web-dir web/dist"` serves it from disk: rebuild and reload.
+web: tools
+	node scripts/web.mjs build
 
 ## Regenerate the committed ABI/bytecode artifact after changing the contract.
 artifact:

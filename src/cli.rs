@@ -167,6 +167,18 @@ pub struct ApiArgs {
     /// of one level of a query before it runs.
     #[arg(long = "batch-wait", env = "JOBBOARD_BATCH_WAIT", default_value = "2ms", value_parser = parse_duration)]
     pub batch_wait: Duration,
+    /// A JSON-RPC URL of the board's chain that the web page may offer to a browser wallet
+    /// lacking the chain (`wallet_addEthereumChain`), shown in `_meta.publicRpcUrls`; repeat or
+    /// comma-separate. Only public endpoints: everyone can read it.
+    #[arg(long = "public-rpc-url", env = "JOBBOARD_PUBLIC_RPC_URL", value_delimiter = ',', value_parser = parse_public_rpc_url)]
+    pub public_rpc_urls: Vec<String>,
+    /// Serve the web page from this directory (a `web/dist` built by `node scripts/web.mjs
+    /// build`) instead of the copy built into the binary: for working on the page.
+    #[arg(long = "web-dir", env = "JOBBOARD_WEB_DIR", conflicts_with = "no_page")]
+    pub web_dir: Option<std::path::PathBuf>,
+    /// Serve no web page: only the API, health and metrics routes answer.
+    #[arg(long = "no-page", env = "JOBBOARD_NO_PAGE")]
+    pub no_page: bool,
     /// Database connections of the API's pool.
     #[arg(long = "db-connections", env = "JOBBOARD_DB_CONNECTIONS", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub db_connections: u32,
@@ -285,6 +297,15 @@ fn parse_database_url(text: &str) -> Result<String, String> {
         return Err(format!("scheme '{}' is not postgres:// or postgresql://", url.scheme()));
     }
     Ok(text.to_owned())
+}
+
+/// Checks that a public RPC URL is an http(s) URL a wallet can use, so a typo fails at start-up.
+fn parse_public_rpc_url(text: &str) -> Result<String, String> {
+    let url = Url::parse(text).map_err(|e| format!("not a URL ({e}); expected https://host/path"))?;
+    if url.scheme() != "http" && url.scheme() != "https" {
+        return Err(format!("scheme '{}' is not http:// or https://", url.scheme()));
+    }
+    Ok(url.to_string())
 }
 
 /// Where to reach the Ethereum node.

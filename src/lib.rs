@@ -9,6 +9,7 @@
 //!   -> indexer:  orders, checks and batches events (where chain, contract and store meet)
 //!   -> store:    the only module with SQL
 //!   -> api:      GraphQL over axum, reading through store
+//!   -> web:      the board's page for people, served beside the API, reading through it
 //! ```
 //!
 //! Beside the pipeline, `actions` is the write side for people: the `job` and `application`
@@ -28,3 +29,4 @@ pub mod local;
 pub mod shutdown;
 pub mod store;
 pub mod telemetry;
+pub mod web;

@@ -15,6 +15,7 @@ use jobboard::local::dev::{DevOptions, DevStack};
 use jobboard::shutdown;
 use jobboard::store::{Board, MIGRATOR, Reader, chains_indexing};
 use jobboard::telemetry::{self, Metrics};
+use jobboard::web::PageConfig;
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use tokio_util::sync::CancellationToken;
@@ -282,6 +283,12 @@ fn api_config(api: &ApiArgs) -> Result<ApiConfig> {
         },
         pages: PageLimits { default: 20.min(api.max_page_size as usize), max: api.max_page_size as usize },
         cors,
+        public_rpc_urls: api.public_rpc_urls.clone(),
+        page: match (&api.web_dir, api.no_page) {
+            (_, true) => PageConfig::Off,
+            (Some(dir), false) => PageConfig::Directory(dir.clone()),
+            (None, false) => PageConfig::Embedded,
+        },
     })
 }
 
@@ -425,7 +432,15 @@ async fn dev(args: DevArgs) -> Result<()> {
             rewind_to: None,
             skip_logs: Vec::new(),
         },
-        api: args.api.clone(),
+        api: ApiArgs {
+            // The page offers anvil to a browser wallet that lacks the chain.
+            public_rpc_urls: if args.api.public_rpc_urls.is_empty() {
+                vec![stack.anvil.endpoint.to_string()]
+            } else {
+                args.api.public_rpc_urls.clone()
+            },
+            ..args.api.clone()
+        },
     };
     let banner = dev_banner(&stack, &args);
     let ready = tokio::spawn(announce_when_indexed(
@@ -493,13 +508,15 @@ fn on_path_hint(exe: Option<&std::path::Path>) -> String {
 /// What a newcomer needs once the board is up: where things are and what to try.
 fn dev_banner(stack: &DevStack, args: &DevArgs) -> String {
     use std::fmt::Write as _;
-    let api = format!("http://{}/graphql", args.api.listen);
+    let page = format!("http://{}/", args.api.listen);
+    let api = format!("{page}graphql");
     let rpc = stack.anvil.endpoint.as_str().trim_end_matches('/').to_owned();
     let board = stack.board;
     let mut text = String::new();
     let resumed = if stack.resumed { " (resumed: same chain and data as last time)" } else { "" };
     let _ = writeln!(text, "\njobboard dev is up{resumed}\n");
-    let _ = writeln!(text, "  GraphiQL   {api}   (open it in a browser)");
+    let _ = writeln!(text, "  Board      {page}   (the job board's page: open it in a browser)");
+    let _ = writeln!(text, "  GraphiQL   {api}");
     let _ = writeln!(
         text,
         "  chain      {rpc}   chain id {}; JobBoard at {} (deployed in block {})",
@@ -527,6 +544,18 @@ fn dev_banner(stack: &DevStack, args: &DevArgs) -> String {
         .get(1)
         .map(|k| format!("0x{}", alloy::hex::encode(k.to_bytes())))
         .unwrap_or_default();
+    let wallet_key = stack
+        .anvil
+        .keys
+        .get(10)
+        .map(|k| format!("0x{}", alloy::hex::encode(k.to_bytes())))
+        .unwrap_or_default();
+    let _ = writeln!(
+        text,
+        "\nUse the page with a browser wallet: add the network {rpc} (chain id {}), then import\n  \
+         anvil dev account 10, left unused by the demo (a public test key): {wallet_key}",
+        board.chain_id
+    );
     let _ = writeln!(text, "\nAct as the demo's first employer (anvil dev account 1; a public test key):");
     let _ = writeln!(text, "  export JOBBOARD_RPC_URL={rpc} JOBBOARD_CONTRACT={}", board.address);
     let _ = writeln!(text, "  export JOBBOARD_PRIVATE_KEY={employer_key}");

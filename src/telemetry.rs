@@ -46,6 +46,9 @@ struct MetricsInner {
     rpc_endpoints: Mutex<BTreeMap<usize, EndpointStats>>,
     logs_refetched: AtomicU64,
     id_gaps: AtomicU64,
+    live_events: AtomicU64,
+    live_reorgs: AtomicU64,
+    ws_closes: Mutex<BTreeMap<u16, u64>>,
 }
 
 // ---- Per-endpoint RPC health (recorded by chain::endpoints and the client's retry loop) ----
@@ -106,6 +109,32 @@ impl Metrics {
     /// Counts a batch refused because a job or application id skipped (logs were missing).
     pub fn id_gap(&self) {
         self.inner.id_gaps.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts events the live hub pushed to subscriptions.
+    pub fn live_events_pushed(&self, events: usize) {
+        self.inner.live_events.fetch_add(events as u64, Ordering::Relaxed);
+    }
+
+    /// Counts a REORG the live hub pushed to subscriptions.
+    pub fn live_reorg_pushed(&self) {
+        self.inner.live_reorgs.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts a WebSocket connection the server closed, by close code (4000 silent, 4001 not
+    /// reading, 4408 no connection_init, 1009 message too big, ...).
+    pub fn ws_closed(&self, code: u16) {
+        *self.inner.ws_closes.lock().unwrap_or_else(PoisonError::into_inner).entry(code).or_default() += 1;
+    }
+
+    /// WebSocket connections the server closed with `code` so far, for tests.
+    pub fn ws_closes_total(&self, code: u16) -> u64 {
+        self.inner.ws_closes.lock().unwrap_or_else(PoisonError::into_inner).get(&code).copied().unwrap_or(0)
+    }
+
+    /// Events and REORGs the live hub has pushed so far, for tests and benches.
+    pub fn live_pushed_total(&self) -> (u64, u64) {
+        (self.inner.live_events.load(Ordering::Relaxed), self.inner.live_reorgs.load(Ordering::Relaxed))
     }
 
     /// The counters of endpoint `index` so far (zero when never used), for tests and benches.
@@ -254,7 +283,7 @@ impl Metrics {
         let indexed = m.indexed_block.load(Ordering::Relaxed);
         let head = m.head_block.load(Ordering::Relaxed);
         let load = |v: &AtomicU64| v.load(Ordering::Relaxed);
-        let series: [(&str, &str, &str, u64); 11] = [
+        let series: [(&str, &str, &str, u64); 13] = [
             ("jobboard_indexed_block", "gauge", "Last block whose events are all in the database.", indexed),
             ("jobboard_head_block", "gauge", "The node's latest block as last seen.", head),
             (
@@ -276,6 +305,18 @@ impl Metrics {
             ("jobboard_decode_errors_total", "counter", "Logs that did not decode.", load(&m.decode_errors)),
             ("jobboard_batches_total", "counter", "Batches committed.", load(&m.batches)),
             (
+                "jobboard_live_events_pushed_total",
+                "counter",
+                "Events the API pushed to its subscriptions' queue.",
+                load(&m.live_events),
+            ),
+            (
+                "jobboard_live_reorgs_pushed_total",
+                "counter",
+                "REORGs the API pushed to its subscriptions' queue.",
+                load(&m.live_reorgs),
+            ),
+            (
                 "jobboard_rpc_calls_all_total",
                 "counter",
                 "JSON-RPC calls of every method and result.",
@@ -296,6 +337,13 @@ impl Metrics {
         );
         for ((method, result), n) in m.rpc_calls.lock().unwrap_or_else(PoisonError::into_inner).iter() {
             let _ = writeln!(out, "jobboard_rpc_calls_total{{method=\"{method}\",result=\"{result}\"}} {n}");
+        }
+        let _ = writeln!(
+            out,
+            "# HELP jobboard_ws_closes_total WebSocket connections the server closed, by close code.\n# TYPE jobboard_ws_closes_total counter"
+        );
+        for (code, n) in m.ws_closes.lock().unwrap_or_else(PoisonError::into_inner).iter() {
+            let _ = writeln!(out, "jobboard_ws_closes_total{{code=\"{code}\"}} {n}");
         }
         self.render_endpoints(&mut out);
         let requests = m.api_requests.lock().unwrap_or_else(PoisonError::into_inner);

@@ -35,6 +35,7 @@ pub fn routes(state: ApiState) -> Router {
         .route("/metrics", get(metrics))
         .layer(axum::extract::DefaultBodyLimit::max(body_limit))
         .layer(cors)
+        .merge(crate::web::routes(&state.config.page))
         .with_state(state)
 }
 
@@ -217,11 +218,12 @@ async fn graphql_get(
         );
     };
     let schema = board.schema.clone();
+    let metrics = state.metrics.clone();
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
         .max_message_size(limits.max_message_bytes)
         .max_frame_size(limits.max_message_bytes)
-        .on_upgrade(move |socket| ws::serve_socket(socket, schema, protocol, limits, connection))
+        .on_upgrade(move |socket| ws::serve_socket(socket, schema, protocol, limits, metrics, connection))
 }
 
 /// Ready when the database answers, the backfill is done and the index is not stalled (see

@@ -16,6 +16,7 @@ use tracing::{debug, warn};
 
 use crate::store::notify::{self, Change};
 use crate::store::{ActivityRow, IndexStatus, Reader};
+use crate::telemetry::Metrics;
 
 /// Events read per statement when the hub catches up with newly indexed blocks.
 const CATCH_UP_PAGE: usize = 1000;
@@ -69,16 +70,18 @@ impl Live {
 }
 
 /// Starts the hub for `reader`'s board; it stops when `cancel` fires.
-pub fn spawn(reader: Reader, cancel: CancellationToken) -> Live {
+pub fn spawn(reader: Reader, metrics: Metrics, cancel: CancellationToken) -> Live {
     let (events, _) = broadcast::channel(4096);
     let (status_tx, status) = watch::channel(None);
-    let hub = Hub { reader, events: events.clone(), status: status_tx, pushed_up_to: None };
+    let hub = Hub { reader, metrics, events: events.clone(), status: status_tx, pushed_up_to: None };
     tokio::spawn(hub.run(cancel));
     Live { events, status }
 }
 
 struct Hub {
     reader: Reader,
+    /// Counts what is pushed (`jobboard_live_*` in /metrics).
+    metrics: Metrics,
     events: broadcast::Sender<Arc<LiveEvent>>,
     status: watch::Sender<Option<IndexStatus>>,
     /// The last block whose events were pushed (`None` until the first status read).
@@ -131,6 +134,7 @@ impl Hub {
     fn push_reorg(&mut self, to: i64, hash: Option<B256>) {
         if self.pushed_up_to.is_some_and(|pushed| pushed > to) {
             let _ = self.events.send(Arc::new(LiveEvent::Reorg { to: u64::try_from(to).unwrap_or(0), hash }));
+            self.metrics.live_reorg_pushed();
             self.pushed_up_to = Some(to);
         }
     }
@@ -163,6 +167,7 @@ impl Hub {
                 while self.events.receiver_count() > 0 {
                     let rows = self.reader.activity_between(after, block, CATCH_UP_PAGE).await?;
                     let full = rows.len() == CATCH_UP_PAGE;
+                    self.metrics.live_events_pushed(rows.len());
                     for row in rows {
                         after = (row.block_number, row.log_index);
                         let _ = self.events.send(Arc::new(LiveEvent::Activity(row)));

@@ -68,6 +68,10 @@ pub struct ApiConfig {
     pub pages: PageLimits,
     /// Cross-origin policy.
     pub cors: CorsLayer,
+    /// JSON-RPC endpoints offered to browser wallets in `_meta.publicRpcUrls`.
+    pub public_rpc_urls: Vec<String>,
+    /// The web page served beside the API (`/` and every path the API does not answer).
+    pub page: crate::web::PageConfig,
 }
 
 impl Default for ApiConfig {
@@ -85,6 +89,8 @@ impl Default for ApiConfig {
             ws: WsLimits::default(),
             pages: PageLimits::default(),
             cors: CorsLayer::permissive(),
+            public_rpc_urls: Vec::new(),
+            page: crate::web::PageConfig::default(),
         }
     }
 }
@@ -148,13 +154,14 @@ impl ApiState {
             return false;
         }
         let config = &self.config;
-        let live = live::spawn(reader.clone(), cancel);
+        let live = live::spawn(reader.clone(), self.metrics.clone(), cancel);
         let context = schema::ApiContext {
             loaders: Arc::new(loaders::loaders(reader.clone(), config.batch_wait)),
             reader,
             live,
             pages: config.pages,
             stall_after: config.stall_after,
+            public_rpc_urls: config.public_rpc_urls.clone().into(),
         };
         let schema = schema::build_schema(Some(context.clone()), config.max_depth, config.max_complexity);
         let schema = codes::CodedSchema::new(schema, schema::build_pricing_schema(), config.max_complexity);

@@ -26,6 +26,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_tungstenite::tungstenite;
 
 use super::codes::{CodedSchema, SubscriptionSlots};
+use crate::telemetry::Metrics;
 
 /// Close code: a message over the size limit (RFC 6455's "message too big").
 pub const CLOSE_TOO_BIG: u16 = 1009;
@@ -88,6 +89,7 @@ pub async fn serve_socket(
     schema: CodedSchema,
     protocol: WebSocketProtocols,
     limits: WsLimits,
+    metrics: Metrics,
     _connection: OwnedSemaphorePermit,
 ) {
     let (mut sink, source) = socket.split();
@@ -173,6 +175,7 @@ pub async fn serve_socket(
     };
     if let Some(Closing(code, reason)) = closing {
         tracing::debug!(code, reason, "closing a WebSocket connection");
+        metrics.ws_closed(code);
         let frame = Message::Close(Some(CloseFrame { code, reason: reason.into() }));
         // A client that reads nothing may not take this either: bounded, then dropped.
         let _ = tokio::time::timeout(Duration::from_secs(1), sink.send(frame)).await;

@@ -24,8 +24,9 @@ use crate::chain::{ChainError, deploy_board};
 
 /// The database the dev stack indexes into.
 pub const DEV_DATABASE: &str = "jobboard";
-/// Dev accounts anvil creates (the demo uses ten).
-const ACCOUNTS: &str = "10";
+/// Dev accounts anvil creates: the demo uses the first ten; 10 to 19 are left for people
+/// trying the page with a browser wallet, and for the browser tests.
+const ACCOUNTS: &str = "20";
 /// Seconds between anvil's state dumps, which bound what a crash of the whole machine loses.
 const STATE_INTERVAL: &str = "5";
 /// Marks a directory as a dev data directory, which `--reset` may delete.

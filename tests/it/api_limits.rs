@@ -1,7 +1,8 @@
 //! The request limits with small settings, in-process: the per-request deadline, the answer
 //! ceiling and the batch cap; and the WebSocket endpoint's timers on a real socket: a client
-//! that never sends `connection_init` is closed with 4408, and one that stops answering the
-//! server's keep-alive pings with 4000.
+//! that never sends `connection_init` is closed with 4408, one that stops answering the
+//! server's keep-alive pings with 4000, one that stops reading with 4001, and a subscription
+//! whose queue overflowed ends with `SUBSCRIPTION_LAGGED`.
 
 use std::time::{Duration, Instant};
 
@@ -172,6 +173,163 @@ async fn deadline_answer_ceiling_and_batch_cap_hold() -> Result<()> {
         answer["data"]["jobs"]["nodes"][0]["revisions"].as_array().is_some_and(|r| r.len() == 1),
         "{answer}"
     );
+    cancel.cancel();
+    Ok(())
+}
+
+/// A subscription's socket, initialised and subscribed to `query` as operation "1", with a
+/// receive buffer of a few KiB: once it stops reading, the server's sends block after a few
+/// hundred KiB instead of the megabytes loopback buffers take by default.
+async fn subscribed(addr: std::net::SocketAddr, query: &str) -> Result<Socket> {
+    let tcp = tokio::net::TcpSocket::new_v4()?;
+    tcp.set_recv_buffer_size(4096)?;
+    let stream = tcp.connect(addr).await?;
+    let mut request = format!("ws://{addr}/graphql").into_client_request()?;
+    request.headers_mut().insert("sec-websocket-protocol", "graphql-transport-ws".parse()?);
+    let stream = tokio_tungstenite::MaybeTlsStream::Plain(stream);
+    let mut socket = tokio_tungstenite::client_async(request, stream).await?.0;
+    socket.send(Message::text(json!({"type": "connection_init"}).to_string())).await?;
+    let ack = socket.next().await.context("no ack")??;
+    ensure!(ack.to_text()?.contains("connection_ack"), "{ack:?}");
+    let subscribe = json!({"id": "1", "type": "subscribe", "payload": {"query": query}});
+    socket.send(Message::text(subscribe.to_string())).await?;
+    Ok(socket)
+}
+
+/// What a client that stopped reading finds once it reads again.
+#[derive(Debug, PartialEq)]
+enum Found {
+    /// An error with this code, after this many events.
+    Error(String, usize),
+    /// A close frame with this code, after this many events.
+    Closed(u16, usize),
+    /// The connection ended without a close frame (the server could not send it into a full
+    /// socket), after this many events.
+    Ended(usize),
+    /// Every event up to the top block arrived: nothing was done about the silence.
+    Everything(usize),
+}
+
+async fn read_until_told(socket: &mut Socket, top: i64) -> Result<Found> {
+    let mut events = 0;
+    loop {
+        let message = match tokio::time::timeout(Duration::from_secs(20), socket.next()).await {
+            Err(_) => bail!("nothing within 20 s after {events} events"),
+            Ok(None | Some(Err(_))) => return Ok(Found::Ended(events)),
+            Ok(Some(Ok(message))) => message,
+        };
+        match message {
+            Message::Close(frame) => {
+                return Ok(Found::Closed(frame.map_or(1005, |f| u16::from(f.code)), events));
+            }
+            Message::Text(text) => {
+                let value: Value = serde_json::from_str(&text)?;
+                if let Some(code) = value["payload"]["errors"][0]["extensions"]["code"].as_str() {
+                    return Ok(Found::Error(code.to_owned(), events));
+                }
+                if value["type"] == "next" {
+                    events += 1;
+                    let block = value["payload"]["data"]["activity"]["blockNumber"].as_str().unwrap_or("");
+                    if block == top.to_string() {
+                        return Ok(Found::Everything(events));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Waits until `done(metrics)` holds (the hub pushed, the server closed…), for up to a minute.
+async fn until(metrics: &Metrics, what: &str, done: impl Fn(&Metrics) -> bool) -> Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !done(metrics) {
+        ensure!(
+            Instant::now() < deadline,
+            "{what} did not happen within 60 s ({:?} pushed)",
+            metrics.live_pushed_total()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Ok(())
+}
+
+/// Subscribers that stop reading while 100k events are pushed. The server's sends to them
+/// block once their socket is full; with a long send timeout the subscription's queue
+/// overflows and, reading again, the client learns it with `SUBSCRIPTION_LAGGED` (not a
+/// user-input error); with a short one the server drops it as a slow consumer (close 4001)
+/// instead of buffering for it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lagging_and_slow_subscribers_are_told_and_dropped() -> Result<()> {
+    let db = test_database().await?;
+    let board = generate_board(&db.pool, 100_000).await?;
+    let top: i64 = sqlx::query_scalar("SELECT max(block_number) FROM events").fetch_one(&db.pool).await?;
+    let total: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM events WHERE block_number > 1").fetch_one(&db.pool).await?;
+    let total = u64::try_from(total)?;
+    // The index starts at block 1 (as after a revert); each server's hub learns that before
+    // the index moves forward: a read with `X-Min-Block: 1` answers once the hub has seen it.
+    sqlx::query("UPDATE indexer_state SET block_number = 1").execute(&db.pool).await?;
+    let cancel = CancellationToken::new();
+    let mut servers = Vec::new();
+    for send_timeout in [Duration::from_secs(120), Duration::from_millis(300)] {
+        let config =
+            ApiConfig { ws: WsLimits { send_timeout, ..WsLimits::default() }, ..ApiConfig::default() };
+        let metrics = Metrics::default();
+        let state =
+            ApiState::new(Reader::new(db.pool.clone(), board)?, config, metrics.clone(), cancel.clone());
+        // A small, fixed send buffer (accepted sockets inherit it; fixing it turns off the
+        // kernel's growing of it), so a silent client blocks the server's sends after a few
+        // hundred events, long before its queue of 4096 could overflow.
+        let socket = tokio::net::TcpSocket::new_v4()?;
+        socket.set_send_buffer_size(8192)?;
+        socket.bind("127.0.0.1:0".parse()?)?;
+        let listener = socket.listen(64)?;
+        let addr = listener.local_addr()?;
+        tokio::spawn(api::serve_on(listener, state, cancel.clone()));
+        let query = "subscription { activity { kind jobId applicationId status employer applicant blockNumber \
+                     blockHash logIndex txHash timestamp } }";
+        servers.push((subscribed(addr, query).await?, metrics));
+        let seen: Value = reqwest::Client::new()
+            .post(format!("http://{addr}/graphql"))
+            .header("x-min-block", "1")
+            .json(&json!({ "query": "{ _meta { block { number } } }" }))
+            .send()
+            .await?
+            .json()
+            .await?;
+        ensure!(seen["data"]["_meta"]["block"]["number"] == "1", "{seen}");
+    }
+    let mut servers = servers.into_iter();
+    let (mut lagging, lagging_metrics) = servers.next().context("server")?;
+    let (mut slow, slow_metrics) = servers.next().context("server")?;
+    // A first step forward pushes a few hundred events: more than the sockets hold, fewer than
+    // a subscription's queue (4096), so neither subscription can lag yet; both servers' sends
+    // block. The short-timeout server gives up on its client (close 4001).
+    let (step, step_events): (i64, i64) = sqlx::query_as(
+        "SELECT block_number, n FROM (SELECT block_number, count(*) OVER (ORDER BY block_number) AS n \
+         FROM events WHERE block_number > 1) e WHERE n <= 2000 ORDER BY block_number DESC LIMIT 1",
+    )
+    .fetch_one(&db.pool)
+    .await?;
+    ensure!(step_events >= 300, "the first step holds only {step_events} events");
+    sqlx::query("UPDATE indexer_state SET block_number = $1").bind(step).execute(&db.pool).await?;
+    until(&slow_metrics, "a close 4001", |m| m.ws_closes_total(4001) == 1).await?;
+    // Then to the top: the long-timeout server keeps its blocked client, so its hub pushes all
+    // 100k events into a queue nobody drains.
+    sqlx::query("UPDATE indexer_state SET block_number = $1").bind(top).execute(&db.pool).await?;
+    until(&lagging_metrics, "the whole push", |m| m.live_pushed_total().0 >= total).await?;
+    let found = read_until_told(&mut lagging, top).await?;
+    println!("silent while {total} events were pushed, reading again: {found:?}");
+    ensure!(matches!(&found, Found::Error(code, _) if code == "SUBSCRIPTION_LAGGED"), "{found:?}");
+    let found = read_until_told(&mut slow, top).await?;
+    println!(
+        "silent over a 300 ms send timeout while {step_events} events were pushed, reading again: {found:?}"
+    );
+    // The close frame reaches the client when the server could still queue it; when the
+    // socket stayed full, the connection simply ends. Either way it ends before the top block.
+    ensure!(matches!(found, Found::Closed(4001, _) | Found::Ended(_)), "{found:?}");
+    ensure!(lagging_metrics.ws_closes_total(4001) == 0, "the patient server dropped its client");
     cancel.cancel();
     Ok(())
 }

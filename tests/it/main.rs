@@ -21,3 +21,4 @@ mod rewind;
 mod rpc_faults;
 mod rpc_proxy;
 mod scenario;
+mod web;

@@ -106,16 +106,16 @@ pub struct Meta {
     pub backfill_done: bool,
     /// When the indexer last reported in (it does on every poll of the node).
     pub indexer_updated_at: Option<DateTime>,
+    /// JSON-RPC endpoints of the board's chain that the operator offers to browser wallets
+    /// (`--public-rpc-url`), for `wallet_addEthereumChain`; empty when none is given.
+    pub public_rpc_urls: Vec<String>,
 }
 
 impl Meta {
-    /// Builds the meta of `reader`'s board from its status (see [`IndexStatus::health`]).
-    pub fn from_status(
-        reader: &Reader,
-        status: Option<&IndexStatus>,
-        stall_after: std::time::Duration,
-    ) -> Meta {
-        let board = reader.board();
+    /// Builds the meta of the context's board from its status (see [`IndexStatus::health`]).
+    pub fn from_status(context: &ApiContext, status: Option<&IndexStatus>) -> Meta {
+        let stall_after = context.stall_after;
+        let board = context.reader.board();
         let block = status.and_then(|s| s.block.as_ref());
         let synced = status.is_some_and(|s| s.health(stall_after).synced);
         Meta {
@@ -127,6 +127,7 @@ impl Meta {
             synced,
             backfill_done: status.is_some_and(|s| s.backfill_done),
             indexer_updated_at: status.map(|s| DateTime(s.updated_at)),
+            public_rpc_urls: context.public_rpc_urls.to_vec(),
         }
     }
 }

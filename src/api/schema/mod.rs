@@ -60,6 +60,8 @@ pub struct ApiContext {
     pub pages: PageLimits,
     /// `--stall-after`: how `_meta.synced` judges a silent or stuck indexer.
     pub stall_after: std::time::Duration,
+    /// `--public-rpc-url`: endpoints a wallet may add for the board's chain (`_meta`).
+    pub public_rpc_urls: Arc<[String]>,
 }
 
 pub(super) fn api<'a>(ctx: &Context<'a>) -> &'a ApiContext {

@@ -173,8 +173,7 @@ impl QueryRoot {
     /// Where the index stands.
     #[graphql(name = "_meta")]
     async fn meta(&self, ctx: &Context<'_>) -> Result<Meta> {
-        let reader = &api(ctx).reader;
-        let status = reader.status().await.map_err(read_failed)?;
-        Ok(Meta::from_status(reader, status.as_ref(), api(ctx).stall_after))
+        let status = api(ctx).reader.status().await.map_err(read_failed)?;
+        Ok(Meta::from_status(api(ctx), status.as_ref()))
     }
 }

@@ -72,8 +72,7 @@ impl SubscriptionRoot {
             let block = status.as_ref().and_then(|s| s.block.as_ref()).map(|b| (b.number, b.hash.clone()));
             let moved = last_block.as_ref() != Some(&block);
             last_block = Some(block);
-            let meta =
-                moved.then(|| Meta::from_status(&context.reader, status.as_ref(), context.stall_after));
+            let meta = moved.then(|| Meta::from_status(&context, status.as_ref()));
             async move { meta }
         })
     }
