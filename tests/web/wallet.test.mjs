@@ -131,6 +131,29 @@ test("an applicant applies with a file; the receipt verifies with the CLI; My ap
   pages.alice = page;
 });
 
+test("the employer verifies the received document and receipt in the browser; another document does not match", async () => {
+  const { context, page, problems } = await openPage(browser);
+  try {
+    const documentPath = join(dir, "cv-alice.txt");
+    const verify = async (document) => {
+      await page.goto(new URL("verify", env.boardUrl).href);
+      await page.setInputFiles("#verify-document", document);
+      await page.setInputFiles("#verify-receipt", `${documentPath}.jobboard.json`);
+      await page.getByRole("button", { name: "Verify", exact: true }).click();
+      const verdict = page.locator(".verdict-title");
+      await verdict.waitFor();
+      return (await verdict.textContent())?.trim();
+    };
+    assert.equal(await verify(documentPath), "Match");
+    const other = join(dir, "cv-someone-else.txt");
+    writeFileSync(other, "Someone else's CV\n");
+    assert.equal(await verify(other), "No match");
+    assert.deepEqual(problems, [], "the page reported errors");
+  } finally {
+    await context.close();
+  }
+});
+
 test("the employer shortlists, the applicant sees it, a batch reject, then the job is closed", async () => {
   const { page } = await connected(employer, `jobs/${jobId}/applications`);
   await page.getByRole("button", { name: `Shortlist application #${aliceApplication}` }).click();

@@ -22,6 +22,8 @@ interface Route {
 
 const routes: Route[] = [];
 let current: AbortController | null = null;
+/** Whether a view has been shown yet: the first one keeps the browser's own focus and scroll. */
+let shown = false;
 let notFound: View = () => document.createTextNode("Not found");
 
 /** Registers `view` for `path`, whose `:name` segments become parameters. */
@@ -82,6 +84,15 @@ export async function render(): Promise<void> {
     const node = await view({ params, query: new URLSearchParams(location.search), signal: controller.signal });
     if (controller.signal.aborted) return;
     replace(main, node);
+    const heading = main.querySelector("h1")?.textContent?.trim();
+    document.title = heading ? `${heading} · Job board` : "Job board";
+    if (shown) {
+      // After an in-page navigation, keyboard and screen-reader users start at the new content,
+      // as they would after a page load.
+      main.focus({ preventScroll: true });
+      window.scrollTo(0, 0);
+    }
+    shown = true;
   } catch (error) {
     if (controller.signal.aborted) return;
     const message = error instanceof Error ? error.message : String(error);
