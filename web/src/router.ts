@@ -26,6 +26,17 @@ let current: AbortController | null = null;
 let shown = false;
 let notFound: View = () => document.createTextNode("Not found");
 
+/** A view whose code loads when it is first shown (a chunk of its own), so the first page
+ * carries only what it renders. */
+export function lazy(load: () => Promise<View>): View {
+  let loaded: Promise<View> | null = null;
+  return async (context) => {
+    loaded ??= load();
+    loaded.catch(() => (loaded = null));
+    return (await loaded)(context);
+  };
+}
+
 /** Registers `view` for `path`, whose `:name` segments become parameters. */
 export function route(path: string, view: View): void {
   const names: string[] = [];

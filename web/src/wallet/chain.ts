@@ -1,7 +1,6 @@
 // The board's chain, as viem and wallets need it: a viem `Chain` built from `_meta.chainId`,
 // and the switch (or add) request when the wallet is on another chain.
 
-import { defineChain, type Chain } from "viem";
 import { boardMeta, gql } from "../graphql";
 import type { Eip1193Provider } from "./providers";
 
@@ -26,24 +25,13 @@ export async function boardChainId(): Promise<number> {
 
 /** JSON-RPC endpoints the board offers to wallets (`_meta.publicRpcUrls`; empty when the
  * server does not offer any). */
-async function publicRpcUrls(): Promise<string[]> {
+export async function publicRpcUrls(): Promise<string[]> {
   try {
     const data = await gql<{ _meta: { publicRpcUrls: string[] } }>("{ _meta { publicRpcUrls } }");
     return data._meta.publicRpcUrls;
   } catch {
     return [];
   }
-}
-
-/** The viem chain of the board, so viem refuses to send when the wallet is elsewhere. */
-export async function boardChain(): Promise<Chain> {
-  const id = await boardChainId();
-  return defineChain({
-    id,
-    name: chainName(id),
-    nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
-    rpcUrls: { default: { http: await publicRpcUrls() } },
-  });
 }
 
 /** Why a switch did not happen, in a sentence (the wallet's state is unchanged). */

@@ -2,11 +2,11 @@
 // before the wallet prompt), send, wait for the receipt, then wait for the index to hold that
 // block (X-Min-Block), so the screen that follows shows the write. Each step is reported.
 
-import { createClient, custom, type Address, type Hex, type TransactionReceipt } from "viem";
+import { createClient, custom, defineChain, type Address, type Chain, type Hex, type TransactionReceipt } from "viem";
 import { simulateContract, waitForTransactionReceipt, writeContract } from "viem/actions";
 import { ApiError, boardMeta, gql, type QueryOptions } from "../graphql";
 import { jobBoardAbi } from "./abi";
-import { boardChain, chainName } from "./chain";
+import { boardChainId, chainName, publicRpcUrls } from "./chain";
 import { walletState } from "./connection";
 import type { Posting } from "./limits";
 
@@ -34,6 +34,18 @@ export class NotSentError extends Error {
 }
 
 let lastWritten: bigint | null = null;
+
+/** The viem chain of the board, so viem refuses to send when the wallet is elsewhere. (Here,
+ * not in chain.ts: viem's chain definitions weigh ~100 KiB, and chain.ts is on the first page.) */
+async function boardChain(): Promise<Chain> {
+  const id = await boardChainId();
+  return defineChain({
+    id,
+    name: chainName(id),
+    nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
+    rpcUrls: { default: { http: await publicRpcUrls() } },
+  });
+}
 
 /** Query options that read at least the page's own latest write (X-Min-Block), with `signal`. */
 export function fresh(signal?: AbortSignal): QueryOptions {
