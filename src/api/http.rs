@@ -134,7 +134,18 @@ async fn graphql_post(
                 "X-Min-Block must be a decimal block number",
             );
         };
-        if let Err(at) = board.context.live.wait_for_block(block, limits.min_block_wait).await {
+        // The wait counts against the request's deadline: whichever ends first ends it.
+        let deadline_first = limits.request_timeout < limits.min_block_wait;
+        let bound = limits.min_block_wait.min(limits.request_timeout.saturating_sub(started.elapsed()));
+        if let Err(at) = board.context.live.wait_for_block(block, bound).await {
+            if deadline_first {
+                state.metrics.api_request(None, "timeout", started.elapsed());
+                return error_response(
+                    StatusCode::OK,
+                    ApiError::QueryTimeout.code(),
+                    ApiError::QueryTimeout.to_string(),
+                );
+            }
             let at = at.map_or_else(|| "no block".to_owned(), |b| format!("block {b}"));
             let error = ApiError::NotYetIndexed { wanted: block, at };
             state.metrics.api_request(None, "not_yet_indexed", started.elapsed());
