@@ -9,6 +9,7 @@ mod copy;
 mod error;
 pub mod health;
 mod ids;
+pub mod lock;
 pub mod notify;
 mod project;
 mod read;
