@@ -3,9 +3,10 @@
 
 use std::collections::HashMap;
 
-use alloy::primitives::Address;
+use alloy::primitives::{Address, B256};
 use chrono::{DateTime, Utc};
-use sqlx::{Postgres, QueryBuilder};
+use sqlx::postgres::PgRow;
+use sqlx::{FromRow, Postgres, QueryBuilder, Row};
 
 use super::filters::{
     ApplicationFilter, ApplicationOrder, ApplicationParent, ApplicationScope, Page, PageRequest,
@@ -17,46 +18,86 @@ use super::{
     APPLICATION_COLUMNS, JOB_COLUMNS, Reader, finish_pages, joined_job_aliases, push_key_text,
     push_outer_order, push_page,
 };
+use crate::contract::ApplicationStatus;
+use crate::store::decode::{address_from, b256_from, status_from, u64_from};
 use crate::store::{StoreError, to_sql_i64};
 
 /// An application as stored, with its current status.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct ApplicationRow {
     /// The on-chain id.
-    pub application_id: i64,
+    pub application_id: u64,
     /// The job applied to.
-    pub job_id: i64,
+    pub job_id: u64,
     /// The applicant's address.
-    pub applicant: Vec<u8>,
+    pub applicant: Address,
     /// The salted document hash.
-    pub application_hash: Vec<u8>,
-    /// Current status byte.
-    pub status: i16,
+    pub application_hash: B256,
+    /// Current status.
+    pub status: ApplicationStatus,
     /// Block of the `ApplicationSubmitted` event.
-    pub submitted_block: i64,
+    pub submitted_block: u64,
     /// Its transaction.
-    pub submitted_tx: Vec<u8>,
+    pub submitted_tx: B256,
     /// Its block's time.
     pub submitted_at: DateTime<Utc>,
     /// Time of the latest status change.
     pub updated_at: DateTime<Utc>,
 }
 
+impl<'r> FromRow<'r, PgRow> for ApplicationRow {
+    fn from_row(row: &'r PgRow) -> Result<Self, sqlx::Error> {
+        Ok(ApplicationRow {
+            application_id: u64_from(row.try_get("application_id")?, "applications.application_id")?,
+            job_id: u64_from(row.try_get("job_id")?, "applications.job_id")?,
+            applicant: address_from(&row.try_get::<Vec<u8>, _>("applicant")?, "applications.applicant")?,
+            application_hash: b256_from(
+                &row.try_get::<Vec<u8>, _>("application_hash")?,
+                "applications.application_hash",
+            )?,
+            status: status_from(row.try_get("status")?, "applications.status")?,
+            submitted_block: u64_from(row.try_get("submitted_block")?, "applications.submitted_block")?,
+            submitted_tx: b256_from(
+                &row.try_get::<Vec<u8>, _>("submitted_tx")?,
+                "applications.submitted_tx",
+            )?,
+            submitted_at: row.try_get("submitted_at")?,
+            updated_at: row.try_get("updated_at")?,
+        })
+    }
+}
+
 /// One status an application has had (the first is its submission).
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct StatusChangeRow {
     /// The application.
-    pub application_id: i64,
-    /// The status byte.
-    pub status: i16,
+    pub application_id: u64,
+    /// The status.
+    pub status: ApplicationStatus,
     /// Block of the event.
-    pub block_number: i64,
+    pub block_number: u64,
     /// Its log index.
     pub log_index: i32,
     /// Its transaction.
-    pub tx_hash: Vec<u8>,
+    pub tx_hash: B256,
     /// Its block's time.
     pub block_time: DateTime<Utc>,
+}
+
+impl<'r> FromRow<'r, PgRow> for StatusChangeRow {
+    fn from_row(row: &'r PgRow) -> Result<Self, sqlx::Error> {
+        Ok(StatusChangeRow {
+            application_id: u64_from(
+                row.try_get("application_id")?,
+                "application_status_changes.application_id",
+            )?,
+            status: status_from(row.try_get("status")?, "application_status_changes.status")?,
+            block_number: u64_from(row.try_get("block_number")?, "application_status_changes.block_number")?,
+            log_index: row.try_get("log_index")?,
+            tx_hash: b256_from(&row.try_get::<Vec<u8>, _>("tx_hash")?, "application_status_changes.tx_hash")?,
+            block_time: row.try_get("block_time")?,
+        })
+    }
 }
 
 /// How an application list's rows are tied to their parent.
@@ -224,10 +265,9 @@ impl Reader {
                 inner(&mut qb, Some("job_id"));
                 qb.push(") FROM UNNEST(").push_bind(jobs).push("::bigint[]) AS p(parent)");
                 let rows: Vec<(i64, i64)> = qb.build_query_as().fetch_all(&self.pool).await?;
-                Ok(rows
-                    .into_iter()
-                    .map(|(p, n)| (ApplicationParent::Job(u64::try_from(p).unwrap_or_default()), n))
-                    .collect())
+                rows.into_iter()
+                    .map(|(p, n)| Ok((ApplicationParent::Job(u64_from(p, "parent job")?), n)))
+                    .collect()
             }
             ApplicationScope::Applicants(applicants) => {
                 let applicants: Vec<Vec<u8>> = applicants.iter().map(|a| a.to_vec()).collect();
@@ -235,10 +275,11 @@ impl Reader {
                 inner(&mut qb, Some("applicant"));
                 qb.push(") FROM UNNEST(").push_bind(applicants).push("::bytea[]) AS p(parent)");
                 let rows: Vec<(Vec<u8>, i64)> = qb.build_query_as().fetch_all(&self.pool).await?;
-                Ok(rows
-                    .into_iter()
-                    .map(|(p, n)| (ApplicationParent::Applicant(Address::from_slice(&p)), n))
-                    .collect())
+                rows.into_iter()
+                    .map(|(p, n)| {
+                        Ok((ApplicationParent::Applicant(address_from(&p, "parent applicant")?), n))
+                    })
+                    .collect()
             }
         }
     }
@@ -255,7 +296,7 @@ impl Reader {
         qb.push(" AND a.application_id = ANY(").push_bind(ids).push(")");
         self.count_statement();
         let rows: Vec<ApplicationRow> = qb.build_query_as().fetch_all(&self.pool).await?;
-        Ok(rows.into_iter().map(|r| (u64::try_from(r.application_id).unwrap_or_default(), r)).collect())
+        Ok(rows.into_iter().map(|r| (r.application_id, r)).collect())
     }
 
     /// Every status of each application, oldest first.
@@ -280,7 +321,7 @@ impl Reader {
         let rows: Vec<StatusChangeRow> = qb.build_query_as().fetch_all(&self.pool).await?;
         let mut map: HashMap<u64, Vec<StatusChangeRow>> = HashMap::new();
         for row in rows {
-            map.entry(u64::try_from(row.application_id).unwrap_or_default()).or_default().push(row);
+            map.entry(row.application_id).or_default().push(row);
         }
         Ok(map)
     }

@@ -3,14 +3,15 @@
 
 use std::collections::HashMap;
 
-use alloy::primitives::Address;
+use alloy::primitives::{Address, B256};
 use chrono::{DateTime, Utc};
 use sqlx::postgres::PgRow;
-use sqlx::{Postgres, QueryBuilder, Row};
+use sqlx::{FromRow, Postgres, QueryBuilder, Row};
 
 use super::filters::{JobFilter, JobOrder, Page, PageRequest, Scope, SortKey, push_job_filter};
-use super::{JOB_COLUMNS, Reader, finish_pages, push_key_text, push_page};
+use super::{JOB_COLUMN_NAMES, JOB_COLUMNS, Reader, finish_pages, push_key_text, push_page};
 use crate::contract::split_tags;
+use crate::store::decode::{address_from, b256_from, u64_from};
 use crate::store::{StoreError, to_sql_i64};
 
 /// The content of a posting: a job's current one, or one of its revisions.
@@ -41,21 +42,20 @@ pub struct PostingRow {
 }
 
 /// A job as stored, with its current posting.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct JobRow {
     /// The on-chain id.
-    pub job_id: i64,
-    /// The employer's address (20 bytes).
-    pub employer: Vec<u8>,
+    pub job_id: u64,
+    /// The employer's address.
+    pub employer: Address,
     /// The current posting.
-    #[sqlx(flatten)]
     pub posting: PostingRow,
     /// Closed on-chain.
     pub closed: bool,
     /// Block of the `JobPosted` event.
-    pub posted_block: i64,
+    pub posted_block: u64,
     /// Transaction of the `JobPosted` event.
-    pub posted_tx: Vec<u8>,
+    pub posted_tx: B256,
     /// Time of the `JobPosted` block.
     pub posted_at: DateTime<Utc>,
     /// Time of the latest event about the posting.
@@ -66,60 +66,102 @@ pub struct JobRow {
     pub application_count: i32,
 }
 
+/// Where a job's columns are in a row: under their own names, or (a job joined into another
+/// row under aliases) by position from `at`, in [`JOB_COLUMN_NAMES`] order.
+struct JobColumns<'r> {
+    row: &'r PgRow,
+    at: Option<usize>,
+}
+
+impl<'r> JobColumns<'r> {
+    fn get<T: sqlx::Decode<'r, Postgres> + sqlx::Type<Postgres>>(
+        &self,
+        name: &'static str,
+    ) -> Result<T, sqlx::Error> {
+        let Some(at) = self.at else { return self.row.try_get(name) };
+        let position = JOB_COLUMN_NAMES
+            .iter()
+            .position(|n| *n == name)
+            .ok_or_else(|| sqlx::Error::ColumnNotFound(name.to_owned()))?;
+        self.row.try_get(at + position)
+    }
+
+    fn decode(&self) -> Result<JobRow, sqlx::Error> {
+        Ok(JobRow {
+            job_id: u64_from(self.get("job_id")?, "jobs.job_id")?,
+            employer: address_from(&self.get::<Vec<u8>>("employer")?, "jobs.employer")?,
+            posting: PostingRow {
+                title: self.get("title")?,
+                company: self.get("company")?,
+                location: self.get("location")?,
+                tags: self.get("tags")?,
+                description: self.get("description")?,
+                salary_currency: self.get("salary_currency")?,
+                salary_min: self.get("salary_min")?,
+                salary_max: self.get("salary_max")?,
+                deadline: self.get("deadline")?,
+                deadline_unix: self.get("deadline_unix")?,
+            },
+            closed: self.get("closed")?,
+            posted_block: u64_from(self.get("posted_block")?, "jobs.posted_block")?,
+            posted_tx: b256_from(&self.get::<Vec<u8>>("posted_tx")?, "jobs.posted_tx")?,
+            posted_at: self.get("posted_at")?,
+            updated_at: self.get("updated_at")?,
+            closed_at: self.get("closed_at")?,
+            application_count: self.get("application_count")?,
+        })
+    }
+}
+
+impl<'r> FromRow<'r, PgRow> for JobRow {
+    fn from_row(row: &'r PgRow) -> Result<Self, sqlx::Error> {
+        JobColumns { row, at: None }.decode()
+    }
+}
+
 impl JobRow {
     /// Decodes a job joined into another row: the [`JOB_COLUMNS`] values, in that order, from
     /// column `at` on. `None` when the join found no job (its id column is NULL).
     pub(super) fn from_columns(row: &PgRow, at: usize) -> Result<Option<JobRow>, sqlx::Error> {
-        let mut column = at;
-        let mut next = || {
-            column += 1;
-            column - 1
-        };
-        let Some(job_id) = row.try_get::<Option<i64>, _>(next())? else { return Ok(None) };
-        Ok(Some(JobRow {
-            job_id,
-            employer: row.try_get(next())?,
-            posting: PostingRow {
-                title: row.try_get(next())?,
-                company: row.try_get(next())?,
-                location: row.try_get(next())?,
-                tags: row.try_get(next())?,
-                description: row.try_get(next())?,
-                salary_currency: row.try_get(next())?,
-                salary_min: row.try_get(next())?,
-                salary_max: row.try_get(next())?,
-                deadline: row.try_get(next())?,
-                deadline_unix: row.try_get(next())?,
-            },
-            closed: row.try_get(next())?,
-            posted_block: row.try_get(next())?,
-            posted_tx: row.try_get(next())?,
-            posted_at: row.try_get(next())?,
-            updated_at: row.try_get(next())?,
-            closed_at: row.try_get(next())?,
-            application_count: row.try_get(next())?,
-        }))
+        let columns = JobColumns { row, at: Some(at) };
+        if columns.get::<Option<i64>>("job_id")?.is_none() {
+            return Ok(None);
+        }
+        columns.decode().map(Some)
     }
 }
 
 /// One version of a posting.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct RevisionRow {
     /// The job.
-    pub job_id: i64,
+    pub job_id: u64,
     /// The version's content (its tags split from `tags_text`).
-    #[sqlx(flatten)]
     pub posting: PostingRow,
     /// Tags as posted (comma-separated).
     pub tags_text: String,
     /// Block of the event that published this version.
-    pub block_number: i64,
+    pub block_number: u64,
     /// Its log index.
     pub log_index: i32,
     /// Its transaction.
-    pub tx_hash: Vec<u8>,
+    pub tx_hash: B256,
     /// Its block's time.
     pub block_time: DateTime<Utc>,
+}
+
+impl<'r> FromRow<'r, PgRow> for RevisionRow {
+    fn from_row(row: &'r PgRow) -> Result<Self, sqlx::Error> {
+        Ok(RevisionRow {
+            job_id: u64_from(row.try_get("job_id")?, "job_revisions.job_id")?,
+            posting: PostingRow::from_row(row)?,
+            tags_text: row.try_get("tags_text")?,
+            block_number: u64_from(row.try_get("block_number")?, "job_revisions.block_number")?,
+            log_index: row.try_get("log_index")?,
+            tx_hash: b256_from(&row.try_get::<Vec<u8>, _>("tx_hash")?, "job_revisions.tx_hash")?,
+            block_time: row.try_get("block_time")?,
+        })
+    }
 }
 
 #[derive(sqlx::FromRow)]
@@ -175,7 +217,7 @@ impl Reader {
         };
         let mut pages = HashMap::new();
         for (parent, row, value, id) in rows {
-            let parent = parent.map(|p| Address::from_slice(&p));
+            let parent = parent.map(|p| address_from(&p, "parent employer")).transpose()?;
             pages.entry(parent).or_insert_with(Page::default).rows.push((SortKey { value, id }, row));
         }
         Ok(finish_pages(pages, page))
@@ -250,7 +292,7 @@ impl Reader {
                 inner(&mut qb, true);
                 qb.push(") FROM UNNEST(").push_bind(parents).push("::bytea[]) AS p(parent)");
                 let rows: Vec<(Vec<u8>, i64)> = qb.build_query_as().fetch_all(&self.pool).await?;
-                Ok(rows.into_iter().map(|(p, n)| (Some(Address::from_slice(&p)), n)).collect())
+                rows.into_iter().map(|(p, n)| Ok((Some(address_from(&p, "parent employer")?), n))).collect()
             }
         }
     }
@@ -267,7 +309,7 @@ impl Reader {
         qb.push(" AND j.job_id = ANY(").push_bind(ids).push(")");
         self.count_statement();
         let rows: Vec<JobRow> = qb.build_query_as().fetch_all(&self.pool).await?;
-        Ok(rows.into_iter().map(|r| (u64::try_from(r.job_id).unwrap_or_default(), r)).collect())
+        Ok(rows.into_iter().map(|r| (r.job_id, r)).collect())
     }
 
     /// The oldest `limit` revisions of each job, oldest first: a job's revisions grow with
@@ -297,7 +339,7 @@ impl Reader {
         let mut map: HashMap<u64, Vec<RevisionRow>> = HashMap::new();
         for mut row in rows {
             row.posting.tags = split_tags(row.tags_text.as_bytes());
-            map.entry(u64::try_from(row.job_id).unwrap_or_default()).or_default().push(row);
+            map.entry(row.job_id).or_default().push(row);
         }
         Ok(map)
     }

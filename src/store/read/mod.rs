@@ -58,8 +58,32 @@ const JOB_COLUMNS: &str = "j.job_id, j.employer, j.title, j.company, j.location,
      j.salary_currency, j.salary_min::text AS salary_min, j.salary_max::text AS salary_max, j.deadline, \
      j.deadline_unix::text AS deadline_unix, j.closed, j.posted_block, j.posted_tx, j.posted_at, j.updated_at, j.closed_at, j.application_count";
 
+/// The names of the columns [`JOB_COLUMNS`] selects, in its order: a job joined into another
+/// row under aliases is decoded by these positions.
+const JOB_COLUMN_NAMES: [&str; 19] = [
+    "job_id",
+    "employer",
+    "title",
+    "company",
+    "location",
+    "tags",
+    "description",
+    "salary_currency",
+    "salary_min",
+    "salary_max",
+    "deadline",
+    "deadline_unix",
+    "closed",
+    "posted_block",
+    "posted_tx",
+    "posted_at",
+    "updated_at",
+    "closed_at",
+    "application_count",
+];
+
 /// How many columns [`JOB_COLUMNS`] selects, and so how many a joined job adds to a row.
-const JOINED_JOB_COLUMNS: usize = 19;
+const JOINED_JOB_COLUMNS: usize = JOB_COLUMN_NAMES.len();
 
 /// `j0, j1, …` (for `prefix` "j"): the names a joined job's columns take.
 fn joined_job_aliases(prefix: &str) -> String {
@@ -222,6 +246,12 @@ mod tests {
     #[test]
     fn a_joined_job_has_one_alias_per_job_column() {
         assert_eq!(JOB_COLUMNS.split(", ").count(), JOINED_JOB_COLUMNS);
+        for (column, name) in JOB_COLUMNS.split(", ").zip(JOB_COLUMN_NAMES) {
+            assert!(
+                column == format!("j.{name}") || column.ends_with(&format!(" AS {name}")),
+                "{column} is not {name}"
+            );
+        }
         assert_eq!(joined_job_aliases("j").split(", ").last(), Some("j18"));
     }
 

@@ -3,17 +3,19 @@
 use std::collections::HashMap;
 
 use alloy::primitives::Address;
-use sqlx::QueryBuilder;
+use sqlx::postgres::PgRow;
+use sqlx::{FromRow, QueryBuilder, Row};
 
 use super::filters::{JobStatus, push_status_condition};
 use super::{APPLICANT_COLUMNS, Reader};
 use crate::store::StoreError;
+use crate::store::decode::address_from;
 
 /// An address that posted jobs.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct EmployerRow {
     /// The address.
-    pub address: Vec<u8>,
+    pub address: Address,
     /// Jobs posted.
     pub job_count: i32,
     /// Jobs open now (not closed, deadline not passed).
@@ -21,14 +23,34 @@ pub struct EmployerRow {
 }
 
 /// An address that applied.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct ApplicantRow {
     /// The address.
-    pub address: Vec<u8>,
+    pub address: Address,
     /// Every application submitted, withdrawn ones included.
     pub application_count: i32,
     /// Applications not withdrawn.
     pub live_application_count: i32,
+}
+
+impl<'r> FromRow<'r, PgRow> for EmployerRow {
+    fn from_row(row: &'r PgRow) -> Result<Self, sqlx::Error> {
+        Ok(EmployerRow {
+            address: address_from(&row.try_get::<Vec<u8>, _>("address")?, "employers.address")?,
+            job_count: row.try_get("job_count")?,
+            open_job_count: row.try_get("open_job_count")?,
+        })
+    }
+}
+
+impl<'r> FromRow<'r, PgRow> for ApplicantRow {
+    fn from_row(row: &'r PgRow) -> Result<Self, sqlx::Error> {
+        Ok(ApplicantRow {
+            address: address_from(&row.try_get::<Vec<u8>, _>("address")?, "applicants.address")?,
+            application_count: row.try_get("application_count")?,
+            live_application_count: row.try_get("live_application_count")?,
+        })
+    }
 }
 
 impl Reader {
@@ -51,7 +73,7 @@ impl Reader {
         qb.push(" AND e.address = ANY(").push_bind(addresses).push(")");
         self.count_statement();
         let rows: Vec<EmployerRow> = qb.build_query_as().fetch_all(&self.pool).await?;
-        Ok(rows.into_iter().map(|r| (Address::from_slice(&r.address), r)).collect())
+        Ok(rows.into_iter().map(|r| (r.address, r)).collect())
     }
 
     /// Applicants by address.
@@ -69,6 +91,6 @@ impl Reader {
         qb.push(" AND e.address = ANY(").push_bind(addresses).push(")");
         self.count_statement();
         let rows: Vec<ApplicantRow> = qb.build_query_as().fetch_all(&self.pool).await?;
-        Ok(rows.into_iter().map(|r| (Address::from_slice(&r.address), r)).collect())
+        Ok(rows.into_iter().map(|r| (r.address, r)).collect())
     }
 }

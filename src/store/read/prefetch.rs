@@ -18,6 +18,7 @@ use super::{
     APPLICANT_COLUMNS, JOB_COLUMNS, JOINED_JOB_COLUMNS, Reader, finish_pages, joined_job_aliases,
     push_outer_order,
 };
+use crate::store::decode::{address_from, u64_from};
 use crate::store::{StoreError, to_sql_i64};
 
 impl Reader {
@@ -169,17 +170,17 @@ impl PagesRead {
         with_jobs: bool,
     ) -> Result<(), sqlx::Error> {
         if with_jobs && let Some(job) = JobRow::from_columns(row, row.len() - JOINED_JOB_COLUMNS)? {
-            self.jobs.insert(u64::try_from(job.job_id).unwrap_or_default(), job);
+            self.jobs.insert(job.job_id, job);
         }
         let (parent, keyed) = match scope {
             ApplicationScope::All => (ApplicationParent::All, KeyedApplication::from_row(row)?),
             ApplicationScope::Jobs(_) => {
                 let r = JobKeyedApplication::from_row(row)?;
-                (ApplicationParent::Job(u64::try_from(r.parent).unwrap_or_default()), r.application)
+                (ApplicationParent::Job(u64_from(r.parent, "parent job")?), r.application)
             }
             ApplicationScope::Applicants(_) => {
                 let r = AddressKeyedApplication::from_row(row)?;
-                (ApplicationParent::Applicant(Address::from_slice(&r.parent)), r.application)
+                (ApplicationParent::Applicant(address_from(&r.parent, "parent applicant")?), r.application)
             }
         };
         let key = SortKey { value: keyed.sort_key, id: keyed.sort_id };
