@@ -188,9 +188,18 @@ pub enum ApplicationParent {
 /// The SQL of one ordering: its sort expression (None: by id alone), the type the cursor's
 /// text is cast back to, and whether the list runs high to low.
 pub(super) struct OrderSql {
-    pub(super) key: Option<(&'static str, &'static str)>,
+    pub(super) key: Option<(SortExpression, &'static str)>,
     pub(super) id: &'static str,
     pub(super) descending: bool,
+}
+
+/// What a list is sorted on, besides its id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum SortExpression {
+    /// A fixed SQL expression over the row's columns.
+    Sql(&'static str),
+    /// The job's full-text rank against the search, which is bound as a parameter.
+    Relevance,
 }
 
 impl JobOrder {
@@ -198,16 +207,21 @@ impl JobOrder {
         let (key, descending) = match self {
             JobOrder::Newest => (None, true),
             JobOrder::Oldest => (None, false),
-            JobOrder::SalaryHighToLow => (Some(("COALESCE(j.salary_max, -1)", "numeric")), true),
+            JobOrder::SalaryHighToLow => {
+                (Some((SortExpression::Sql("COALESCE(j.salary_max, -1)"), "numeric")), true)
+            }
             JobOrder::DeadlineSoonest => {
                 // The on-chain value orders every deadline, those past year 9999 included;
                 // 2^64 (no uint64 reaches it) puts "no deadline" last. Indexed (migration 0003).
-                (Some(("COALESCE(j.deadline_unix, 18446744073709551616)", "numeric")), false)
+                (
+                    Some((SortExpression::Sql("COALESCE(j.deadline_unix, 18446744073709551616)"), "numeric")),
+                    false,
+                )
             }
-            JobOrder::MostApplications => (Some(("j.application_count", "integer")), true),
-            JobOrder::Relevance => {
-                (Some(("ts_rank(j.search, websearch_to_tsquery('english', ", "real")), true)
+            JobOrder::MostApplications => {
+                (Some((SortExpression::Sql("j.application_count"), "integer")), true)
             }
+            JobOrder::Relevance => (Some((SortExpression::Relevance, "real")), true),
         };
         OrderSql { key, id: "j.job_id", descending }
     }
@@ -215,7 +229,11 @@ impl JobOrder {
 
 /// The ordering of the activity feed: newest event first.
 pub(super) fn activity_order() -> OrderSql {
-    OrderSql { key: Some(("e.block_number", "bigint")), id: "e.log_index", descending: true }
+    OrderSql {
+        key: Some((SortExpression::Sql("e.block_number"), "bigint")),
+        id: "e.log_index",
+        descending: true,
+    }
 }
 
 /// Whether `text` is a value PostgreSQL prints for `sql_type`, so that a cursor carrying it
@@ -273,7 +291,9 @@ impl ApplicationOrder {
         let (key, descending) = match self {
             ApplicationOrder::Newest => (None, true),
             ApplicationOrder::Oldest => (None, false),
-            ApplicationOrder::RecentlyUpdated => (Some(("a.updated_block", "bigint")), true),
+            ApplicationOrder::RecentlyUpdated => {
+                (Some((SortExpression::Sql("a.updated_block"), "bigint")), true)
+            }
         };
         OrderSql { key, id: "a.application_id", descending }
     }

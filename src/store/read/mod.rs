@@ -32,11 +32,11 @@ use sqlx::{PgPool, Postgres, QueryBuilder};
 
 pub use activity::ActivityRow;
 pub use applications::{ApplicationRow, StatusChangeRow};
-use filters::OrderSql;
 pub use filters::{
     ActivityFilter, ApplicationFilter, ApplicationOrder, ApplicationParent, ApplicationScope, JobFilter,
     JobOrder, JobStatus, Page, PageRequest, Scope, SortKey,
 };
+use filters::{OrderSql, SortExpression};
 pub use jobs::{JobRow, PostingRow, RevisionRow};
 pub use parties::{ApplicantRow, EmployerRow};
 pub use status::{BlockInfo, IndexStatus};
@@ -176,11 +176,16 @@ fn push_key_text(qb: &mut QueryBuilder<'_, Postgres>, order: &OrderSql, search: 
 }
 
 fn push_key_expression(qb: &mut QueryBuilder<'_, Postgres>, order: &OrderSql, search: Option<&str>) {
-    if let Some((expression, _)) = order.key {
-        qb.push(expression);
-        if expression.ends_with("websearch_to_tsquery('english', ") {
+    match order.key {
+        None => {}
+        Some((SortExpression::Sql(expression), _)) => {
+            qb.push(expression);
+        }
+        Some((SortExpression::Relevance, _)) => {
             // Relevance ranks against the search; without one every row ranks equal.
-            qb.push_bind(search.unwrap_or_default().to_owned()).push("))");
+            qb.push("ts_rank(j.search, websearch_to_tsquery('english', ")
+                .push_bind(search.unwrap_or_default().to_owned())
+                .push("))");
         }
     }
 }
