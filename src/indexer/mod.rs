@@ -222,9 +222,9 @@ impl<'c> Indexer<'c> {
         board: Board,
         config: IndexerConfig,
     ) -> Result<Indexer<'c>, IndexerError> {
-        let lock_key = lock::lock_key(&board);
+        let lock_key = store::lock::lock_key(&board);
         let registering = async {
-            if !lock::try_acquire(conn, lock_key).await? {
+            if !store::lock::try_acquire(conn, lock_key).await? {
                 return Err(StoreError::LockLost);
             }
             let state = store::register_board(conn, &board, config.start_block).await?;
@@ -359,7 +359,7 @@ impl<'c> Indexer<'c> {
         // The heartbeat: `serve` judges the indexer alive by it (see `store::health`).
         let (conn, board, key) = (&mut *self.conn, &self.board, self.lock_key);
         let beat = async {
-            lock::ensure_held(conn, key).await?;
+            store::lock::ensure_held(conn, key).await?;
             store::update_head(conn, board, head, Some(finalized)).await
         };
         supervise::timed(self.config.statement_timeout, "recording the head", beat).await?;
@@ -371,7 +371,7 @@ impl<'c> Indexer<'c> {
     async fn write(&mut self, batch: &Batch<'_>) -> Result<(), IndexerError> {
         let (conn, board, key) = (&mut *self.conn, &self.board, self.lock_key);
         let write = async {
-            lock::ensure_held(conn, key).await?;
+            store::lock::ensure_held(conn, key).await?;
             store::apply_batch(conn, board, batch).await
         };
         supervise::timed(self.config.statement_timeout, "writing a batch", write).await?;
@@ -427,7 +427,7 @@ impl<'c> Indexer<'c> {
         let span = info_span!("revert", from = number, to = fork.number);
         let (conn, board, key) = (&mut *self.conn, &self.board, self.lock_key);
         let revert = async {
-            lock::ensure_held(conn, key).await?;
+            store::lock::ensure_held(conn, key).await?;
             store::revert_to(conn, board, &fork).await
         };
         let summary = supervise::timed(timeout, "reverting", revert).instrument(span).await?;

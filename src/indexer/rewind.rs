@@ -9,8 +9,8 @@
 use tracing::{Instrument, info_span, warn};
 
 use super::completeness::IdCursor;
-use super::{Indexer, IndexerError, lock, supervise};
-use crate::store::{self, RevertSummary};
+use super::{Indexer, IndexerError, supervise};
+use crate::store::{self, RevertSummary, lock};
 
 impl Indexer<'_> {
     /// Reverts the store to the state after block `to` (in one transaction) and makes the

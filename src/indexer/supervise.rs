@@ -24,9 +24,9 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
-use super::{Indexer, IndexerConfig, IndexerError, lock};
+use super::{Indexer, IndexerConfig, IndexerError};
 use crate::chain::ChainClient;
-use crate::store::{Board, MIGRATOR, StoreError};
+use crate::store::{Board, MIGRATOR, StoreError, lock};
 use crate::telemetry::{Metrics, WriterState};
 
 /// Capped exponential backoff: 250 ms, 0.5, 1, 2, 4, 8 s, then 10 s for as long as it takes.
@@ -77,7 +77,7 @@ impl Backoff {
 pub struct Writer {
     /// The node.
     pub client: ChainClient,
-    /// How to reach the database (see [`lock::writer_options`]).
+    /// How to reach the database (see [`super::lock::writer_options`]).
     pub database: PgConnectOptions,
     /// The board indexed.
     pub board: Board,

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use super::decode::BadValue;
 use crate::contract::LogError;
 
 /// A failure reading or writing the database.
@@ -9,7 +10,7 @@ use crate::contract::LogError;
 pub enum StoreError {
     /// The database refused or failed a statement, or the connection broke.
     #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(sqlx::Error),
     /// Applying migrations failed.
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
@@ -45,6 +46,10 @@ pub enum StoreError {
     /// A stored event no longer decodes (the database was edited by hand, or a bug).
     #[error("stored event does not decode: {0}")]
     StoredEvent(#[from] LogError),
+    /// A stored value does not convert to its domain type (a negative id, an address that is
+    /// not 20 bytes, a status byte out of range): the database was edited by hand, or a bug.
+    #[error("bad value in the database: {0}")]
+    BadValue(#[from] BadValue),
     /// Stored data violates an invariant the store relies on.
     #[error("corrupt data in the database: {0}")]
     Corrupt(String),
@@ -63,6 +68,20 @@ pub enum StoreError {
     },
 }
 
+/// A row that fails to decode because of a [`BadValue`] reports it as such, not as a database
+/// error, so the operator reads the column and the value.
+impl From<sqlx::Error> for StoreError {
+    fn from(error: sqlx::Error) -> Self {
+        match error {
+            sqlx::Error::Decode(source) => match source.downcast::<BadValue>() {
+                Ok(bad) => StoreError::BadValue(*bad),
+                Err(source) => StoreError::Database(sqlx::Error::Decode(source)),
+            },
+            error => StoreError::Database(error),
+        }
+    }
+}
+
 impl StoreError {
     /// Whether trying again (on a new connection, after a pause) can help: connection and I/O
     /// failures, a server shutting down or starting up, serialization failures and deadlocks,
@@ -78,6 +97,7 @@ impl StoreError {
             | StoreError::OutOfRange { .. }
             | StoreError::StartBlockMismatch { .. }
             | StoreError::StoredEvent(_)
+            | StoreError::BadValue(_)
             | StoreError::Corrupt(_) => false,
         }
     }

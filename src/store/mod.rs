@@ -6,9 +6,11 @@
 //! so a crash leaves all of a batch or none of it, and a second writer can never interleave.
 
 mod copy;
+mod decode;
 mod error;
 pub mod health;
 mod ids;
+pub mod lock;
 pub mod notify;
 mod project;
 mod read;
@@ -61,9 +63,9 @@ pub(crate) fn to_sql_i64(value: u64, what: &'static str) -> Result<i64, StoreErr
     i64::try_from(value).map_err(|_| StoreError::OutOfRange { what, value })
 }
 
-/// Converts a `BIGINT` read back from the database into a `u64`.
+/// Converts a `BIGINT` read back from the database into a `u64` (see [`decode`]).
 pub(crate) fn from_sql_i64(value: i64, what: &'static str) -> Result<u64, StoreError> {
-    u64::try_from(value).map_err(|_| StoreError::Corrupt(format!("negative {what}: {value}")))
+    Ok(decode::u64_from(value, what)?)
 }
 
 /// Unix seconds to a `TIMESTAMPTZ` value.

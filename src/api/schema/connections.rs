@@ -119,7 +119,7 @@ impl ApplicationConnection {
         filter: store::ApplicationFilter,
     ) -> ApplicationConnection {
         let ApplicationPage { page, reached, jobs } = read;
-        let mut ids: Vec<u64> = page.rows.iter().filter_map(|(_, r)| u64::try_from(r.job_id).ok()).collect();
+        let mut ids: Vec<u64> = page.rows.iter().map(|(_, r)| r.job_id).collect();
         ids.sort_unstable();
         ids.dedup();
         let jobs = (reached == Reached::Alone)

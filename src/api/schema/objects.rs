@@ -3,7 +3,7 @@
 
 use super::*;
 
-pub(super) fn id_of(value: i64) -> ID {
+pub(super) fn id_of(value: impl std::fmt::Display) -> ID {
     ID(value.to_string())
 }
 
@@ -69,7 +69,7 @@ impl Job {
 
     /// The address that posted the job.
     async fn employer(&self) -> Result<Employer> {
-        Ok(Employer::known(Address::from_slice(&self.0.employer).0))
+        Ok(Employer::known(self.0.employer))
     }
 
     /// The current posting's fields (title, company, … deadline).
@@ -90,12 +90,12 @@ impl Job {
 
     /// Block that posted the job.
     async fn posted_block(&self) -> BigInt {
-        BigInt::from_i64(self.0.posted_block)
+        BigInt(self.0.posted_block)
     }
 
     /// Transaction that posted the job.
     async fn posted_tx(&self) -> Bytes32 {
-        Bytes32::from_slice(&self.0.posted_tx)
+        Bytes32(self.0.posted_tx)
     }
 
     /// Time of the latest change to the posting (post, update or close).
@@ -125,7 +125,7 @@ impl Job {
         #[graphql(desc = "Only rows after this cursor (an `endCursor` or edge cursor of the same list).")]
         after: Option<String>,
     ) -> Result<ApplicationConnection> {
-        let parent = ApplicationParent::Job(u64::try_from(self.0.job_id).unwrap_or_default());
+        let parent = ApplicationParent::Job(self.0.job_id);
         let list = (r#where, order_by, first, after);
         nested_applications(ctx, self.1, parent, self.2.as_ref(), list).await
     }
@@ -138,7 +138,7 @@ impl Job {
         ctx: &Context<'_>,
         #[graphql(desc = "How many versions, oldest first (default 20).")] first: Option<i32>,
     ) -> Result<Vec<JobRevision>> {
-        let id = u64::try_from(self.0.job_id).unwrap_or_default();
+        let id = self.0.job_id;
         let limit = page_size(ctx, first, None)?.0;
         let rows = load(ctx, self.1, RevisionsOf(id, limit)).await?.unwrap_or_default();
         Ok(rows.into_iter().map(JobRevision).collect())
@@ -304,7 +304,7 @@ impl JobRevision {
     }
     /// Block of the event (`JobPosted` or `JobUpdated`) that published this version.
     async fn block_number(&self) -> BigInt {
-        BigInt::from_i64(self.0.block_number)
+        BigInt(self.0.block_number)
     }
     /// The event's log index in its block.
     async fn log_index(&self) -> i32 {
@@ -312,7 +312,7 @@ impl JobRevision {
     }
     /// The event's transaction.
     async fn tx_hash(&self) -> Bytes32 {
-        Bytes32::from_slice(&self.0.tx_hash)
+        Bytes32(self.0.tx_hash)
     }
     /// The block's time.
     async fn timestamp(&self) -> DateTime {
@@ -342,7 +342,7 @@ impl Application {
 
     /// The job applied to.
     async fn job(&self, ctx: &Context<'_>) -> Result<Job> {
-        let id = u64::try_from(self.0.job_id).unwrap_or_default();
+        let id = self.0.job_id;
         let row = match &self.1 {
             Some(page) => page
                 .jobs
@@ -358,17 +358,17 @@ impl Application {
 
     /// The applying address.
     async fn applicant(&self) -> Result<Applicant> {
-        Ok(Applicant::known(Address::from_slice(&self.0.applicant).0))
+        Ok(Applicant::known(self.0.applicant))
     }
 
     /// The salted hash of the applicant's document (see the README's application-hash scheme).
     async fn application_hash(&self) -> Bytes32 {
-        Bytes32::from_slice(&self.0.application_hash)
+        Bytes32(self.0.application_hash)
     }
 
     /// Current status.
     async fn status(&self) -> ApplicationStatus {
-        ApplicationStatus::from_byte(self.0.status)
+        ApplicationStatus::from(self.0.status)
     }
 
     /// Time of the submitting block.
@@ -378,12 +378,12 @@ impl Application {
 
     /// The submitting block.
     async fn submitted_block(&self) -> BigInt {
-        BigInt::from_i64(self.0.submitted_block)
+        BigInt(self.0.submitted_block)
     }
 
     /// The submitting transaction.
     async fn submitted_tx(&self) -> Bytes32 {
-        Bytes32::from_slice(&self.0.submitted_tx)
+        Bytes32(self.0.submitted_tx)
     }
 
     /// Time of the latest status change.
@@ -394,7 +394,7 @@ impl Application {
     /// Every status the application has had, oldest first (the first is SUBMITTED).
     #[graphql(complexity = "cost::history(child_complexity)")]
     async fn history(&self, ctx: &Context<'_>) -> Result<Vec<ApplicationStatusChange>> {
-        let id = u64::try_from(self.0.application_id).unwrap_or_default();
+        let id = self.0.application_id;
         let rows = api(ctx).loaders.load_one(HistoryOf(id)).await.map_err(gql)?.unwrap_or_default();
         Ok(rows.into_iter().map(ApplicationStatusChange).collect())
     }
@@ -408,11 +408,11 @@ pub struct ApplicationStatusChange(StatusChangeRow);
 impl ApplicationStatusChange {
     /// The status.
     async fn status(&self) -> ApplicationStatus {
-        ApplicationStatus::from_byte(self.0.status)
+        ApplicationStatus::from(self.0.status)
     }
     /// Block of the event.
     async fn block_number(&self) -> BigInt {
-        BigInt::from_i64(self.0.block_number)
+        BigInt(self.0.block_number)
     }
     /// The event's log index.
     async fn log_index(&self) -> i32 {
@@ -420,7 +420,7 @@ impl ApplicationStatusChange {
     }
     /// The event's transaction.
     async fn tx_hash(&self) -> Bytes32 {
-        Bytes32::from_slice(&self.0.tx_hash)
+        Bytes32(self.0.tx_hash)
     }
     /// The block's time.
     async fn timestamp(&self) -> DateTime {

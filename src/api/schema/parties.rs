@@ -19,7 +19,7 @@ impl Employer {
 
     /// An employer read with its counts.
     pub(super) fn loaded(row: EmployerRow) -> Employer {
-        Employer { address: alloy::primitives::Address::from_slice(&row.address), row: Some(row) }
+        Employer { address: row.address, row: Some(row) }
     }
 
     /// (jobs posted, jobs open), loading them if this employer was reached from a job.
@@ -96,11 +96,7 @@ impl Applicant {
 
     /// An applicant read with its counts.
     pub(super) fn loaded(row: ApplicantRow) -> Applicant {
-        Applicant {
-            address: alloy::primitives::Address::from_slice(&row.address),
-            row: Some(row),
-            applications: None,
-        }
+        Applicant { address: row.address, row: Some(row), applications: None }
     }
 
     /// (live applications, all applications), loading them if reached from an application.

@@ -1,0 +1,127 @@
+//! Where indexing stands, as `_meta` and `/readyz` report it.
+
+use chrono::{DateTime, Utc};
+
+use super::Reader;
+use crate::store::StoreError;
+use crate::store::health::seconds_ago;
+
+/// A block as the status reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlockInfo {
+    /// Number.
+    pub number: i64,
+    /// Hash (32 bytes).
+    pub hash: Vec<u8>,
+    /// Time.
+    pub time: DateTime<Utc>,
+}
+
+/// Where indexing stands, for `_meta` and `/readyz`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexStatus {
+    /// The last block whose events are all in the database.
+    pub block: Option<BlockInfo>,
+    /// The newest indexed block that is also final.
+    pub finalized_block: Option<BlockInfo>,
+    /// The finalized block number as last seen from the node.
+    pub finalized_number: Option<i64>,
+    /// The node's head as last seen.
+    pub head_block: Option<i64>,
+    /// Backfill reached the finalized block.
+    pub backfill_done: bool,
+    /// When the indexer last wrote its state (it does on every poll).
+    pub updated_at: DateTime<Utc>,
+    /// How long ago that was, by the database's clock (the API's host may disagree).
+    pub reported_ago: std::time::Duration,
+    /// How long ago the checkpoint last moved, by the database's clock.
+    pub advanced_ago: std::time::Duration,
+}
+
+impl Reader {
+    /// Where indexing stands; `None` if the board was never registered.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`] on a failed statement.
+    pub async fn status(&self) -> Result<Option<IndexStatus>, StoreError> {
+        self.count_statement();
+        self.status_unmetered().await
+    }
+
+    /// [`Reader::status`] for `/metrics` itself: not an API read, so not counted in the
+    /// statements `/metrics` reports (a scrape would otherwise change what it measures).
+    ///
+    /// # Errors
+    /// [`StoreError::Database`] on a failed statement.
+    pub async fn status_unmetered(&self) -> Result<Option<IndexStatus>, StoreError> {
+        type Row = (
+            Option<i64>,
+            Option<Vec<u8>>,
+            Option<DateTime<Utc>>,
+            Option<i64>,
+            Option<i64>,
+            bool,
+            DateTime<Utc>,
+            Option<i64>,
+            Option<Vec<u8>>,
+            Option<DateTime<Utc>>,
+            f64,
+            f64,
+        );
+        let row: Option<Row> = sqlx::query_as(
+            "SELECT s.block_number, s.block_hash, s.block_time, s.finalized_block, s.head_block, \
+                    s.backfill_done, s.updated_at, f.number, f.hash, f.time, \
+                    extract(epoch FROM now() - s.updated_at)::float8, \
+                    extract(epoch FROM now() - s.advanced_at)::float8 \
+             FROM indexer_state s \
+             LEFT JOIN LATERAL (SELECT b.number, b.hash, b.time FROM blocks b \
+                 WHERE b.chain_id = s.chain_id AND b.contract = s.contract AND b.number <= s.finalized_block \
+                 ORDER BY b.number DESC LIMIT 1) f ON true \
+             WHERE s.chain_id = $1 AND s.contract = $2",
+        )
+        .bind(self.chain_id)
+        .bind(&self.contract)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some((
+            number,
+            hash,
+            time,
+            finalized,
+            head,
+            backfill_done,
+            updated_at,
+            f_number,
+            f_hash,
+            f_time,
+            reported_ago,
+            advanced_ago,
+        )) = row
+        else {
+            return Ok(None);
+        };
+        let block = match (number, hash, time) {
+            (Some(number), Some(hash), Some(time)) => Some(BlockInfo { number, hash, time }),
+            _ => None,
+        };
+        // The newest indexed block that is final: the checkpoint itself while it is below the
+        // finalized point (backfill), else the window's newest block at or below it.
+        let finalized_block = match (&block, finalized) {
+            (Some(b), Some(f)) if b.number <= f => Some(b.clone()),
+            _ => match (f_number, f_hash, f_time) {
+                (Some(number), Some(hash), Some(time)) => Some(BlockInfo { number, hash, time }),
+                _ => None,
+            },
+        };
+        Ok(Some(IndexStatus {
+            block,
+            finalized_block,
+            finalized_number: finalized,
+            head_block: head,
+            backfill_done,
+            updated_at,
+            reported_ago: seconds_ago(reported_ago),
+            advanced_ago: seconds_ago(advanced_ago),
+        }))
+    }
+}
