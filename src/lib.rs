@@ -28,5 +28,6 @@ pub mod indexer;
 pub mod local;
 pub mod shutdown;
 pub mod store;
+pub mod tasks;
 pub mod telemetry;
 pub mod web;
