@@ -5,7 +5,7 @@ use std::time::Duration;
 use alloy::providers::ProviderBuilder;
 use anyhow::{Context, Result, bail};
 use clap::Parser;
-use jobboard::api::{self, ApiConfig, ApiState, PageLimits, WsLimits};
+use jobboard::api::{self, ApiConfig, ApiState};
 use jobboard::chain::{ChainClient, ChainError, RetryPolicy, deploy_board, redact, watch_new_heads};
 use jobboard::cli::{
     ApiArgs, Cli, Command, DatabaseArgs, DeployArgs, DevArgs, IndexArgs, RunArgs, ServeArgs,
@@ -15,11 +15,9 @@ use jobboard::local::dev::{DevOptions, DevStack};
 use jobboard::shutdown;
 use jobboard::store::{Board, MIGRATOR, Reader, chains_indexing};
 use jobboard::telemetry::{self, Metrics};
-use jobboard::web::PageConfig;
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use tokio_util::sync::CancellationToken;
-use tower_http::cors::{AllowOrigin, CorsLayer};
 use tracing::info;
 
 /// mimalloc instead of glibc's malloc: the API allocates many small, short-lived objects per
@@ -188,13 +186,7 @@ async fn run_indexer(
     metrics: Metrics,
     cancel: CancellationToken,
 ) -> Result<()> {
-    let mut config = IndexerConfig::new(args.contract, args.start_block);
-    config.confirmations = args.confirmations;
-    config.poll_interval = args.poll_interval;
-    config.fetch_concurrency = usize::from(args.fetch_concurrency);
-    config.batch_events = args.batch_events as usize;
-    config.max_range = args.max_range;
-    config.skip_logs = args.skip_logs.iter().copied().collect();
+    let config = IndexerConfig::from(args);
     let urls: Vec<String> = args.rpc_urls.iter().map(redact).collect();
     info!(chain_id = board.chain_id, contract = %args.contract, start_block = args.start_block, rpc = ?urls, "starting indexer");
     let wake = args.ws_url.clone().map(|url| watch_new_heads(url, client.metrics().clone(), cancel.clone()));
@@ -250,46 +242,7 @@ fn unreachable_database(database_url: &str) -> String {
 }
 
 fn api_config(api: &ApiArgs) -> Result<ApiConfig> {
-    let cors = if api.cors_origins.iter().any(|o| o == "*") {
-        CorsLayer::permissive()
-    } else {
-        let origins = api
-            .cors_origins
-            .iter()
-            .map(|o| o.parse().with_context(|| format!("--cors-origin {o:?} is not a valid origin")))
-            .collect::<Result<Vec<axum::http::HeaderValue>>>()?;
-        CorsLayer::new()
-            .allow_origin(AllowOrigin::list(origins))
-            .allow_methods([axum::http::Method::GET, axum::http::Method::POST])
-            .allow_headers(tower_http::cors::Any)
-    };
-    Ok(ApiConfig {
-        max_body_bytes: api.max_body_bytes,
-        min_block_wait: api.min_block_wait,
-        stall_after: api.stall_after,
-        batch_wait: api.batch_wait,
-        max_depth: api.max_depth,
-        max_complexity: api.max_complexity,
-        max_batch_size: api.max_batch_size as usize,
-        max_response_bytes: api.max_response_bytes,
-        request_timeout: api.request_timeout,
-        ws: WsLimits {
-            max_connections: api.ws_max_connections as usize,
-            max_subscriptions: api.ws_max_subscriptions as usize,
-            max_message_bytes: api.max_body_bytes,
-            init_timeout: api.ws_init_timeout,
-            keepalive: api.ws_keepalive,
-            send_timeout: api.ws_send_timeout,
-        },
-        pages: PageLimits { default: 20.min(api.max_page_size as usize), max: api.max_page_size as usize },
-        cors,
-        public_rpc_urls: api.public_rpc_urls.clone(),
-        page: match (&api.web_dir, api.no_page) {
-            (_, true) => PageConfig::Off,
-            (Some(dir), false) => PageConfig::Directory(dir.clone()),
-            (None, false) => PageConfig::Embedded,
-        },
-    })
+    Ok(ApiConfig::try_from(api)?)
 }
 
 /// `jobboard serve`: listens at once and serves the board as soon as the indexer has
@@ -415,22 +368,16 @@ async fn dev(args: DevArgs) -> Result<()> {
     let database_url = stack.database_url();
     let run_args = RunArgs {
         index: IndexArgs {
-            rpc_urls: vec![stack.anvil.endpoint.clone()],
             // anvil serves WebSockets on the same port: new blocks show up at once.
             ws_url: stack.anvil.ws_endpoint(),
-            contract: board.address,
-            start_block: board.deploy_block,
             chain_id: Some(board.chain_id),
-            database: DatabaseArgs { database_url: database_url.clone() },
-            confirmations: 12,
             poll_interval: args.poll_interval,
-            rpc_timeout: Duration::from_secs(20),
-            fetch_concurrency: 4,
-            batch_events: 10_000,
-            max_range: 500_000,
-            metrics_listen: None,
-            rewind_to: None,
-            skip_logs: Vec::new(),
+            ..IndexArgs::with_defaults(
+                stack.anvil.endpoint.clone(),
+                board.address,
+                board.deploy_block,
+                database_url.clone(),
+            )
         },
         api: ApiArgs {
             // The page offers anvil to a browser wallet that lacks the chain.

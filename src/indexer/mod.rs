@@ -19,6 +19,7 @@
 mod budget;
 mod chain_view;
 mod completeness;
+mod config;
 mod decode;
 pub mod lock;
 mod progress;
@@ -40,6 +41,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, debug, info, info_span, warn};
 
 pub use completeness::{IdGap, IdKind};
+pub use config::{IndexerConfig, defaults};
 pub use range::{FetchError, RangeSizer, fetch_all_logs};
 pub use supervise::{Backoff, Writer};
 
@@ -49,57 +51,6 @@ use completeness::IdCursor;
 use crate::chain::{BlockRef, ChainClient, ChainError, Header};
 use crate::contract::{IndexedEvent, LogError, SkippedLogs};
 use crate::store::{self, Batch, Board, StoreError};
-
-/// How the indexer runs; every value has a CLI flag.
-#[derive(Debug, Clone)]
-pub struct IndexerConfig {
-    /// The board contract.
-    pub contract: Address,
-    /// The first block to index (the deploy block).
-    pub start_block: u64,
-    /// Depth below the head treated as final when the node has no `finalized` tag.
-    pub confirmations: u64,
-    /// How often to poll the head once caught up.
-    pub poll_interval: Duration,
-    /// `eth_getLogs` requests in flight during backfill.
-    pub fetch_concurrency: usize,
-    /// Events per write transaction during backfill (a batch also ends at the last range).
-    pub batch_events: usize,
-    /// First `eth_getLogs` range length; it adapts from there. One block: on a dense chain
-    /// every fetch in flight starts with it before the first answer teaches the sizer, and it
-    /// doubles per call where logs are sparse.
-    pub initial_range: u64,
-    /// Longest `eth_getLogs` range ever requested.
-    pub max_range: u64,
-    /// Most blocks handled per step while following the head (headers are fetched for each).
-    pub max_follow_range: u64,
-    /// Longest wait for one database call of the writer (a batch, a revert, a heartbeat):
-    /// past it the connection is presumed dead (a partition the client cannot see) and
-    /// replaced. Far above a batch's write time, which a slow write would otherwise turn into
-    /// an endless retry of the same batch.
-    pub statement_timeout: Duration,
-    /// Undecodable logs the operator chose to skip (`--skip-log`); empty by default.
-    pub skip_logs: SkippedLogs,
-}
-
-impl IndexerConfig {
-    /// Defaults for everything but the contract and start block.
-    pub fn new(contract: Address, start_block: u64) -> IndexerConfig {
-        IndexerConfig {
-            contract,
-            start_block,
-            confirmations: 12,
-            poll_interval: Duration::from_secs(2),
-            fetch_concurrency: 4,
-            batch_events: 10_000,
-            initial_range: 1,
-            max_range: 500_000,
-            max_follow_range: 100,
-            statement_timeout: Duration::from_secs(60),
-            skip_logs: SkippedLogs::default(),
-        }
-    }
-}
 
 /// Why indexing stopped.
 #[derive(Debug, thiserror::Error)]
