@@ -477,17 +477,16 @@ impl Metrics {
     }
 }
 
-/// Serves `GET /metrics` on `addr` until `cancel` fires: the indexer's own endpoint when it
-/// runs without the API.
+/// Serves `GET /metrics` on `listener` until `cancel` fires: the indexer's own endpoint when it
+/// runs without the API (a critical task of `jobboard index`).
 ///
 /// # Errors
-/// The bind error if the address is in use or not local.
+/// The I/O error that stopped the server.
 pub async fn serve_metrics(
-    addr: std::net::SocketAddr,
+    listener: tokio::net::TcpListener,
     metrics: Metrics,
     cancel: CancellationToken,
-) -> std::io::Result<tokio::task::JoinHandle<()>> {
-    let listener = tokio::net::TcpListener::bind(addr).await?;
+) -> std::io::Result<()> {
     let app =
         axum::Router::new().route(
             "/metrics",
@@ -498,9 +497,7 @@ pub async fn serve_metrics(
                 }
             }),
         );
-    Ok(tokio::spawn(async move {
-        let _ = axum::serve(listener, app).with_graceful_shutdown(cancel.cancelled_owned()).await;
-    }))
+    axum::serve(listener, app).with_graceful_shutdown(cancel.cancelled_owned()).await
 }
 
 #[cfg(test)]

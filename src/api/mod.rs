@@ -38,6 +38,7 @@ pub use schema::{ApiSchema, PageLimits};
 pub use ws::WsLimits;
 
 use crate::store::Reader;
+use crate::tasks::Tasks;
 use crate::telemetry::Metrics;
 
 /// Everything a request handler needs; cheap to clone.
@@ -62,10 +63,11 @@ struct Board {
 }
 
 impl ApiState {
-    /// Builds the state for `reader`'s board and starts the live hub (stopped by `cancel`).
+    /// Builds the state for `reader`'s board and starts the live hub (stopped by `cancel`,
+    /// which it fires if it fails).
     pub fn new(reader: Reader, config: ApiConfig, metrics: Metrics, cancel: CancellationToken) -> ApiState {
         let state = ApiState::waiting(config, metrics);
-        state.attach(reader, cancel);
+        state.attach(reader, &Tasks::new(cancel));
         state
     }
 
@@ -92,14 +94,15 @@ impl ApiState {
         self.waiting_for.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
     }
 
-    /// Gives the state its board, once: builds the schema and starts the live hub (stopped by
-    /// `cancel`). Returns false (and changes nothing) if it already has one.
-    pub fn attach(&self, reader: Reader, cancel: CancellationToken) -> bool {
+    /// Gives the state its board, once: builds the schema and starts the live hub as one of
+    /// `tasks` (a critical task: the API cannot push to subscriptions without it). Returns
+    /// false (and changes nothing) if it already has one.
+    pub fn attach(&self, reader: Reader, tasks: &Tasks) -> bool {
         if self.board.get().is_some() {
             return false;
         }
         let config = &self.config;
-        let live = live::spawn(reader.clone(), self.metrics.clone(), cancel);
+        let live = live::spawn(reader.clone(), self.metrics.clone(), tasks);
         let context = schema::ApiContext {
             loaders: Arc::new(loaders::loaders(reader.clone(), config.batch_wait)),
             reader,
