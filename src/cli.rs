@@ -6,9 +6,14 @@ use std::time::Duration;
 
 use alloy::primitives::Address;
 use clap::{Args, Parser, Subcommand};
+use tower_http::cors::{AllowOrigin, CorsLayer};
 use url::Url;
 
+use crate::api::{self, ApiConfig, WsLimits};
+use crate::chain::RetryPolicy;
 use crate::contract::LogAt;
+use crate::indexer::{self, IndexerConfig};
+use crate::web::PageConfig;
 
 /// The environment variable that holds the private key of the account that signs transactions.
 ///
@@ -53,6 +58,9 @@ pub enum Command {
     Dev(DevArgs),
 }
 
+/// `jobboard dev`'s `--poll-interval`: faster than `index`'s, so a local transaction shows at once.
+pub const DEV_POLL_INTERVAL: Duration = Duration::from_millis(250);
+
 /// Arguments of `jobboard dev`.
 #[derive(Debug, Clone, Args)]
 pub struct DevArgs {
@@ -72,7 +80,7 @@ pub struct DevArgs {
     #[arg(long = "postgres-port", env = "JOBBOARD_DEV_POSTGRES_PORT", default_value_t = 54320)]
     pub postgres_port: u16,
     /// How often the indexer polls the chain for new blocks.
-    #[arg(long = "poll-interval", env = "JOBBOARD_POLL_INTERVAL", default_value = "250ms", value_parser = parse_duration)]
+    #[arg(long = "poll-interval", env = "JOBBOARD_POLL_INTERVAL", default_value = shown(DEV_POLL_INTERVAL), value_parser = parse_duration)]
     pub poll_interval: Duration,
     #[command(flatten)]
     #[allow(missing_docs, reason = "flattened group")]
@@ -114,58 +122,58 @@ pub struct ApiArgs {
     #[arg(long, env = "JOBBOARD_LISTEN", default_value = "127.0.0.1:8000")]
     pub listen: SocketAddr,
     /// Origins allowed to call the API from a browser; repeat or comma-separate; `*` for any.
-    #[arg(long = "cors-origin", env = "JOBBOARD_CORS_ORIGIN", value_delimiter = ',', default_value = "*")]
+    #[arg(long = "cors-origin", env = "JOBBOARD_CORS_ORIGIN", value_delimiter = ',', default_value = api::defaults::CORS_ORIGIN)]
     pub cors_origins: Vec<String>,
     /// Largest request body (and WebSocket message) accepted, in bytes.
-    #[arg(long = "max-body-bytes", env = "JOBBOARD_MAX_BODY_BYTES", default_value_t = 262_144)]
+    #[arg(long = "max-body-bytes", env = "JOBBOARD_MAX_BODY_BYTES", default_value_t = api::defaults::MAX_BODY_BYTES)]
     pub max_body_bytes: usize,
     /// Deepest query accepted (nesting levels).
-    #[arg(long = "max-depth", env = "JOBBOARD_MAX_DEPTH", default_value_t = 12)]
+    #[arg(long = "max-depth", env = "JOBBOARD_MAX_DEPTH", default_value_t = api::defaults::MAX_DEPTH)]
     pub max_depth: usize,
     /// Most costly query accepted: a field costs 1, a list 1 plus its page size (first/last,
     /// default 20) times its fields, so aliases add up and nesting multiplies.
-    #[arg(long = "max-complexity", env = "JOBBOARD_MAX_COMPLEXITY", default_value_t = 50_000)]
+    #[arg(long = "max-complexity", env = "JOBBOARD_MAX_COMPLEXITY", default_value_t = api::defaults::MAX_COMPLEXITY)]
     pub max_complexity: usize,
     /// Most operations in one JSON batch (1 turns batching off).
-    #[arg(long = "max-batch-size", env = "JOBBOARD_MAX_BATCH_SIZE", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    #[arg(long = "max-batch-size", env = "JOBBOARD_MAX_BATCH_SIZE", default_value_t = api::defaults::MAX_BATCH_SIZE, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub max_batch_size: u32,
     /// Largest answer sent, in bytes; a larger one is replaced by a RESPONSE_TOO_LARGE error.
-    #[arg(long = "max-response-bytes", env = "JOBBOARD_MAX_RESPONSE_BYTES", default_value_t = 16 * 1024 * 1024)]
+    #[arg(long = "max-response-bytes", env = "JOBBOARD_MAX_RESPONSE_BYTES", default_value_t = api::defaults::MAX_RESPONSE_BYTES)]
     pub max_response_bytes: usize,
     /// Longest a request may run (the X-Min-Block wait included) before it is cancelled.
-    #[arg(long = "request-timeout", env = "JOBBOARD_REQUEST_TIMEOUT", default_value = "15s", value_parser = parse_duration)]
+    #[arg(long = "request-timeout", env = "JOBBOARD_REQUEST_TIMEOUT", default_value = shown(api::defaults::REQUEST_TIMEOUT), value_parser = parse_duration)]
     pub request_timeout: Duration,
     /// Most WebSocket connections open at once.
-    #[arg(long = "ws-max-connections", env = "JOBBOARD_WS_MAX_CONNECTIONS", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long = "ws-max-connections", env = "JOBBOARD_WS_MAX_CONNECTIONS", default_value_t = api::defaults::WS_MAX_CONNECTIONS, value_parser = clap::value_parser!(u32).range(1..))]
     pub ws_max_connections: u32,
     /// Most subscriptions one WebSocket connection may hold at once.
-    #[arg(long = "ws-max-subscriptions", env = "JOBBOARD_WS_MAX_SUBSCRIPTIONS", default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long = "ws-max-subscriptions", env = "JOBBOARD_WS_MAX_SUBSCRIPTIONS", default_value_t = api::defaults::WS_MAX_SUBSCRIPTIONS, value_parser = clap::value_parser!(u32).range(1..))]
     pub ws_max_subscriptions: u32,
     /// How long a WebSocket client has to send connection_init.
-    #[arg(long = "ws-init-timeout", env = "JOBBOARD_WS_INIT_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    #[arg(long = "ws-init-timeout", env = "JOBBOARD_WS_INIT_TIMEOUT", default_value = shown(api::defaults::WS_INIT_TIMEOUT), value_parser = parse_duration)]
     pub ws_init_timeout: Duration,
     /// How often the server pings WebSocket clients; one silent for two intervals is dropped.
-    #[arg(long = "ws-keepalive", env = "JOBBOARD_WS_KEEPALIVE", default_value = "30s", value_parser = parse_duration)]
+    #[arg(long = "ws-keepalive", env = "JOBBOARD_WS_KEEPALIVE", default_value = shown(api::defaults::WS_KEEPALIVE), value_parser = parse_duration)]
     pub ws_keepalive: Duration,
     /// How long a message may wait for a WebSocket client to read it before the client is
     /// dropped as a slow consumer.
-    #[arg(long = "ws-send-timeout", env = "JOBBOARD_WS_SEND_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    #[arg(long = "ws-send-timeout", env = "JOBBOARD_WS_SEND_TIMEOUT", default_value = shown(api::defaults::WS_SEND_TIMEOUT), value_parser = parse_duration)]
     pub ws_send_timeout: Duration,
     /// Largest `first`/`last` accepted.
-    #[arg(long = "max-page-size", env = "JOBBOARD_MAX_PAGE_SIZE", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    #[arg(long = "max-page-size", env = "JOBBOARD_MAX_PAGE_SIZE", default_value_t = api::defaults::MAX_PAGE_SIZE, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub max_page_size: u32,
     /// Cancel any SQL statement running longer than this.
-    #[arg(long = "statement-timeout", env = "JOBBOARD_STATEMENT_TIMEOUT", default_value = "5s", value_parser = parse_duration)]
+    #[arg(long = "statement-timeout", env = "JOBBOARD_STATEMENT_TIMEOUT", default_value = shown(api::defaults::STATEMENT_TIMEOUT), value_parser = parse_duration)]
     pub statement_timeout: Duration,
     /// Longest wait for the index to reach a client's X-Min-Block.
-    #[arg(long = "min-block-wait", env = "JOBBOARD_MIN_BLOCK_WAIT", default_value = "5s", value_parser = parse_duration)]
+    #[arg(long = "min-block-wait", env = "JOBBOARD_MIN_BLOCK_WAIT", default_value = shown(api::defaults::MIN_BLOCK_WAIT), value_parser = parse_duration)]
     pub min_block_wait: Duration,
     /// /readyz fails when the indexer has not reported for this long.
-    #[arg(long = "stall-after", env = "JOBBOARD_STALL_AFTER", default_value = "2m", value_parser = parse_duration)]
+    #[arg(long = "stall-after", env = "JOBBOARD_STALL_AFTER", default_value = shown(api::defaults::STALL_AFTER), value_parser = parse_duration)]
     pub stall_after: Duration,
     /// How long a batched read (employers, revisions, nested pages of a list) gathers the keys
     /// of one level of a query before it runs.
-    #[arg(long = "batch-wait", env = "JOBBOARD_BATCH_WAIT", default_value = "2ms", value_parser = parse_duration)]
+    #[arg(long = "batch-wait", env = "JOBBOARD_BATCH_WAIT", default_value = shown(api::defaults::BATCH_WAIT), value_parser = parse_duration)]
     pub batch_wait: Duration,
     /// A JSON-RPC URL of the board's chain that the web page may offer to a browser wallet
     /// lacking the chain (`wallet_addEthereumChain`), shown in `_meta.publicRpcUrls`; repeat or
@@ -180,7 +188,7 @@ pub struct ApiArgs {
     #[arg(long = "no-page", env = "JOBBOARD_NO_PAGE")]
     pub no_page: bool,
     /// Database connections of the API's pool.
-    #[arg(long = "db-connections", env = "JOBBOARD_DB_CONNECTIONS", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    #[arg(long = "db-connections", env = "JOBBOARD_DB_CONNECTIONS", default_value_t = api::defaults::DB_CONNECTIONS, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub db_connections: u32,
 }
 
@@ -212,26 +220,26 @@ pub struct IndexArgs {
     #[allow(missing_docs, reason = "flattened group")]
     pub database: DatabaseArgs,
     /// Blocks below the head treated as final when the node has no `finalized` tag.
-    #[arg(long, env = "JOBBOARD_CONFIRMATIONS", default_value_t = 12)]
+    #[arg(long, env = "JOBBOARD_CONFIRMATIONS", default_value_t = indexer::defaults::CONFIRMATIONS)]
     pub confirmations: u64,
     /// How often to poll the node for new blocks once caught up (e.g. 500ms, 2s, 1m).
-    #[arg(long = "poll-interval", env = "JOBBOARD_POLL_INTERVAL", default_value = "2s", value_parser = parse_duration)]
+    #[arg(long = "poll-interval", env = "JOBBOARD_POLL_INTERVAL", default_value = shown(indexer::defaults::POLL_INTERVAL), value_parser = parse_duration)]
     pub poll_interval: Duration,
     /// WebSocket URL of the node (ws:// or wss://): new heads announced over it wake the indexer
     /// at once instead of at the next poll; polling goes on as the fallback.
     #[arg(long = "ws-url", env = "JOBBOARD_WS_URL", value_parser = parse_ws_url)]
     pub ws_url: Option<Url>,
     /// Time-out of one JSON-RPC request.
-    #[arg(long = "rpc-timeout", env = "JOBBOARD_RPC_TIMEOUT", default_value = "20s", value_parser = parse_duration)]
+    #[arg(long = "rpc-timeout", env = "JOBBOARD_RPC_TIMEOUT", default_value = shown(RetryPolicy::default().timeout), value_parser = parse_duration)]
     pub rpc_timeout: Duration,
     /// eth_getLogs requests in flight during backfill.
-    #[arg(long = "fetch-concurrency", env = "JOBBOARD_FETCH_CONCURRENCY", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    #[arg(long = "fetch-concurrency", env = "JOBBOARD_FETCH_CONCURRENCY", default_value_t = indexer::defaults::FETCH_CONCURRENCY, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub fetch_concurrency: u16,
     /// Events per database transaction during backfill.
-    #[arg(long = "batch-events", env = "JOBBOARD_BATCH_EVENTS", default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long = "batch-events", env = "JOBBOARD_BATCH_EVENTS", default_value_t = indexer::defaults::BATCH_EVENTS, value_parser = clap::value_parser!(u32).range(1..))]
     pub batch_events: u32,
     /// Longest eth_getLogs block range to request (ranges adapt below it).
-    #[arg(long = "max-range", env = "JOBBOARD_MAX_RANGE", default_value_t = 500_000, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long = "max-range", env = "JOBBOARD_MAX_RANGE", default_value_t = indexer::defaults::MAX_RANGE, value_parser = clap::value_parser!(u64).range(1..))]
     pub max_range: u64,
     /// Serve Prometheus metrics on this address (e.g. 127.0.0.1:9100); off if unset.
     #[arg(long = "metrics-listen", env = "JOBBOARD_METRICS_LISTEN")]
@@ -249,6 +257,125 @@ pub struct IndexArgs {
         value_name = "BLOCK:LOGINDEX"
     )]
     pub skip_logs: Vec<LogAt>,
+}
+
+impl IndexArgs {
+    /// Arguments as the command line would give them with only the required flags set: every
+    /// other value is its flag's default (what `jobboard dev` runs with).
+    pub fn with_defaults(
+        rpc_url: Url,
+        contract: Address,
+        start_block: u64,
+        database_url: String,
+    ) -> IndexArgs {
+        IndexArgs {
+            rpc_urls: vec![rpc_url],
+            contract,
+            start_block,
+            chain_id: None,
+            database: DatabaseArgs { database_url },
+            confirmations: indexer::defaults::CONFIRMATIONS,
+            poll_interval: indexer::defaults::POLL_INTERVAL,
+            ws_url: None,
+            rpc_timeout: RetryPolicy::default().timeout,
+            fetch_concurrency: indexer::defaults::FETCH_CONCURRENCY,
+            batch_events: indexer::defaults::BATCH_EVENTS,
+            max_range: indexer::defaults::MAX_RANGE,
+            metrics_listen: None,
+            rewind_to: None,
+            skip_logs: Vec::new(),
+        }
+    }
+}
+
+impl From<&IndexArgs> for IndexerConfig {
+    fn from(args: &IndexArgs) -> IndexerConfig {
+        let mut config = IndexerConfig::new(args.contract, args.start_block);
+        config.confirmations = args.confirmations;
+        config.poll_interval = args.poll_interval;
+        config.fetch_concurrency = usize::from(args.fetch_concurrency);
+        config.batch_events = args.batch_events as usize;
+        config.max_range = args.max_range;
+        config.skip_logs = args.skip_logs.iter().copied().collect();
+        config
+    }
+}
+
+/// A flag whose value parsed but cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum FlagError {
+    /// A `--cors-origin` is not something a browser sends as an `Origin` header.
+    #[error("--cors-origin {origin:?} is not a valid origin")]
+    CorsOrigin {
+        /// The value given.
+        origin: String,
+        /// Why it is not a header value.
+        #[source]
+        source: axum::http::header::InvalidHeaderValue,
+    },
+}
+
+impl TryFrom<&ApiArgs> for ApiConfig {
+    type Error = FlagError;
+
+    fn try_from(api: &ApiArgs) -> Result<ApiConfig, FlagError> {
+        Ok(ApiConfig {
+            max_body_bytes: api.max_body_bytes,
+            min_block_wait: api.min_block_wait,
+            stall_after: api.stall_after,
+            batch_wait: api.batch_wait,
+            max_depth: api.max_depth,
+            max_complexity: api.max_complexity,
+            max_batch_size: api.max_batch_size as usize,
+            max_response_bytes: api.max_response_bytes,
+            request_timeout: api.request_timeout,
+            ws: WsLimits {
+                max_connections: api.ws_max_connections as usize,
+                max_subscriptions: api.ws_max_subscriptions as usize,
+                max_message_bytes: api.max_body_bytes,
+                init_timeout: api.ws_init_timeout,
+                keepalive: api.ws_keepalive,
+                send_timeout: api.ws_send_timeout,
+            },
+            pages: api::page_limits(api.max_page_size as usize),
+            cors: cors_layer(&api.cors_origins)?,
+            public_rpc_urls: api.public_rpc_urls.clone(),
+            page: match (&api.web_dir, api.no_page) {
+                (_, true) => PageConfig::Off,
+                (Some(dir), false) => PageConfig::Directory(dir.clone()),
+                (None, false) => PageConfig::Embedded,
+            },
+        })
+    }
+}
+
+/// The cross-origin policy of `--cors-origin`: any origin for `*`, else exactly those listed.
+fn cors_layer(origins: &[String]) -> Result<CorsLayer, FlagError> {
+    if origins.iter().any(|o| o == "*") {
+        return Ok(CorsLayer::permissive());
+    }
+    let origins = origins
+        .iter()
+        .map(|origin| {
+            origin.parse().map_err(|source| FlagError::CorsOrigin { origin: origin.clone(), source })
+        })
+        .collect::<Result<Vec<axum::http::HeaderValue>, FlagError>>()?;
+    Ok(CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins))
+        .allow_methods([axum::http::Method::GET, axum::http::Method::POST])
+        .allow_headers(tower_http::cors::Any))
+}
+
+/// A default duration as its flag's help shows it ("250ms", "15s", "2m"): the shortest unit
+/// that writes it exactly, read back by [`parse_duration`].
+fn shown(duration: Duration) -> String {
+    let millis = duration.as_millis();
+    match (millis % 1000, millis / 1000) {
+        (0, seconds) if seconds != 0 && seconds % 3600 == 0 => format!("{}h", seconds / 3600),
+        (0, seconds) if seconds != 0 && seconds % 60 == 0 => format!("{}m", seconds / 60),
+        (0, seconds) => format!("{seconds}s"),
+        _ => format!("{millis}ms"),
+    }
 }
 
 /// Parses a WebSocket URL, refusing other schemes (an http:// URL here is a likely mix-up with
@@ -333,7 +460,7 @@ pub struct DeployArgs {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
+    use clap::{CommandFactory, FromArgMatches};
 
     #[test]
     fn cli_definition_is_consistent() {
@@ -388,6 +515,53 @@ mod tests {
         let err = Cli::try_parse_from(["jobboard", "migrate", "--database-url", "mysql://x@h/db"])
             .expect_err("a non-postgres URL must be rejected");
         assert!(err.to_string().contains("--database-url"), "{err}");
+    }
+
+    #[test]
+    fn defaults_show_as_they_parse() {
+        for (duration, text) in [
+            (Duration::from_millis(250), "250ms"),
+            (Duration::from_millis(2), "2ms"),
+            (Duration::from_secs(15), "15s"),
+            (Duration::from_secs(120), "2m"),
+            (Duration::from_secs(7200), "2h"),
+            (Duration::ZERO, "0s"),
+        ] {
+            assert_eq!(shown(duration), text);
+            assert_eq!(parse_duration(text), Ok(duration));
+        }
+    }
+
+    #[test]
+    fn the_flags_defaults_are_the_configs_defaults() {
+        let contract = "0x5fbdb2315678afecb367f032d93f642f64180aa3";
+        let command = Cli::command().mut_subcommand("run", |run| run.mut_args(|arg| arg.env(None)));
+        let matches = command
+            .try_get_matches_from([
+                "jobboard",
+                "run",
+                "--rpc-url",
+                "http://127.0.0.1:8545",
+                "--database-url",
+                "postgres://x@h/db",
+                "--contract",
+                contract,
+                "--start-block",
+                "7",
+            ])
+            .expect("the required flags suffice");
+        let Command::Run(args) = Cli::from_arg_matches(&matches).expect("run's flags").command else {
+            panic!("expected run")
+        };
+        let url: Url = "http://127.0.0.1:8545".parse().expect("a URL");
+        let by_hand = IndexArgs::with_defaults(url, args.index.contract, 7, "postgres://x@h/db".into());
+        assert_eq!(format!("{:?}", args.index), format!("{by_hand:?}"));
+        let from_flags = IndexerConfig::from(&args.index);
+        let library = IndexerConfig::new(args.index.contract, 7);
+        assert_eq!(format!("{from_flags:?}"), format!("{library:?}"));
+        let from_flags = ApiConfig::try_from(&args.api).expect("the default origin is valid");
+        let library = ApiConfig::default();
+        assert_eq!(format!("{from_flags:?}"), format!("{library:?}"));
     }
 
     #[test]

@@ -13,7 +13,10 @@
 //! ```
 //!
 //! Beside the pipeline, `actions` is the write side for people: the `job` and `application`
-//! commands that sign and send the contract's transactions and read its views.
+//! commands that sign and send the contract's transactions and read its views. `app` wires the
+//! pipeline into the long-running commands (`index`, `serve`, `run`, `dev`), whose tasks
+//! `tasks` supervises together; `cli` holds their flags, and each stage's config type (with its
+//! defaults) lives in that stage.
 //!
 //! Rules that keep the seams clean: `contract` does no I/O; `store` knows nothing of axum,
 //! GraphQL or alloy providers; `api` reads through `store` only; `indexer` is where the others
@@ -21,6 +24,7 @@
 
 pub mod actions;
 pub mod api;
+pub mod app;
 pub mod chain;
 pub mod cli;
 pub mod contract;
@@ -28,5 +32,6 @@ pub mod indexer;
 pub mod local;
 pub mod shutdown;
 pub mod store;
+pub mod tasks;
 pub mod telemetry;
 pub mod web;

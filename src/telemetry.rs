@@ -10,13 +10,44 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
 
-/// Installs the global subscriber: human-readable lines on stderr, filtered by `RUST_LOG`.
+/// Installs the global subscriber: human-readable lines on stderr, filtered by `RUST_LOG`, and a
+/// line as each of this crate's spans closes (a backfill range, a batch, a revert, a request)
+/// saying how long it took: the spans time the work, not hand-kept `Instant`s.
 ///
 /// Logs go to stderr so that a command's stdout (e.g. `deploy --json`) stays machine-readable.
 pub fn init() {
+    use tracing_subscriber::fmt::format::FmtSpan;
+    use tracing_subscriber::prelude::*;
+
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let events = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    // Only our own spans' closes: a dependency's (alloy opens an info span per RPC call) would
+    // drown the log. Events pass through `events` alone.
+    let span_times = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .fmt_fields(SpanFields::default())
+        .with_span_events(FmtSpan::CLOSE)
+        .with_filter(tracing_subscriber::filter::filter_fn(|meta| {
+            meta.is_span() && meta.target().starts_with("jobboard")
+        }));
     // A second init (e.g. from tests) keeps the first subscriber, which is what we want.
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let _ = tracing_subscriber::registry().with(filter).with(events).with(span_times).try_init();
+}
+
+/// The default field format under a type of its own, for the span-closing layer: the two
+/// layers keep a span's formatted fields apart (sharing them, each layer appended every
+/// recorded value, so a field showed twice).
+#[derive(Debug, Default)]
+struct SpanFields(tracing_subscriber::fmt::format::DefaultFields);
+
+impl<'writer> tracing_subscriber::fmt::FormatFields<'writer> for SpanFields {
+    fn format_fields<R: tracing_subscriber::field::RecordFields>(
+        &self,
+        writer: tracing_subscriber::fmt::format::Writer<'writer>,
+        fields: R,
+    ) -> std::fmt::Result {
+        self.0.format_fields(writer, fields)
+    }
 }
 
 /// The indexer's metrics: cheap to clone, shared by the chain client, the indexer and the
@@ -477,17 +508,16 @@ impl Metrics {
     }
 }
 
-/// Serves `GET /metrics` on `addr` until `cancel` fires: the indexer's own endpoint when it
-/// runs without the API.
+/// Serves `GET /metrics` on `listener` until `cancel` fires: the indexer's own endpoint when it
+/// runs without the API (a critical task of `jobboard index`).
 ///
 /// # Errors
-/// The bind error if the address is in use or not local.
+/// The I/O error that stopped the server.
 pub async fn serve_metrics(
-    addr: std::net::SocketAddr,
+    listener: tokio::net::TcpListener,
     metrics: Metrics,
     cancel: CancellationToken,
-) -> std::io::Result<tokio::task::JoinHandle<()>> {
-    let listener = tokio::net::TcpListener::bind(addr).await?;
+) -> std::io::Result<()> {
     let app =
         axum::Router::new().route(
             "/metrics",
@@ -498,9 +528,7 @@ pub async fn serve_metrics(
                 }
             }),
         );
-    Ok(tokio::spawn(async move {
-        let _ = axum::serve(listener, app).with_graceful_shutdown(cancel.cancelled_owned()).await;
-    }))
+    axum::serve(listener, app).with_graceful_shutdown(cancel.cancelled_owned()).await
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@ use axum::response::{Html, IntoResponse};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::json;
+use tracing::{Span, field, instrument};
 
 use super::{ApiError, ApiState, ws};
 use crate::telemetry::WriterState;
@@ -74,12 +75,21 @@ async fn read_body(body: Body, limit: usize) -> Result<Option<Bytes>, axum::Erro
     Ok(Some(Bytes::from(buf)))
 }
 
+/// One GraphQL request over HTTP, in a `request` span that records its operation and outcome.
+#[instrument(level = "debug", name = "request", skip_all, fields(operation = field::Empty, outcome = field::Empty))]
 async fn graphql_post(
     State(state): State<ApiState>,
     headers: HeaderMap,
     body: Body,
 ) -> axum::response::Response {
+    // Feeds the latency histogram (the span's own timing is only logged).
     let started = Instant::now();
+    let span = Span::current();
+    let finished = |operation: Option<&str>, outcome: &'static str| {
+        span.record("operation", operation);
+        span.record("outcome", outcome);
+        state.metrics.api_request(operation, outcome, started.elapsed());
+    };
     let limits = &state.config;
     let declared = headers
         .get(header::CONTENT_LENGTH)
@@ -116,7 +126,7 @@ async fn graphql_post(
         && requests.len() > limits.max_batch_size
     {
         let error = ApiError::BatchTooLarge { limit: limits.max_batch_size, got: requests.len() };
-        state.metrics.api_request(Some("batch"), "batch_too_large", started.elapsed());
+        finished(Some("batch"), "batch_too_large");
         return error_response(StatusCode::BAD_REQUEST, error.code(), error.to_string());
     }
     let Some(board) = state.board() else {
@@ -148,7 +158,7 @@ async fn graphql_post(
             }
             let at = at.map_or_else(|| "no block".to_owned(), |b| format!("block {b}"));
             let error = ApiError::NotYetIndexed { wanted: block, at };
-            state.metrics.api_request(None, "not_yet_indexed", started.elapsed());
+            finished(None, "not_yet_indexed");
             return error_response(StatusCode::OK, error.code(), error.to_string());
         }
     }
@@ -158,7 +168,7 @@ async fn graphql_post(
     };
     let deadline = limits.request_timeout.saturating_sub(started.elapsed());
     let Ok(response) = tokio::time::timeout(deadline, board.schema.execute_batch(request)).await else {
-        state.metrics.api_request(operation.as_deref(), "timeout", started.elapsed());
+        finished(operation.as_deref(), "timeout");
         return error_response(
             StatusCode::OK,
             ApiError::QueryTimeout.code(),
@@ -169,10 +179,10 @@ async fn graphql_post(
     let mut answer = Capped { bytes: Vec::with_capacity(4096), limit: limits.max_response_bytes };
     if serde_json::to_writer(&mut answer, &response).is_err() {
         let error = ApiError::ResponseTooLarge { limit: limits.max_response_bytes };
-        state.metrics.api_request(operation.as_deref(), "too_large", started.elapsed());
+        finished(operation.as_deref(), "too_large");
         return error_response(StatusCode::OK, error.code(), error.to_string());
     }
-    state.metrics.api_request(operation.as_deref(), outcome, started.elapsed());
+    finished(operation.as_deref(), outcome);
     ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], answer.bytes).into_response()
 }
 

@@ -16,6 +16,7 @@ use tracing::{debug, warn};
 
 use crate::store::notify::{self, Change};
 use crate::store::{ActivityRow, IndexStatus, Reader};
+use crate::tasks::Tasks;
 use crate::telemetry::Metrics;
 
 /// Events read per statement when the hub catches up with newly indexed blocks.
@@ -69,12 +70,12 @@ impl Live {
     }
 }
 
-/// Starts the hub for `reader`'s board; it stops when `cancel` fires.
-pub fn spawn(reader: Reader, metrics: Metrics, cancel: CancellationToken) -> Live {
+/// Starts the hub for `reader`'s board as one of `tasks`; it stops when their token fires.
+pub fn spawn(reader: Reader, metrics: Metrics, tasks: &Tasks) -> Live {
     let (events, _) = broadcast::channel(4096);
     let (status_tx, status) = watch::channel(None);
     let hub = Hub { reader, metrics, events: events.clone(), status: status_tx, pushed_up_to: None };
-    tokio::spawn(hub.run(cancel));
+    tasks.spawn_critical_infallible("the live hub", hub.run(tasks.token().clone()));
     Live { events, status }
 }
 

@@ -14,6 +14,7 @@
 //! indexer registers it, `/readyz` says so and queries answer `NOT_YET_INDEXED`.
 
 mod codes;
+mod config;
 mod cursor;
 mod error;
 mod http;
@@ -29,71 +30,16 @@ use std::time::Duration;
 
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
-use tower_http::cors::CorsLayer;
 
+pub use config::{ApiConfig, defaults, page_limits};
 pub use error::ApiError;
 pub use http::MIN_BLOCK_HEADER;
 pub use schema::{ApiSchema, PageLimits};
 pub use ws::WsLimits;
 
 use crate::store::Reader;
+use crate::tasks::Tasks;
 use crate::telemetry::Metrics;
-
-/// How the API behaves; every field is a `serve`/`run` flag (docs/adr/0011-api-limits.md).
-#[derive(Debug, Clone)]
-pub struct ApiConfig {
-    /// Largest request body accepted.
-    pub max_body_bytes: usize,
-    /// Longest wait for `X-Min-Block`.
-    pub min_block_wait: Duration,
-    /// `/readyz` fails and `_meta.synced` is false when the indexer has not reported for this
-    /// long, or has not advanced for this long while behind the head.
-    pub stall_after: Duration,
-    /// How long a batched read gathers one level's keys: longer batches more under load,
-    /// shorter answers sooner.
-    pub batch_wait: Duration,
-    /// Query depth limit.
-    pub max_depth: usize,
-    /// Query cost limit: a list costs its page size times its fields (see `schema::cost`).
-    pub max_complexity: usize,
-    /// Most operations in one JSON batch; 1 turns batching off.
-    pub max_batch_size: usize,
-    /// Largest answer sent; a larger one is replaced by a `RESPONSE_TOO_LARGE` error.
-    pub max_response_bytes: usize,
-    /// Longest a request may run, whatever it waits on.
-    pub request_timeout: Duration,
-    /// WebSocket bounds.
-    pub ws: WsLimits,
-    /// Page sizes.
-    pub pages: PageLimits,
-    /// Cross-origin policy.
-    pub cors: CorsLayer,
-    /// JSON-RPC endpoints offered to browser wallets in `_meta.publicRpcUrls`.
-    pub public_rpc_urls: Vec<String>,
-    /// The web page served beside the API (`/` and every path the API does not answer).
-    pub page: crate::web::PageConfig,
-}
-
-impl Default for ApiConfig {
-    fn default() -> Self {
-        Self {
-            max_body_bytes: 256 * 1024,
-            min_block_wait: Duration::from_secs(5),
-            stall_after: Duration::from_secs(120),
-            batch_wait: Duration::from_millis(2),
-            max_depth: 12,
-            max_complexity: 50_000,
-            max_batch_size: 10,
-            max_response_bytes: 16 * 1024 * 1024,
-            request_timeout: Duration::from_secs(15),
-            ws: WsLimits::default(),
-            pages: PageLimits::default(),
-            cors: CorsLayer::permissive(),
-            public_rpc_urls: Vec::new(),
-            page: crate::web::PageConfig::default(),
-        }
-    }
-}
 
 /// Everything a request handler needs; cheap to clone.
 #[derive(Clone)]
@@ -117,10 +63,11 @@ struct Board {
 }
 
 impl ApiState {
-    /// Builds the state for `reader`'s board and starts the live hub (stopped by `cancel`).
+    /// Builds the state for `reader`'s board and starts the live hub (stopped by `cancel`,
+    /// which it fires if it fails).
     pub fn new(reader: Reader, config: ApiConfig, metrics: Metrics, cancel: CancellationToken) -> ApiState {
         let state = ApiState::waiting(config, metrics);
-        state.attach(reader, cancel);
+        state.attach(reader, &Tasks::new(cancel));
         state
     }
 
@@ -147,14 +94,15 @@ impl ApiState {
         self.waiting_for.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
     }
 
-    /// Gives the state its board, once: builds the schema and starts the live hub (stopped by
-    /// `cancel`). Returns false (and changes nothing) if it already has one.
-    pub fn attach(&self, reader: Reader, cancel: CancellationToken) -> bool {
+    /// Gives the state its board, once: builds the schema and starts the live hub as one of
+    /// `tasks` (a critical task: the API cannot push to subscriptions without it). Returns
+    /// false (and changes nothing) if it already has one.
+    pub fn attach(&self, reader: Reader, tasks: &Tasks) -> bool {
         if self.board.get().is_some() {
             return false;
         }
         let config = &self.config;
-        let live = live::spawn(reader.clone(), self.metrics.clone(), cancel);
+        let live = live::spawn(reader.clone(), self.metrics.clone(), tasks);
         let context = schema::ApiContext {
             loaders: Arc::new(loaders::loaders(reader.clone(), config.batch_wait)),
             reader,

@@ -58,13 +58,14 @@ pub struct WsLimits {
 
 impl Default for WsLimits {
     fn default() -> Self {
+        use super::defaults;
         Self {
-            max_connections: 1024,
-            max_subscriptions: 32,
-            max_message_bytes: 256 * 1024,
-            init_timeout: Duration::from_secs(10),
-            keepalive: Duration::from_secs(30),
-            send_timeout: Duration::from_secs(10),
+            max_connections: defaults::WS_MAX_CONNECTIONS as usize,
+            max_subscriptions: defaults::WS_MAX_SUBSCRIPTIONS as usize,
+            max_message_bytes: defaults::MAX_BODY_BYTES,
+            init_timeout: defaults::WS_INIT_TIMEOUT,
+            keepalive: defaults::WS_KEEPALIVE,
+            send_timeout: defaults::WS_SEND_TIMEOUT,
         }
     }
 }

@@ -19,6 +19,7 @@
 mod budget;
 mod chain_view;
 mod completeness;
+mod config;
 mod decode;
 pub mod lock;
 mod progress;
@@ -37,9 +38,10 @@ use futures::stream::FuturesOrdered;
 use sqlx::PgConnection;
 use tokio::sync::{Notify, mpsc};
 use tokio_util::sync::CancellationToken;
-use tracing::{Instrument, debug, info, info_span, warn};
+use tracing::{Instrument, Span, debug, debug_span, field, info, instrument, trace_span, warn};
 
 pub use completeness::{IdGap, IdKind};
+pub use config::{IndexerConfig, defaults};
 pub use range::{FetchError, RangeSizer, fetch_all_logs};
 pub use supervise::{Backoff, Writer};
 
@@ -49,57 +51,6 @@ use completeness::IdCursor;
 use crate::chain::{BlockRef, ChainClient, ChainError, Header};
 use crate::contract::{IndexedEvent, LogError, SkippedLogs};
 use crate::store::{self, Batch, Board, StoreError};
-
-/// How the indexer runs; every value has a CLI flag.
-#[derive(Debug, Clone)]
-pub struct IndexerConfig {
-    /// The board contract.
-    pub contract: Address,
-    /// The first block to index (the deploy block).
-    pub start_block: u64,
-    /// Depth below the head treated as final when the node has no `finalized` tag.
-    pub confirmations: u64,
-    /// How often to poll the head once caught up.
-    pub poll_interval: Duration,
-    /// `eth_getLogs` requests in flight during backfill.
-    pub fetch_concurrency: usize,
-    /// Events per write transaction during backfill (a batch also ends at the last range).
-    pub batch_events: usize,
-    /// First `eth_getLogs` range length; it adapts from there. One block: on a dense chain
-    /// every fetch in flight starts with it before the first answer teaches the sizer, and it
-    /// doubles per call where logs are sparse.
-    pub initial_range: u64,
-    /// Longest `eth_getLogs` range ever requested.
-    pub max_range: u64,
-    /// Most blocks handled per step while following the head (headers are fetched for each).
-    pub max_follow_range: u64,
-    /// Longest wait for one database call of the writer (a batch, a revert, a heartbeat):
-    /// past it the connection is presumed dead (a partition the client cannot see) and
-    /// replaced. Far above a batch's write time, which a slow write would otherwise turn into
-    /// an endless retry of the same batch.
-    pub statement_timeout: Duration,
-    /// Undecodable logs the operator chose to skip (`--skip-log`); empty by default.
-    pub skip_logs: SkippedLogs,
-}
-
-impl IndexerConfig {
-    /// Defaults for everything but the contract and start block.
-    pub fn new(contract: Address, start_block: u64) -> IndexerConfig {
-        IndexerConfig {
-            contract,
-            start_block,
-            confirmations: 12,
-            poll_interval: Duration::from_secs(2),
-            fetch_concurrency: 4,
-            batch_events: 10_000,
-            initial_range: 1,
-            max_range: 500_000,
-            max_follow_range: 100,
-            statement_timeout: Duration::from_secs(60),
-            skip_logs: SkippedLogs::default(),
-        }
-    }
-}
 
 /// Why indexing stopped.
 #[derive(Debug, thiserror::Error)]
@@ -326,9 +277,12 @@ impl<'c> Indexer<'c> {
     }
 
     async fn step_on_session(&mut self, cancel: &CancellationToken) -> Result<bool, IndexerError> {
-        let started = Instant::now();
-        let head = self.client.head().await?;
-        let finalized = self.finalized(head).await?;
+        let (head, finalized) = async {
+            let head = self.client.head().await?;
+            Ok::<_, IndexerError>((head, self.finalized(head).await?))
+        }
+        .instrument(trace_span!("chain_view"))
+        .await?;
         self.client.metrics().chain_seen(head, finalized);
 
         if let Some((number, hash)) = self.checkpoint {
@@ -342,8 +296,6 @@ impl<'c> Indexer<'c> {
                 return Ok(true);
             }
         }
-        let chain_view = started.elapsed();
-
         let next = self.next_block();
         if next <= finalized {
             self.backfill(next, finalized, head, finalized, cancel).await?;
@@ -354,7 +306,7 @@ impl<'c> Indexer<'c> {
         }
         if next <= head {
             let to = head.min(next + self.config.max_follow_range - 1);
-            return self.follow(next, to, head, finalized, chain_view).await;
+            return self.follow(next, to, head, finalized).await;
         }
         // The heartbeat: `serve` judges the indexer alive by it (see `store::health`).
         let (conn, board, key) = (&mut *self.conn, &self.board, self.lock_key);
@@ -368,6 +320,12 @@ impl<'c> Indexer<'c> {
 
     /// Writes `batch` in one transaction, after checking that this session still holds the
     /// writer lock, within the statement timeout.
+    #[instrument(
+        level = "debug",
+        name = "batch",
+        skip_all,
+        fields(to_block = batch.checkpoint.number, events = batch.events.len())
+    )]
     async fn write(&mut self, batch: &Batch<'_>) -> Result<(), IndexerError> {
         let (conn, board, key) = (&mut *self.conn, &self.board, self.lock_key);
         let write = async {
@@ -388,6 +346,7 @@ impl<'c> Indexer<'c> {
     }
 
     /// Finds the newest stored block that is still canonical and reverts to it.
+    #[instrument(name = "revert", skip_all, fields(from = self.checkpoint(), to = field::Empty))]
     async fn handle_reorg(&mut self) -> Result<(), IndexerError> {
         let Some((number, hash)) = self.checkpoint else { return Ok(()) };
         // Confirm: a single odd answer (a flaky load balancer) must not cost a revert.
@@ -424,13 +383,13 @@ impl<'c> Indexer<'c> {
                 oldest: window.last().map(|b| b.number),
             });
         };
-        let span = info_span!("revert", from = number, to = fork.number);
+        Span::current().record("to", fork.number);
         let (conn, board, key) = (&mut *self.conn, &self.board, self.lock_key);
         let revert = async {
             store::lock::ensure_held(conn, key).await?;
             store::revert_to(conn, board, &fork).await
         };
-        let summary = supervise::timed(timeout, "reverting", revert).instrument(span).await?;
+        let summary = supervise::timed(timeout, "reverting", revert).await?;
         let depth = number - fork.number;
         self.client.metrics().reorg(depth, fork.number);
         self.ids = IdCursor::new(store::last_ids(self.conn, &self.board).await?);
@@ -460,9 +419,8 @@ impl<'c> Indexer<'c> {
             self.write(&batch).await?;
         }
         // Statistics are an optimisation: a failure is worth a warning, not a stop.
-        let analyzed = Instant::now();
-        match store::refresh_statistics(self.conn).await {
-            Ok(()) => debug!(took = ?analyzed.elapsed(), "refreshed planner statistics"),
+        match store::refresh_statistics(self.conn).instrument(debug_span!("analyze")).await {
+            Ok(()) => debug!("refreshed planner statistics"),
             Err(error) => warn!(%error, "could not refresh planner statistics after the backfill"),
         }
         self.backfill_done = true;
@@ -472,6 +430,7 @@ impl<'c> Indexer<'c> {
 
     /// Indexes the final blocks `[from, to]`: fetching runs ahead on several concurrent requests
     /// through a bounded, ordered pipeline; this task writes in bulk.
+    #[instrument(name = "range", skip(self, head, finalized, cancel), fields(blocks = to - from + 1))]
     async fn backfill(
         &mut self,
         from: u64,
@@ -480,8 +439,7 @@ impl<'c> Indexer<'c> {
         finalized: u64,
         cancel: &CancellationToken,
     ) -> Result<(), IndexerError> {
-        info!(from, to, blocks = to - from + 1, "backfilling");
-        let started = Instant::now();
+        info!("backfilling");
         // Memory is bounded in logs, not requests (a single block can hold tens of thousands):
         // room for the batch being written, the next one filling, and a full read-ahead.
         let budget = Arc::new(LogBudget::new(
@@ -548,7 +506,7 @@ impl<'c> Indexer<'c> {
             return Err(IndexerError::Internal("backfill ended with unwritten events".into()));
         }
         let events = self.client.metrics().events_indexed();
-        info!(from, to = ?self.checkpoint(), took = ?started.elapsed(), events_total = events, "backfill range done");
+        info!(checkpoint = ?self.checkpoint(), events_total = events, "backfill range done");
         Ok(())
     }
 
@@ -613,21 +571,19 @@ impl<'c> Indexer<'c> {
 
     /// Indexes `[from, to]` above the finalized point: headers for every block, parent hashes
     /// checked against the checkpoint and each other, logs checked against those headers
-    /// (see [`completeness`]), all from this step's one endpoint.
-    async fn follow(
-        &mut self,
-        from: u64,
-        to: u64,
-        head: u64,
-        finalized: u64,
-        chain_view: Duration,
-    ) -> Result<bool, IndexerError> {
-        let started = Instant::now();
+    /// (see [`completeness`]), all from this step's one endpoint. Its spans (`range`, and
+    /// `headers`, `logs`, `batch` inside) say where a new block's latency goes.
+    #[instrument(level = "debug", name = "range", skip(self, head, finalized))]
+    async fn follow(&mut self, from: u64, to: u64, head: u64, finalized: u64) -> Result<bool, IndexerError> {
         // Headers are fetched concurrently but kept in order; a missing one (the node's view
         // moved) ends the run there.
         let client = &self.client;
-        let fetched: Vec<Result<Option<Header>, ChainError>> =
-            futures::stream::iter(from..=to).map(|number| client.header(number)).buffered(8).collect().await;
+        let fetched: Vec<Result<Option<Header>, ChainError>> = futures::stream::iter(from..=to)
+            .map(|number| client.header(number))
+            .buffered(8)
+            .collect()
+            .instrument(debug_span!("headers"))
+            .await;
         let mut full_headers = Vec::with_capacity(fetched.len());
         for block in fetched {
             match block? {
@@ -651,10 +607,12 @@ impl<'c> Indexer<'c> {
             return Ok(false);
         }
         let to = headers.last().map_or(to, |b| b.number);
-        let headers_took = started.elapsed();
-        let logs = fetch_all_logs(&self.client, &self.sizer, self.config.contract, from, to).await?;
-        let logs =
-            completeness::complete_logs(&self.client, self.config.contract, &full_headers, logs).await?;
+        let logs = async {
+            let logs = fetch_all_logs(&self.client, &self.sizer, self.config.contract, from, to).await?;
+            completeness::complete_logs(&self.client, self.config.contract, &full_headers, logs).await
+        }
+        .instrument(debug_span!("logs", to))
+        .await?;
         let by_number: HashMap<u64, &BlockRef> = headers.iter().map(|b| (b.number, b)).collect();
         let mut events = Vec::with_capacity(logs.len());
         for log in &logs {
@@ -664,7 +622,6 @@ impl<'c> Indexer<'c> {
         let ids = self.ids.advance(&events)?;
         let checkpoint =
             *headers.last().ok_or_else(|| IndexerError::Internal("follow step without headers".into()))?;
-        let logs_took = started.elapsed() - headers_took;
         let write_started = Instant::now();
         let batch = Batch {
             previous: self.checkpoint(),
@@ -678,17 +635,7 @@ impl<'c> Indexer<'c> {
         self.write(&batch).await?;
         let write_took = write_started.elapsed();
         self.client.metrics().batch_written(events.len(), checkpoint.number, write_took);
-        // Where a new block's latency goes, for operators chasing a slow follow.
-        debug!(
-            from,
-            to,
-            events = events.len(),
-            ?chain_view,
-            ?headers_took,
-            ?logs_took,
-            ?write_took,
-            "indexed new blocks"
-        );
+        debug!(to, events = events.len(), "indexed new blocks");
         self.checkpoint = Some((checkpoint.number, checkpoint.hash));
         self.ids = ids;
         Ok(true)

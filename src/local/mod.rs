@@ -5,6 +5,7 @@
 //! API at a real node and a real database.
 
 pub mod anvil;
+pub mod banner;
 pub mod cluster_home;
 pub mod demo;
 pub mod dev;

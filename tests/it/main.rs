@@ -21,4 +21,5 @@ mod rewind;
 mod rpc_faults;
 mod rpc_proxy;
 mod scenario;
+mod tasks;
 mod web;

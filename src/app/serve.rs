@@ -1,0 +1,115 @@
+//! `jobboard serve`: the API alone, reading an index another process writes. It listens at
+//! once and serves the board as soon as the indexer has registered it, so it starts in any
+//! order with `index`.
+
+use std::time::Duration;
+
+use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+
+use super::database::{api_pool_lazy, unreachable_database};
+use super::{AppError, listen};
+use crate::api::{self, ApiConfig, ApiState};
+use crate::cli::ServeArgs;
+use crate::store::{Board, Reader, chains_indexing};
+use crate::tasks::Tasks;
+use crate::telemetry::Metrics;
+
+/// `jobboard serve`: answers `/healthz` at once, and the board's queries from when its index
+/// appears. It never migrates (the writer or `jobboard migrate` does) and only reads: a role
+/// with SELECT on the tables is enough.
+///
+/// # Errors
+/// A flag that cannot be used, the listen address taken, the board indexed on several chains
+/// with no `--chain-id`, or the task that stopped the process.
+pub async fn serve(args: ServeArgs, cancel: CancellationToken) -> Result<(), AppError> {
+    let config = ApiConfig::try_from(&args.api)?;
+    // Lazy: `serve` starts, answers /healthz and says why it is not ready while the database
+    // is away or the board is not indexed yet; `find_board` waits for both.
+    let pool = api_pool_lazy(&args.database.database_url, &args.api)?;
+    let listener = listen(args.api.listen, "listening", "--listen").await?;
+    let addr = listener.local_addr().map_err(|source| AppError::Listen {
+        doing: "listening",
+        flag: "--listen",
+        addr: args.api.listen,
+        source,
+    })?;
+    info!(%addr, "GraphQL API at /graphql (GraphiQL in a browser)");
+    let tasks = Tasks::new(cancel);
+    let state = ApiState::waiting(config, Metrics::default());
+    tasks.spawn_critical("serving the API", api::serve_on(listener, state.clone(), tasks.token().clone()));
+    let found = tokio::select! {
+        found = find_board(&pool, &args, &state) => Some(found),
+        () = tasks.token().cancelled() => None,
+    };
+    match found.transpose() {
+        Ok(Some(board)) => {
+            info!(chain_id = board.chain_id, contract = %board.contract, "serving the board");
+            match Reader::new(pool, board) {
+                Ok(reader) => {
+                    state.attach(reader, &tasks);
+                }
+                Err(error) => return stop_with(tasks, error.into()).await,
+            }
+        }
+        Ok(None) => {}
+        Err(error) => return stop_with(tasks, error).await,
+    }
+    Ok(tasks.wait().await?)
+}
+
+/// Stops the tasks already started and returns `error`, the reason.
+async fn stop_with(tasks: Tasks, error: AppError) -> Result<(), AppError> {
+    tasks.token().cancel();
+    // Their own exit is a consequence of stopping them; `error` is the cause worth reporting.
+    let _stopped = tasks.wait().await;
+    Err(error)
+}
+
+/// Waits until the indexer has registered the board `serve` was asked for (its tables may not
+/// even exist yet), checking every second.
+///
+/// # Errors
+/// [`AppError::AmbiguousChain`]: the contract is indexed on several chains and no `--chain-id`
+/// says which.
+async fn find_board(pool: &PgPool, args: &ServeArgs, state: &ApiState) -> Result<Board, AppError> {
+    let mut reported = false;
+    let mut unreadable = false;
+    loop {
+        let chains = match (chains_indexing(pool, &args.contract).await, args.chain_id) {
+            (Ok(chains), Some(wanted)) => {
+                state.set_waiting_for(None);
+                chains.into_iter().filter(|&c| c == wanted).collect()
+            }
+            (Ok(chains), None) => {
+                state.set_waiting_for(None);
+                chains
+            }
+            (Err(error), _) => {
+                state.set_waiting_for(if error.is_schema_missing() {
+                    None
+                } else if error.is_transient() {
+                    Some("the database is unreachable".into())
+                } else {
+                    Some("the database refuses this reader (the log says why)".into())
+                });
+                if !unreadable {
+                    warn!(%error, hint = %unreachable_database(&args.database.database_url), "the board's index cannot be read yet; retrying every second");
+                    unreadable = true;
+                }
+                Vec::new()
+            }
+        };
+        match chains.as_slice() {
+            [chain_id] => return Ok(Board { chain_id: *chain_id, contract: args.contract }),
+            [] if !reported => {
+                info!(contract = %args.contract, "waiting for `jobboard index` to register the board; /readyz says not ready until then");
+                reported = true;
+            }
+            [] => {}
+            many => return Err(AppError::AmbiguousChain { contract: args.contract, chains: many.to_vec() }),
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
