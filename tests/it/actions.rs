@@ -20,8 +20,8 @@ use jobboard::actions::{
 use jobboard::contract::{ApplicationCommitment, ApplicationStatus, JobBoard, document_hash};
 use serde_json::{Value, json};
 
-use crate::db::test_database;
-use crate::harness::{Anvil, repo_root};
+use crate::support::db::test_database;
+use crate::support::harness::{Anvil, repo_root};
 
 /// Variables that would leak the developer's own setup into the runs.
 const CLEARED_ENV: [&str; 9] = [

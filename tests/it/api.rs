@@ -21,9 +21,9 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 
-use crate::db::{TestDatabase, test_database};
 use crate::indexer::{board_of, index_to_head, test_config};
-use crate::scenario::{Scenario, TestChain};
+use crate::support::db::{TestDatabase, test_database};
+use crate::support::scenario::{Scenario, TestChain};
 
 /// A chain with a generated history, indexed, and an API over it.
 struct Fixture {
@@ -591,7 +591,7 @@ async fn a_page_costs_the_same_statements_whatever_its_size() -> Result<()> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn read_ahead_pages_equal_the_plain_reads() -> Result<()> {
     let f = fixture(66, 120, ApiConfig::default()).await?;
-    let busiest = |key: fn(&crate::scenario::ModelApplication) -> String| {
+    let busiest = |key: fn(&crate::support::scenario::ModelApplication) -> String| {
         let mut counts: BTreeMap<String, usize> = BTreeMap::new();
         for a in f.scenario.model.applications.values() {
             *counts.entry(key(a)).or_default() += 1;

@@ -12,10 +12,10 @@ use anyhow::{Context, Result, bail, ensure};
 use serde_json::{Value, json};
 use sqlx::{Connection, PgConnection};
 
-use crate::db::{TestDatabase, test_database};
-use crate::dev::{free_port, jobboard_binary};
 use crate::indexer::{index_to_head, test_config};
-use crate::scenario::{Scenario, TestChain};
+use crate::support::db::{TestDatabase, test_database};
+use crate::support::dev::{free_port, jobboard_binary};
+use crate::support::scenario::{Scenario, TestChain};
 
 /// A `jobboard serve` subprocess, stopped when dropped.
 pub struct ServeProcess {

@@ -19,9 +19,9 @@ use sqlx::{Connection, PgConnection};
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
-use crate::db::{TestDatabase, test_database};
-use crate::rpc_proxy::{Faults, RpcProxy};
-use crate::scenario::{
+use crate::support::db::{TestDatabase, test_database};
+use crate::support::rpc_proxy::{Faults, RpcProxy};
+use crate::support::scenario::{
     Scenario, TestChain, TestPosting, assert_db_matches_model, assert_same_dump, dump_tables,
 };
 
@@ -542,7 +542,7 @@ async fn new_heads_over_websocket_wake_the_indexer_and_polling_covers_a_dead_soc
     drop(process);
 
     // Nothing listens at this WebSocket URL: the indexer says so and keeps polling.
-    let dead = format!("ws://127.0.0.1:{}", crate::dev::free_port()?);
+    let dead = format!("ws://127.0.0.1:{}", crate::support::dev::free_port()?);
     let process = IndexerProcess::spawn(&chain, &db, &["--ws-url", &dead], dir.path().join("dead.log"))?;
     scenario.run(&chain, 10).await?;
     wait_for_checkpoint(&db, &chain, chain.head().await?, Duration::from_secs(30))

@@ -19,10 +19,10 @@ use sqlx::{ConnectOptions, Connection, PgConnection, PgPool};
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 
-use crate::db::{TestDatabase, test_database};
-use crate::dev::free_port;
 use crate::indexer::{board_of, index_to_head, test_config};
-use crate::scenario::{Scenario, TestChain, assert_db_matches_model, assert_same_dump, dump_tables};
+use crate::support::db::{TestDatabase, test_database};
+use crate::support::dev::free_port;
+use crate::support::scenario::{Scenario, TestChain, assert_db_matches_model, assert_same_dump, dump_tables};
 
 /// `jobboard <args>` as a child process with its stderr in a file; killed on drop.
 struct Process {

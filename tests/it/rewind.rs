@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use anyhow::{Result, ensure};
 
-use crate::db::test_database;
 use crate::indexer::{IndexerProcess, clean_dump, index_to_head, test_config, wait_for_checkpoint};
-use crate::scenario::{Scenario, TestChain, assert_same_dump, dump_tables};
+use crate::support::db::test_database;
+use crate::support::scenario::{Scenario, TestChain, assert_same_dump, dump_tables};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rewind_to_gets_past_a_reorg_deeper_than_the_window() -> Result<()> {

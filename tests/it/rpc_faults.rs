@@ -14,11 +14,11 @@ use jobboard::telemetry::Metrics;
 use sqlx::{Connection, PgConnection};
 use tokio_util::sync::CancellationToken;
 
-use crate::db::{TestDatabase, test_database};
-use crate::harness::Anvil;
 use crate::indexer::{board_of, index_to_head, test_config};
-use crate::rpc_proxy::{Faults, RpcProxy};
-use crate::scenario::{Scenario, TestChain, assert_db_matches_model, assert_same_dump, dump_tables};
+use crate::support::db::{TestDatabase, test_database};
+use crate::support::harness::Anvil;
+use crate::support::rpc_proxy::{Faults, RpcProxy};
+use crate::support::scenario::{Scenario, TestChain, assert_db_matches_model, assert_same_dump, dump_tables};
 
 /// Retries fast enough for a test, patient enough for a 30 % fault rate.
 fn fast_retry() -> RetryPolicy {
