@@ -640,15 +640,20 @@ async fn x_min_block_waits_for_the_indexer_then_answers() -> Result<()> {
     let mut f = fixture(65, 10, config).await?;
     let job = f.scenario.post_job(&f.chain).await?;
     let block = f.chain.head().await?;
-    // The indexer catches up a moment after the request arrives.
+    // The request arrives first and waits; only then does the indexer catch up. Everything the
+    // handler does before the wait is synchronous for an in-memory body, so a request still
+    // pending after its first poll is parked in the wait (it cannot be answered yet: the job's
+    // block is not indexed).
     let (chain, db) = (&f.chain, &f.db);
     let query = json!({ "query": format!("{{ job(id: \"{job}\") {{ id }} }}") }).to_string();
-    let (answer, indexed) = tokio::join!(f.post_raw(query, Some(block)), async {
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        index_to_head(chain, db, test_config(chain)).await
-    });
-    indexed?;
-    let (status, body) = answer?;
+    let (status, body) = {
+        let request = f.post_raw(query, Some(block));
+        tokio::pin!(request);
+        ensure!(futures::poll!(&mut request).is_pending(), "answered before the block was indexed");
+        let (answer, indexed) = tokio::join!(request, index_to_head(chain, db, test_config(chain)));
+        indexed?;
+        answer?
+    };
     ensure!(status == StatusCode::OK && body["data"]["job"]["id"] == json!(job.to_string()), "{body}");
 
     // Past the bound: NOT_YET_INDEXED, in about the bound.
