@@ -106,6 +106,11 @@ impl JobboardProcess {
         Self::indexer("index", chain, &db.url, extra)
     }
 
+    /// Its process id (for /proc).
+    pub fn pid(&self) -> u32 {
+        self.process.pid()
+    }
+
     /// What it logged so far.
     pub fn log(&self) -> String {
         self.process.output(Stream::Stderr)

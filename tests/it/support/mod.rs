@@ -9,3 +9,4 @@ pub mod generated;
 pub mod harness;
 pub mod rpc_proxy;
 pub mod scenario;
+pub mod serve;
