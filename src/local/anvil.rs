@@ -8,19 +8,19 @@
 //! owner, which then stops things in order), whose stdin is a pipe only the owner writes to.
 //! When that pipe closes (on [`AnvilProcess::stop`], on drop, or because the owner died, even
 //! by SIGKILL), the supervisor sends anvil SIGTERM, on which anvil writes its `--state` file.
+//! The child itself is run by [`super::process::Launched`], the launcher the tests use too.
 
-use std::io::{BufRead, BufReader};
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::process::Command;
 use std::str::FromStr;
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use alloy::network::EthereumWallet;
 use alloy::primitives::Address;
 use alloy::signers::local::PrivateKeySigner;
 use url::Url;
+
+use super::process::{Launched, Stop, Stream, WaitError};
 
 /// Why anvil could not be started.
 #[derive(Debug, thiserror::Error)]
@@ -89,13 +89,14 @@ exit "$status"
 /// before the process group is killed.
 const STOP_TIMEOUT: Duration = Duration::from_secs(15);
 
+/// How long anvil may take to report its listening address.
+const START_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// A running anvil with its funded dev accounts. Stopped on drop.
 #[derive(Debug)]
 pub struct AnvilProcess {
-    /// The supervisor (`sh`), leader of anvil's process group.
-    child: Child,
-    /// The write end of the supervisor's stdin: closing it is the stop signal.
-    lifeline: Option<ChildStdin>,
+    /// The supervisor (`sh`), leader of anvil's process group; closing its stdin stops anvil.
+    process: Launched,
     /// The HTTP JSON-RPC endpoint.
     pub endpoint: Url,
     /// The dev accounts' keys, in anvil's order (publicly known test keys).
@@ -121,69 +122,42 @@ impl AnvilProcess {
         if !args.contains(&"--port") {
             command.args(["--port", "0"]);
         }
-
-        let mut child = command
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .process_group(0)
-            .spawn()
+        command.args(args);
+        let mut process = Launched::spawn(command, Stop::CloseStdin(STOP_TIMEOUT))
             .map_err(|source| AnvilError::Spawn { binary: binary.to_owned(), source })?;
-        let lifeline = child.stdin.take();
-        let stdout = child.stdout.take().ok_or_else(|| AnvilError::NotListening("no stdout".into()))?;
-        let stderr = child.stderr.take();
-        // Read the banner on a thread so a silent anvil cannot hang us past the deadline.
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut keys = Vec::new();
-            let mut lines = BufReader::new(stdout).lines();
-            let mut sent = false;
-            for line in lines.by_ref() {
-                let Ok(line) = line else { break };
-                let line = line.trim();
-                // Private keys are printed as "(0) 0xac09...".
-                if let Some((_, key)) = line.strip_prefix('(').and_then(|rest| rest.split_once(") 0x"))
-                    && key.len() == 64
-                    && let Ok(signer) = PrivateKeySigner::from_str(key)
-                {
-                    keys.push(signer);
-                }
-                if let Some(address) = line.strip_prefix("Listening on ") {
-                    let _ = tx.send(Ok((address.to_owned(), std::mem::take(&mut keys))));
-                    sent = true;
-                    break;
-                }
-            }
-            if !sent {
+        let listening = process
+            .wait_for_line(Stream::Stdout, START_TIMEOUT, |line| line.trim().starts_with("Listening on "));
+        let address = match listening {
+            Ok(line) => line.trim().trim_start_matches("Listening on ").to_owned(),
+            Err(WaitError::Closed { .. }) => {
+                let _ = process.try_wait();
                 let mut message = String::from("anvil exited before listening");
-                if let Some(stderr) = stderr {
-                    let tail: Vec<String> = BufReader::new(stderr).lines().map_while(Result::ok).collect();
-                    if !tail.is_empty() {
-                        message = format!("{message}: {}", tail.join(" | "));
-                    }
+                let stderr = process.output(Stream::Stderr);
+                let tail: Vec<&str> = stderr.lines().collect();
+                if !tail.is_empty() {
+                    message = format!("{message}: {}", tail.join(" | "));
                 }
-                let _ = tx.send(Err(message));
-            }
-            // Keep draining so anvil never blocks on a full pipe.
-            for _ in lines {}
-        });
-        let started = rx.recv_timeout(Duration::from_secs(30));
-        let (address, keys) = match started {
-            Ok(Ok(found)) => found,
-            Ok(Err(message)) => {
-                let _ = child.wait();
                 return Err(AnvilError::NotListening(message));
             }
-            Err(_) => {
-                kill_group(&mut child);
+            Err(WaitError::TimedOut { .. }) => {
+                let _ = process.kill();
                 return Err(AnvilError::NotListening("no listening address within 30 s".into()));
             }
         };
+        // Private keys are printed as "(0) 0xac09..." before the address.
+        let keys = process
+            .output(Stream::Stdout)
+            .lines()
+            .filter_map(|line| {
+                line.trim().strip_prefix('(')?.split_once(") 0x").map(|(_, key)| key.to_owned())
+            })
+            .filter(|key| key.len() == 64)
+            .filter_map(|key| PrivateKeySigner::from_str(&key).ok())
+            .collect();
         match Url::parse(&format!("http://{address}")) {
-            Ok(endpoint) => Ok(AnvilProcess { child, lifeline, endpoint, keys }),
+            Ok(endpoint) => Ok(AnvilProcess { process, endpoint, keys }),
             Err(e) => {
-                kill_group(&mut child);
+                let _ = process.kill();
                 Err(AnvilError::NotListening(format!("bad address {address}: {e}")))
             }
         }
@@ -207,7 +181,7 @@ impl AnvilProcess {
 
     /// The process group id (the supervisor's pid): every process of this anvil is in it.
     pub fn process_group(&self) -> u32 {
-        self.child.id()
+        self.process.pid()
     }
 
     /// Stops anvil gracefully (SIGTERM: it writes its `--state` file, if it has one) and waits
@@ -215,35 +189,6 @@ impl AnvilProcess {
     ///
     /// Returns whether the stop was graceful.
     pub fn stop(mut self) -> bool {
-        self.stop_inner()
-    }
-
-    fn stop_inner(&mut self) -> bool {
-        if self.lifeline.take().is_none() {
-            return true;
-        }
-        let started = Instant::now();
-        while started.elapsed() < STOP_TIMEOUT {
-            if !matches!(self.child.try_wait(), Ok(None)) {
-                return true;
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        kill_group(&mut self.child);
-        false
-    }
-}
-
-/// Kills a supervisor's whole process group (anvil included) and reaps the supervisor.
-fn kill_group(child: &mut Child) {
-    // `kill` from the shell: signalling a group needs no unsafe code this way.
-    let _ = Command::new("kill").arg("-KILL").arg(format!("-{}", child.id())).status();
-    let _ = child.kill();
-    let _ = child.wait();
-}
-
-impl Drop for AnvilProcess {
-    fn drop(&mut self) {
-        self.stop_inner();
+        self.process.stop().is_ok_and(|(_, graceful)| graceful)
     }
 }

@@ -10,6 +10,7 @@ pub mod cluster_home;
 pub mod demo;
 pub mod dev;
 pub mod postgres;
+pub mod process;
 
 use std::path::PathBuf;
 use std::time::Duration;

@@ -4,7 +4,6 @@
 //! `jobboard run` over a real PostgreSQL.
 
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -20,8 +19,8 @@ use jobboard::actions::{
 use jobboard::contract::{ApplicationCommitment, ApplicationStatus, JobBoard, document_hash};
 use serde_json::{Value, json};
 
-use crate::db::test_database;
-use crate::harness::{Anvil, repo_root};
+use crate::support::db::test_database;
+use crate::support::harness::{Anvil, JobboardProcess, repo_root};
 
 /// Variables that would leak the developer's own setup into the runs.
 const CLEARED_ENV: [&str; 9] = [
@@ -418,7 +417,7 @@ async fn employer_and_applicant_commands_drive_the_board_and_the_index() -> Resu
     let head = board.provider.get_block_number().await?;
     ensure!(head >= close_block, "head {head} below the close block {close_block}");
     let db = test_database().await?;
-    let api = ApiProcess::spawn(&board, &db.url, dir.path().join("run.log"))?;
+    let api = ApiProcess::spawn(&board, &db.url)?;
     let data = api
         .query(
             head,
@@ -598,29 +597,25 @@ async fn bad_input_and_a_wrong_setup_fail_before_sending_with_a_message_that_say
 
 /// `jobboard run` (indexer and API in one process) on a free port; killed on drop.
 struct ApiProcess {
-    child: std::process::Child,
+    process: JobboardProcess,
     url: String,
-    log: PathBuf,
 }
 
 impl ApiProcess {
-    fn spawn(board: &Board, database_url: &str, log: PathBuf) -> Result<ApiProcess> {
+    fn spawn(board: &Board, database_url: &str) -> Result<ApiProcess> {
         let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
         let listen = format!("127.0.0.1:{port}");
-        let child = board
-            .command()
+        let mut command = board.command();
+        command
             .args(["run", "--database-url", database_url, "--listen", &listen])
             .args(["--start-block", &board.deploy_block.to_string(), "--poll-interval", "50ms"])
-            .args(["--min-block-wait", "30s"])
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log)?)
-            .spawn()
-            .context("spawning jobboard run")?;
-        Ok(ApiProcess { child, url: format!("http://{listen}/graphql"), log })
+            .args(["--min-block-wait", "30s"]);
+        let process = JobboardProcess::spawn(command).context("spawning jobboard run")?;
+        Ok(ApiProcess { process, url: format!("http://{listen}/graphql") })
     }
 
     fn log(&self) -> String {
-        read_log(&self.log)
+        self.process.log()
     }
 
     /// Runs `query` once the index has reached `min_block` (the API's X-Min-Block wait),
@@ -651,15 +646,4 @@ impl ApiProcess {
             }
         }
     }
-}
-
-impl Drop for ApiProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn read_log(path: &Path) -> String {
-    std::fs::read_to_string(path).unwrap_or_default()
 }

@@ -16,9 +16,9 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
-use crate::api_serve::{ServeProcess, first_code};
-use crate::db::test_database;
-use crate::generated::generate_board;
+use crate::support::db::test_database;
+use crate::support::generated::generate_board;
+use crate::support::serve::{ServeProcess, first_code};
 
 /// Peak RSS the server may reach, in KiB.
 const RSS_CEILING_KIB: u64 = 256 * 1024;

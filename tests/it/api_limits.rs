@@ -20,8 +20,8 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 
-use crate::db::test_database;
-use crate::generated::generate_board;
+use crate::support::db::test_database;
+use crate::support::generated::generate_board;
 
 type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 

@@ -11,8 +11,8 @@ use jobboard::store::{
     PageRequest, Reader, SortKey,
 };
 
-use crate::db::test_database;
-use crate::generated::{employer, generate_board, stranger};
+use crate::support::db::test_database;
+use crate::support::generated::{employer, generate_board, stranger};
 
 /// Tables whose full scan would grow with the board.
 const BIG_TABLES: [&str; 4] = ["events", "jobs", "applications", "job_revisions"];
@@ -84,7 +84,10 @@ async fn every_listed_ordering_and_filter_is_served_by_an_index() -> Result<()> 
         ("jobId", ApplicationFilter { job_id: Some(77), ..Default::default() }),
         (
             "applicant",
-            ApplicationFilter { applicant: Some(crate::generated::applicant(3)), ..Default::default() },
+            ApplicationFilter {
+                applicant: Some(crate::support::generated::applicant(3)),
+                ..Default::default()
+            },
         ),
         ("status_in", ApplicationFilter { status_in: Some(vec![1]), ..Default::default() }),
         ("submittedAt_gte", ApplicationFilter { submitted_at_gte: time, ..Default::default() }),

@@ -2,146 +2,18 @@
 //! the indexer (as a process manager or Kubernetes would start them), on a role that may only
 //! read, and serves the board once the indexer has registered it, without a restart.
 
-use std::io::Read;
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use alloy::primitives::Address;
-use anyhow::{Context, Result, bail, ensure};
-use serde_json::{Value, json};
+use anyhow::{Result, bail, ensure};
+use serde_json::json;
 use sqlx::{Connection, PgConnection};
 
-use crate::db::{TestDatabase, test_database};
-use crate::dev::{free_port, jobboard_binary};
 use crate::indexer::{index_to_head, test_config};
-use crate::scenario::{Scenario, TestChain};
-
-/// A `jobboard serve` subprocess, stopped when dropped.
-pub struct ServeProcess {
-    child: Child,
-    stderr: Arc<Mutex<String>>,
-    /// `http://127.0.0.1:<port>`.
-    pub base: String,
-    /// The address it listens on.
-    pub addr: std::net::SocketAddr,
-}
-
-impl ServeProcess {
-    /// Starts `jobboard serve` for `contract` on a free port; returns once it answers
-    /// `/healthz` (within 30 s).
-    pub async fn start(database_url: &str, contract: Address, extra: &[&str]) -> Result<ServeProcess> {
-        let port = free_port()?;
-        // `JOBBOARD_TEST_BIN` runs another build (e.g. target/release/jobboard, to time the
-        // hostile requests as production would answer them).
-        let binary = std::env::var_os("JOBBOARD_TEST_BIN").map_or_else(jobboard_binary, Into::into);
-        let mut child = Command::new(binary)
-            .arg("serve")
-            .args(["--database-url", database_url])
-            .args(["--contract", &format!("{contract:#x}")])
-            .args(["--listen", &format!("127.0.0.1:{port}")])
-            .args(extra)
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .context("starting jobboard serve")?;
-        let stderr = Arc::new(Mutex::new(String::new()));
-        let mut pipe = child.stderr.take().context("serve stderr")?;
-        let sink = Arc::clone(&stderr);
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = pipe.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                if let Ok(mut text) = sink.lock() {
-                    text.push_str(&String::from_utf8_lossy(&buf[..n]));
-                }
-            }
-        });
-        let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse()?;
-        let serve = ServeProcess { child, stderr, base: format!("http://{addr}"), addr };
-        serve.wait_for("/healthz", 200, Duration::from_secs(30)).await?;
-        Ok(serve)
-    }
-
-    /// The process id (for /proc).
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    /// What it logged so far.
-    pub fn stderr(&self) -> String {
-        self.stderr.lock().map(|text| text.clone()).unwrap_or_default()
-    }
-
-    /// GETs `path`: its status and body.
-    pub async fn get(&self, path: &str) -> Result<(u16, String)> {
-        let response = reqwest::get(format!("{}{path}", self.base)).await?;
-        Ok((response.status().as_u16(), response.text().await?))
-    }
-
-    /// Probes `path` until it answers `status`, up to `bound`.
-    pub async fn wait_for(&self, path: &str, status: u16, bound: Duration) -> Result<()> {
-        let deadline = Instant::now() + bound;
-        loop {
-            if let Ok((got, _)) = self.get(path).await
-                && got == status
-            {
-                return Ok(());
-            }
-            ensure!(
-                Instant::now() < deadline,
-                "{path} did not answer {status} within {bound:?}:\n{}",
-                self.stderr()
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-
-    /// POSTs a raw body to /graphql: the status and the JSON answer.
-    pub async fn post(&self, body: String) -> Result<(u16, Value)> {
-        let response = reqwest::Client::new()
-            .post(format!("{}/graphql", self.base))
-            .header("content-type", "application/json")
-            .body(body)
-            .send()
-            .await?;
-        let status = response.status().as_u16();
-        let text = response.text().await?;
-        let value =
-            serde_json::from_str(&text).with_context(|| format!("non-JSON answer ({status}): {text}"))?;
-        Ok((status, value))
-    }
-
-    /// Runs a query: its whole answer.
-    pub async fn query(&self, query: &str) -> Result<Value> {
-        Ok(self.post(json!({ "query": query }).to_string()).await?.1)
-    }
-
-    /// Peak resident memory so far (`VmHWM`), in KiB.
-    pub fn peak_rss_kib(&self) -> Result<u64> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))?;
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmHWM:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            .context("no VmHWM in /proc/<pid>/status")
-    }
-}
-
-impl Drop for ServeProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// The code of an answer's first error.
-pub fn first_code(answer: &Value) -> Option<&str> {
-    answer["errors"][0]["extensions"]["code"].as_str()
-}
+use crate::support::db::{TestDatabase, test_database};
+use crate::support::dev::free_port;
+use crate::support::scenario::{Scenario, TestChain};
+use crate::support::serve::{ServeProcess, first_code};
 
 /// An empty database (no tables) on the test cluster and a login role that may only read
 /// whatever the migrating superuser creates there later.

@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use jobboard::chain::deploy_board;
 use jobboard::contract::{ApplicationCommitment, ApplicationStatus, JobBoard, document_hash};
 
-use crate::harness::Anvil;
+use crate::support::harness::Anvil;
 
 fn typical_posting() -> JobBoard::Posting {
     JobBoard::Posting {

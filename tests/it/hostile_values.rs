@@ -17,9 +17,9 @@ use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 
-use crate::db::{TestDatabase, test_database};
 use crate::indexer::{board_of, index_to_head, test_config};
-use crate::scenario::{Scenario, TestChain, TestPosting, assert_db_matches_model};
+use crate::support::db::{TestDatabase, test_database};
+use crate::support::scenario::{Scenario, TestChain, TestPosting, assert_db_matches_model};
 
 /// The last second RFC 3339 can write: 9999-12-31T23:59:59Z.
 const LAST_RFC3339_SECOND: u64 = 253_402_300_799;
@@ -297,7 +297,10 @@ async fn migration_0003_keeps_stored_deadlines_and_takes_years_past_9999_off_the
     let pool = sqlx::PgPool::connect(&url).await?;
     let old = tempfile::tempdir()?;
     for file in ["0001_schema.sql", "0002_applications_fillfactor.sql"] {
-        std::fs::copy(crate::harness::repo_root().join("migrations").join(file), old.path().join(file))?;
+        std::fs::copy(
+            crate::support::harness::repo_root().join("migrations").join(file),
+            old.path().join(file),
+        )?;
     }
     sqlx::migrate::Migrator::new(old.path()).await?.run(&pool).await?;
     let deadlines: [Option<i64>; 3] = [Some(1 << 40), Some(1_700_000_000), None];

@@ -1,8 +1,7 @@
 //! The indexer against a real anvil and a real PostgreSQL: exact data, crashes, reorgs,
 //! misbehaving nodes, two writers and hostile strings.
 
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use alloy::primitives::{Address, U256};
@@ -19,9 +18,10 @@ use sqlx::{Connection, PgConnection};
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
-use crate::db::{TestDatabase, test_database};
-use crate::rpc_proxy::{Faults, RpcProxy};
-use crate::scenario::{
+use crate::support::db::{TestDatabase, test_database};
+use crate::support::harness::JobboardProcess;
+use crate::support::rpc_proxy::{Faults, RpcProxy};
+use crate::support::scenario::{
     Scenario, TestChain, TestPosting, assert_db_matches_model, assert_same_dump, dump_tables,
 };
 
@@ -375,52 +375,6 @@ async fn strings_with_invalid_utf8_nul_emoji_and_maximum_lengths_round_trip() ->
     Ok(())
 }
 
-/// `jobboard index` as a child process with its stderr in a file; killed on drop.
-pub(crate) struct IndexerProcess {
-    child: Child,
-    log: PathBuf,
-}
-
-impl IndexerProcess {
-    pub(crate) fn spawn(
-        chain: &TestChain,
-        db: &TestDatabase,
-        extra: &[&str],
-        log: PathBuf,
-    ) -> Result<IndexerProcess> {
-        let stderr = std::fs::File::create(&log)?;
-        let child = Command::new(env!("CARGO_BIN_EXE_jobboard"))
-            .args(["index", "--rpc-url", chain.anvil.endpoint.as_str(), "--database-url", &db.url])
-            .args(["--contract", &chain.board.to_string(), "--start-block", &chain.deploy_block.to_string()])
-            .args(if extra.contains(&"--poll-interval") { &[][..] } else { &["--poll-interval", "50ms"][..] })
-            .args(extra)
-            .env("RUST_LOG", "info")
-            .env_remove("JOBBOARD_DATABASE_URL")
-            .stdout(Stdio::null())
-            .stderr(stderr)
-            .spawn()
-            .context("spawning jobboard index")?;
-        Ok(IndexerProcess { child, log })
-    }
-
-    fn kill(&mut self) -> Result<()> {
-        self.child.kill()?;
-        self.child.wait()?;
-        Ok(())
-    }
-
-    pub(crate) fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-impl Drop for IndexerProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 async fn checkpoint(db: &TestDatabase, chain: &TestChain) -> Result<Option<u64>> {
     let mut conn = db.pool.acquire().await?;
     Ok(load_state(&mut conn, &board_of(chain)).await?.and_then(|s| s.checkpoint.map(|c| c.0)))
@@ -448,11 +402,9 @@ async fn sigkill_at_random_moments_never_loses_or_duplicates_a_row() -> Result<(
     let mut scenario = Scenario::new(&chain, 41);
     scenario.run(&chain, 1500).await?;
     let db = test_database().await?;
-    let dir = tempfile::tempdir()?;
     let mut rng = StdRng::seed_from_u64(99);
     // Small batches and ranges make the backfill long and the kills land inside it.
     let args = ["--batch-events", "3", "--max-range", "8", "--fetch-concurrency", "2"];
-    let log = |run: &str| dir.path().join(format!("{run}.log"));
     let backfilling = || async {
         anyhow::Ok(
             load_state(&mut *db.pool.acquire().await?, &board_of(&chain))
@@ -464,13 +416,14 @@ async fn sigkill_at_random_moments_never_loses_or_duplicates_a_row() -> Result<(
     // Backfill phase: each run commits something, then dies a random moment later, mid-batch
     // or between batches.
     let mut backfill_kills = 0;
-    for run in 0..14 {
+    for _ in 0..14 {
         let before = checkpoint(&db, &chain).await?;
-        let mut process = IndexerProcess::spawn(&chain, &db, &args, log(&format!("backfill{run}")))?;
+        let mut process = JobboardProcess::index(&chain, &db, &args)?;
         let deadline = Instant::now() + Duration::from_secs(20);
         while checkpoint(&db, &chain).await? == before && Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
+        // A random moment, not a synchronisation: where the kill lands is what is under test.
         tokio::time::sleep(Duration::from_millis(rng.random_range(0..15))).await;
         let was_backfilling = backfilling().await?;
         process.kill()?;
@@ -478,7 +431,7 @@ async fn sigkill_at_random_moments_never_loses_or_duplicates_a_row() -> Result<(
     }
 
     // Let one run finish the backfill, so that the next kills land in the live phase.
-    let finisher = IndexerProcess::spawn(&chain, &db, &[], log("finish-backfill"))?;
+    let finisher = JobboardProcess::index(&chain, &db, &[])?;
     let deadline = Instant::now() + Duration::from_secs(60);
     while backfilling().await? {
         ensure!(Instant::now() < deadline, "backfill did not finish:\n{}", finisher.log());
@@ -488,9 +441,10 @@ async fn sigkill_at_random_moments_never_loses_or_duplicates_a_row() -> Result<(
 
     // Live phase: the chain moves while the indexer follows it and dies.
     let mut live_kills = 0;
-    for run in 0..10 {
-        let mut process = IndexerProcess::spawn(&chain, &db, &args, log(&format!("live{run}")))?;
+    for _ in 0..10 {
+        let mut process = JobboardProcess::index(&chain, &db, &args)?;
         scenario.run(&chain, 8).await?;
+        // A random moment, not a synchronisation: where the kill lands is what is under test.
         tokio::time::sleep(Duration::from_millis(rng.random_range(0..200))).await;
         let was_live = !backfilling().await?;
         process.kill()?;
@@ -501,7 +455,7 @@ async fn sigkill_at_random_moments_never_loses_or_duplicates_a_row() -> Result<(
     ensure!(live_kills >= 8, "only {live_kills} kills landed during the live phase");
 
     let head = chain.head().await?;
-    let process = IndexerProcess::spawn(&chain, &db, &[], dir.path().join("final.log"))?;
+    let process = JobboardProcess::index(&chain, &db, &[])?;
     wait_for_checkpoint(&db, &chain, head, Duration::from_secs(60)).await.with_context(|| process.log())?;
     drop(process);
     assert_db_matches_model(&db.pool, &scenario.model).await?;
@@ -514,25 +468,15 @@ async fn new_heads_over_websocket_wake_the_indexer_and_polling_covers_a_dead_soc
     let mut scenario = Scenario::new(&chain, 61);
     scenario.run(&chain, 30).await?;
     let db = test_database().await?;
-    let dir = tempfile::tempdir()?;
     // anvil serves WebSockets on its HTTP port.
     let ws = chain.anvil.endpoint.as_str().replacen("http://", "ws://", 1);
 
     // A poll interval far longer than the wait below: only the wake-up can index in time.
-    let process = IndexerProcess::spawn(
-        &chain,
-        &db,
-        &["--poll-interval", "10m", "--ws-url", &ws],
-        dir.path().join("ws.log"),
-    )?;
+    let process = JobboardProcess::index(&chain, &db, &["--poll-interval", "10m", "--ws-url", &ws])?;
     wait_for_checkpoint(&db, &chain, chain.head().await?, Duration::from_secs(60))
         .await
         .with_context(|| process.log())?;
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !process.log().contains("subscribed to new heads") {
-        ensure!(Instant::now() < deadline, "never subscribed:\n{}", process.log());
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    process.wait_for_log("subscribed to new heads", 1, Duration::from_secs(10)).await?;
     for _ in 0..3 {
         scenario.run(&chain, 4).await?;
         wait_for_checkpoint(&db, &chain, chain.head().await?, Duration::from_secs(10))
@@ -542,8 +486,8 @@ async fn new_heads_over_websocket_wake_the_indexer_and_polling_covers_a_dead_soc
     drop(process);
 
     // Nothing listens at this WebSocket URL: the indexer says so and keeps polling.
-    let dead = format!("ws://127.0.0.1:{}", crate::dev::free_port()?);
-    let process = IndexerProcess::spawn(&chain, &db, &["--ws-url", &dead], dir.path().join("dead.log"))?;
+    let dead = format!("ws://127.0.0.1:{}", crate::support::dev::free_port()?);
+    let process = JobboardProcess::index(&chain, &db, &["--ws-url", &dead])?;
     scenario.run(&chain, 10).await?;
     wait_for_checkpoint(&db, &chain, chain.head().await?, Duration::from_secs(30))
         .await
@@ -564,14 +508,13 @@ async fn two_writers_one_writes_and_the_standby_takes_over() -> Result<()> {
     let mut scenario = Scenario::new(&chain, 51);
     scenario.run(&chain, 200).await?;
     let db = test_database().await?;
-    let dir = tempfile::tempdir()?;
-    let mut first = IndexerProcess::spawn(&chain, &db, &[], dir.path().join("first.log"))?;
+    let mut first = JobboardProcess::index(&chain, &db, &[])?;
     // Let the first one take the lock before the second starts.
     wait_for_checkpoint(&db, &chain, chain.head().await?, Duration::from_secs(60))
         .await
         .with_context(|| first.log())?;
-    let second = IndexerProcess::spawn(&chain, &db, &[], dir.path().join("second.log"))?;
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    let second = JobboardProcess::index(&chain, &db, &[])?;
+    second.wait_for_log("waiting as standby", 1, Duration::from_secs(30)).await?;
     ensure!(first.log().contains("writer lock acquired"), "first did not take the lock:\n{}", first.log());
     ensure!(
         !second.log().contains("writer lock acquired"),

@@ -1,4 +1,9 @@
 //! Integration tests: one binary, real anvil and real PostgreSQL, started by the harness itself.
+//!
+//! `support` holds what the tests stand on (processes, databases, the scenario, the RPC proxy);
+//! every other module is tests, one area of the board each.
+
+mod support;
 
 mod actions;
 mod api;
@@ -7,19 +12,15 @@ mod api_limits;
 mod api_plans;
 mod api_serve;
 mod contract;
-mod db;
 mod dev;
-mod generated;
-mod harness;
 mod hostile_values;
 mod indexer;
 mod node_errors;
 mod outages;
+mod postgres;
 mod random_reorgs;
 mod readme;
 mod rewind;
 mod rpc_faults;
-mod rpc_proxy;
-mod scenario;
 mod tasks;
 mod web;

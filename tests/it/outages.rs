@@ -2,8 +2,7 @@
 //! meanwhile: outages are waited out (never exited), the writer lock changes hands exactly, and
 //! `_meta.synced` / `/readyz` turn false when the indexer stops while the chain moves.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail, ensure};
@@ -20,69 +19,11 @@ use sqlx::{ConnectOptions, Connection, PgConnection, PgPool};
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 
-use crate::db::{TestDatabase, test_database};
-use crate::dev::free_port;
 use crate::indexer::{board_of, index_to_head, test_config};
-use crate::scenario::{Scenario, TestChain, assert_db_matches_model, assert_same_dump, dump_tables};
-
-/// `jobboard <args>` as a child process with its stderr in a file; killed on drop.
-struct Process {
-    child: Child,
-    log: PathBuf,
-}
-
-impl Process {
-    fn spawn(args: &[&str], log: PathBuf) -> Result<Process> {
-        let stderr = std::fs::File::create(&log)?;
-        let child = Command::new(env!("CARGO_BIN_EXE_jobboard"))
-            .args(args)
-            .env("RUST_LOG", "info")
-            .env_remove("JOBBOARD_DATABASE_URL")
-            .stdout(Stdio::null())
-            .stderr(stderr)
-            .spawn()
-            .context("spawning jobboard")?;
-        Ok(Process { child, log })
-    }
-
-    /// `jobboard index` (or `run`, with `extra` naming --listen) for `chain` into `url`.
-    fn indexer(command: &str, chain: &TestChain, url: &str, extra: &[&str], log: PathBuf) -> Result<Process> {
-        let (contract, start) = (chain.board.to_string(), chain.deploy_block.to_string());
-        let mut args = vec![command, "--rpc-url", chain.anvil.endpoint.as_str(), "--database-url", url];
-        args.extend(["--contract", &contract, "--start-block", &start, "--poll-interval", "50ms"]);
-        args.extend(extra);
-        Process::spawn(&args, log)
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// Fails if the process has exited.
-    fn ensure_alive(&mut self, name: &str) -> Result<()> {
-        if let Some(status) = self.child.try_wait()? {
-            bail!("{name} exited ({status}) instead of waiting:\n{}", self.log());
-        }
-        Ok(())
-    }
-
-    /// Waits until the log contains `text` `times` times.
-    async fn wait_for_log(&self, text: &str, times: usize, within: Duration) -> Result<()> {
-        let deadline = Instant::now() + within;
-        while self.log().matches(text).count() < times {
-            ensure!(Instant::now() < deadline, "no {times}× {text:?} within {within:?}:\n{}", self.log());
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        Ok(())
-    }
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use crate::support::db::{TestDatabase, test_database};
+use crate::support::dev::free_port;
+use crate::support::harness::JobboardProcess;
+use crate::support::scenario::{Scenario, TestChain, assert_db_matches_model, assert_same_dump, dump_tables};
 
 async fn checkpoint(url: &str, chain: &TestChain) -> Result<Option<u64>> {
     let mut conn = PgConnection::connect(url).await?;
@@ -92,7 +33,12 @@ async fn checkpoint(url: &str, chain: &TestChain) -> Result<Option<u64>> {
 }
 
 /// Waits until the stored checkpoint is the chain's head (read anew on every try).
-async fn wait_for_head(url: &str, chain: &TestChain, within: Duration, logs: &[&Process]) -> Result<()> {
+async fn wait_for_head(
+    url: &str,
+    chain: &TestChain,
+    within: Duration,
+    logs: &[&JobboardProcess],
+) -> Result<()> {
     let deadline = Instant::now() + within;
     loop {
         let head = chain.head().await?;
@@ -147,12 +93,11 @@ async fn a_30_second_postgres_outage_is_waited_out_by_the_writer_and_a_run_stand
     admin.close().await?;
     let url = cluster.url("jobboard");
 
-    let mut writer = Process::indexer("index", &chain, &url, &[], dir.path().join("writer.log"))?;
+    let mut writer = JobboardProcess::indexer("index", &chain, &url, &[])?;
     wait_for_head(&url, &chain, Duration::from_secs(60), &[&writer]).await?;
     let listen = format!("127.0.0.1:{}", free_port()?);
     let api = format!("http://{listen}");
-    let mut standby =
-        Process::indexer("run", &chain, &url, &["--listen", &listen], dir.path().join("run.log"))?;
+    let mut standby = JobboardProcess::indexer("run", &chain, &url, &["--listen", &listen])?;
     standby.wait_for_log("waiting as standby", 1, Duration::from_secs(30)).await?;
     let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build()?;
     let (_, before) = graphql(&http, &api, JOBS_QUERY).await?;
@@ -177,6 +122,8 @@ async fn a_30_second_postgres_outage_is_waited_out_by_the_writer_and_a_run_stand
     );
     let (status, during) = graphql(&http, &api, JOBS_QUERY).await?;
     ensure!(status == 200 && during["errors"][0]["message"].is_string(), "{status} {during}");
+    // Not a synchronisation: the outage's length is what is under test, and both must live
+    // through all of it.
     tokio::time::sleep(outage.saturating_sub(stopped.elapsed())).await;
     writer.ensure_alive("the writer")?;
     standby.ensure_alive("`run`")?;
@@ -213,7 +160,7 @@ async fn an_indexer_started_before_postgres_waits_for_it() -> Result<()> {
     let first = own_cluster(dir.path(), port).await?;
     let url = first.url("postgres");
     first.stop().await?;
-    let mut writer = Process::indexer("index", &chain, &url, &[], dir.path().join("writer.log"))?;
+    let mut writer = JobboardProcess::indexer("index", &chain, &url, &[])?;
     writer.wait_for_log("reconnecting", 3, Duration::from_secs(30)).await?;
     writer.ensure_alive("the writer")?;
     ensure!(writer.log().contains("is PostgreSQL running there"), "no hint:\n{}", writer.log());
@@ -256,10 +203,9 @@ async fn terminating_the_writers_lock_session_hands_the_board_over_exactly() -> 
     let mut scenario = Scenario::new(&chain, 73);
     scenario.run(&chain, 100).await?;
     let db = test_database().await?;
-    let dir = tempfile::tempdir()?;
-    let first = Process::indexer("index", &chain, &db.url, &[], dir.path().join("first.log"))?;
+    let first = JobboardProcess::indexer("index", &chain, &db.url, &[])?;
     wait_for_head(&db.url, &chain, Duration::from_secs(60), &[&first]).await?;
-    let second = Process::indexer("index", &chain, &db.url, &[], dir.path().join("second.log"))?;
+    let second = JobboardProcess::indexer("index", &chain, &db.url, &[])?;
     second.wait_for_log("waiting as standby", 1, Duration::from_secs(30)).await?;
 
     let mut ended = vec![wait_for_new_holder(&db, &chain, &[]).await?];
@@ -269,6 +215,8 @@ async fn terminating_the_writers_lock_session_hands_the_board_over_exactly() -> 
         // The chain moves while the session is ended, so the kill can land inside a write.
         let moving = scenario.run(&chain, 6);
         let killing = async {
+            // A stagger, not a synchronisation: each round ends the session at another moment
+            // of the write.
             tokio::time::sleep(Duration::from_millis(30 * round)).await;
             let terminated: bool = sqlx::query_scalar("SELECT pg_terminate_backend($1)")
                 .bind(holder)
@@ -369,11 +317,10 @@ async fn synced_and_readyz_turn_false_when_the_indexer_stops_while_the_chain_mov
     let mut scenario = Scenario::new(&chain, 79);
     scenario.run(&chain, 40).await?;
     let db = test_database().await?;
-    let dir = tempfile::tempdir()?;
     let stall_after = Duration::from_secs(2);
     let (state, cancel) = api_state(&db, &chain, stall_after)?;
 
-    let mut indexer = Process::indexer("index", &chain, &db.url, &[], dir.path().join("first.log"))?;
+    let mut indexer = JobboardProcess::indexer("index", &chain, &db.url, &[])?;
     wait_for_head(&db.url, &chain, Duration::from_secs(60), &[&indexer]).await?;
     let (ready, body, _) =
         wait_for_status(&state, Duration::from_secs(10), |ready, synced| ready == StatusCode::OK && synced)
@@ -382,8 +329,7 @@ async fn synced_and_readyz_turn_false_when_the_indexer_stops_while_the_chain_mov
 
     // The indexer dies; the chain moves on without it.
     let stopped = Instant::now();
-    indexer.child.kill()?;
-    indexer.child.wait()?;
+    indexer.kill()?;
     scenario.run(&chain, 20).await?;
     let (ready, body, synced) = wait_for_status(&state, stall_after * 5, |ready, synced| {
         ready == StatusCode::SERVICE_UNAVAILABLE && !synced
@@ -413,7 +359,7 @@ async fn synced_and_readyz_turn_false_when_the_indexer_stops_while_the_chain_mov
     ensure!(metrics.contains("jobboard_index_stalled 1"), "{metrics}");
 
     // Back again: it catches up and the status says so.
-    let indexer = Process::indexer("index", &chain, &db.url, &[], dir.path().join("second.log"))?;
+    let indexer = JobboardProcess::indexer("index", &chain, &db.url, &[])?;
     wait_for_head(&db.url, &chain, Duration::from_secs(60), &[&indexer]).await?;
     wait_for_status(&state, Duration::from_secs(10), |ready, synced| ready == StatusCode::OK && synced)
         .await?;

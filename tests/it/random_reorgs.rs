@@ -12,9 +12,9 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use sqlx::PgPool;
 
-use crate::db::test_database;
 use crate::indexer::{index_to_head, test_config};
-use crate::scenario::{
+use crate::support::db::test_database;
+use crate::support::scenario::{
     Model, ModelApplication, ModelJob, Scenario, TestChain, TestPosting, assert_same_dump, dump_tables,
 };
 

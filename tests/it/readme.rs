@@ -16,8 +16,8 @@ use clap::CommandFactory;
 use serde_json::Value;
 
 use crate::api::WsClient;
-use crate::dev::{DevPorts, DevProcess, jobboard_binary};
-use crate::harness::repo_root;
+use crate::support::dev::{DevPorts, DevProcess, jobboard_binary};
+use crate::support::harness::repo_root;
 
 /// A fenced block of the README.
 #[derive(Debug)]
@@ -68,7 +68,7 @@ fn blocks(text: &str) -> Vec<Block> {
 async fn readme_graphql_and_shell_examples_run_against_the_demo() -> Result<()> {
     let text = readme()?;
     let blocks = blocks(&text);
-    let temp = crate::dev::TempDevDir::new()?;
+    let temp = crate::support::dev::TempDevDir::new()?;
     let ports = DevPorts::free()?;
     let dev = DevProcess::start(&temp.path().join("dev"), ports, &[])?;
 

@@ -7,9 +7,10 @@ use std::time::Duration;
 
 use anyhow::{Result, ensure};
 
-use crate::db::test_database;
-use crate::indexer::{IndexerProcess, clean_dump, index_to_head, test_config, wait_for_checkpoint};
-use crate::scenario::{Scenario, TestChain, assert_same_dump, dump_tables};
+use crate::indexer::{clean_dump, index_to_head, test_config, wait_for_checkpoint};
+use crate::support::db::test_database;
+use crate::support::harness::JobboardProcess;
+use crate::support::scenario::{Scenario, TestChain, assert_same_dump, dump_tables};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rewind_to_gets_past_a_reorg_deeper_than_the_window() -> Result<()> {
@@ -43,10 +44,8 @@ async fn rewind_to_gets_past_a_reorg_deeper_than_the_window() -> Result<()> {
     assert_same_dump(&dump_tables(&db.pool).await?, &dump)?;
 
     // Below the fork: reverted in one transaction, indexed again, exact.
-    let dir = tempfile::tempdir()?;
     let to = before - 10;
-    let process =
-        IndexerProcess::spawn(&chain, &db, &["--rewind-to", &to.to_string()], dir.path().join("rewind.log"))?;
+    let process = JobboardProcess::index(&chain, &db, &["--rewind-to", &to.to_string()])?;
     wait_for_checkpoint(&db, &chain, chain.head().await?, Duration::from_secs(60)).await?;
     ensure!(
         process.log().contains("rewound the index as --rewind-to asked"),

@@ -2,8 +2,7 @@
 //! rate-limit lose no event and never stop the indexer; an endpoint on another chain is refused
 //! at start; no log line carries a secret from an RPC URL.
 
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, ensure};
@@ -14,11 +13,11 @@ use jobboard::telemetry::Metrics;
 use sqlx::{Connection, PgConnection};
 use tokio_util::sync::CancellationToken;
 
-use crate::db::{TestDatabase, test_database};
-use crate::harness::Anvil;
 use crate::indexer::{board_of, index_to_head, test_config};
-use crate::rpc_proxy::{Faults, RpcProxy};
-use crate::scenario::{Scenario, TestChain, assert_db_matches_model, assert_same_dump, dump_tables};
+use crate::support::db::{TestDatabase, test_database};
+use crate::support::harness::{Anvil, JobboardProcess};
+use crate::support::rpc_proxy::{Faults, RpcProxy};
+use crate::support::scenario::{Scenario, TestChain, assert_db_matches_model, assert_same_dump, dump_tables};
 
 /// Retries fast enough for a test, patient enough for a 30 % fault rate.
 fn fast_retry() -> RetryPolicy {
@@ -210,25 +209,6 @@ async fn a_lagging_first_endpoint_is_passed_over_and_failed_back_to() -> Result<
     assert_db_matches_model(&db.pool, &scenario.model).await
 }
 
-/// `jobboard index` as a child process with its stderr in a file; killed on drop.
-struct Running {
-    child: Child,
-    log: PathBuf,
-}
-
-impl Running {
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn index_command(chain: &TestChain, db: &TestDatabase, urls: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_jobboard"));
     command.arg("index");
@@ -285,12 +265,11 @@ async fn log_lines_carry_no_secret_from_an_rpc_url() -> Result<()> {
     keyed.set_query(Some("key=SECRETQUERY2"));
     keyed.set_username("user").ok();
     keyed.set_password(Some("PASSWORDSECRET2")).ok();
-    let log = std::env::temp_dir().join(format!("jobboard-secrets-{}.log", std::process::id()));
-    let child = index_command(&chain, &db, &[refused, keyed.as_str(), chain.anvil.endpoint.as_str()])
-        .stderr(std::fs::File::create(&log)?)
-        .spawn()
-        .context("spawning jobboard index")?;
-    let mut running = Running { child, log };
+    let mut running = JobboardProcess::spawn(index_command(
+        &chain,
+        &db,
+        &[refused, keyed.as_str(), chain.anvil.endpoint.as_str()],
+    ))?;
 
     // Wait until it indexed the head and reported both bad endpoints' errors.
     let head = chain.head().await?;
@@ -306,11 +285,10 @@ async fn log_lines_carry_no_secret_from_an_rpc_url() -> Result<()> {
             break;
         }
         ensure!(Instant::now() < deadline, "did not index and report both endpoints' errors:\n{text}");
-        ensure!(running.child.try_wait()?.is_none(), "the indexer exited:\n{text}");
+        running.ensure_alive("the indexer")?;
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    running.child.kill()?;
-    running.child.wait()?;
+    running.kill()?;
     let text = running.log();
     for secret in ["SECRET", "PASSWORD"] {
         ensure!(!text.contains(secret), "the log shows {secret:?}:\n{text}");

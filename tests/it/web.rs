@@ -8,8 +8,8 @@ use std::process::{Command, Stdio};
 
 use anyhow::{Context, Result, bail, ensure};
 
-use crate::dev::{DevPorts, DevProcess, TempDevDir, jobboard_binary};
-use crate::harness::repo_root;
+use crate::support::dev::{DevPorts, DevProcess, TempDevDir, jobboard_binary};
+use crate::support::harness::repo_root;
 
 /// The browser: `CHROMIUM`, else Debian's.
 fn chromium() -> PathBuf {

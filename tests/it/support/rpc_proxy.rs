@@ -40,7 +40,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
-use crate::harness::Anvil;
+use crate::support::harness::Anvil;
 
 /// The stats key for calls whose method could not be read (malformed JSON, a non-object item).
 pub const UNPARSED: &str = "<unparsed>";

@@ -18,7 +18,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use sqlx::PgPool;
 
-use crate::harness::Anvil;
+use crate::support::harness::Anvil;
 
 /// A posting as the test sends it: strings as raw bytes, so invalid UTF-8 can be sent too.
 #[derive(Debug, Clone, PartialEq, Eq)]

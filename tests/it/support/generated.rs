@@ -42,7 +42,7 @@ pub async fn generate_board(pool: &PgPool, events: u64) -> Result<Board> {
     .bind(alloy::hex::encode(board.contract))
     .execute(&mut *conn)
     .await?;
-    sqlx::raw_sql(include_str!("../fixtures/generated_board.sql"))
+    sqlx::raw_sql(include_str!("../../fixtures/generated_board.sql"))
         .execute(&mut *conn)
         .await
         .context("generating the board")?;

@@ -1,86 +1,15 @@
-//! PostgreSQL for the tests: one throwaway cluster per test binary, and a fresh migrated
-//! database per test, cloned from a template (fast, and tests run in parallel).
+//! The PostgreSQL the tests and `jobboard dev` run (`jobboard::local::postgres`): databases
+//! cloned per test are independent, a cluster keeps its data across restarts, and only its
+//! password opens it.
 
 use std::os::unix::fs::PermissionsExt;
-use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU32, Ordering};
 
 use anyhow::{Context, Result};
 use jobboard::local::cluster_home::remove_cluster;
 use jobboard::local::postgres::{EmbeddedPostgres, PostgresOptions};
-use sqlx::postgres::PgPoolOptions;
-use sqlx::{Connection, PgConnection, PgPool};
-use tokio::sync::{Mutex, OnceCell};
+use sqlx::{Connection, PgConnection};
 
-/// The cluster, started once. The handle is leaked on purpose (a static is never dropped): its
-/// supervisor stops the server when this test process exits, however it exits.
-static STARTED: OnceCell<()> = OnceCell::const_new();
-static CLUSTER: OnceLock<EmbeddedPostgres> = OnceLock::new();
-static TEMPLATE: OnceCell<()> = OnceCell::const_new();
-static CREATE: Mutex<()> = Mutex::const_new(());
-static NEXT: AtomicU32 = AtomicU32::new(0);
-
-/// A database of its own for one test.
-pub struct TestDatabase {
-    /// Its connection URL.
-    pub url: String,
-    /// A small pool on it.
-    pub pool: PgPool,
-}
-
-/// The shared cluster, started on first use.
-async fn cluster() -> Result<&'static EmbeddedPostgres> {
-    STARTED
-        .get_or_try_init(|| async {
-            // Started on a thread with its own runtime: the cluster must not depend on the
-            // runtime of whichever test happens to start it.
-            let started = std::thread::spawn(|| -> Result<EmbeddedPostgres> {
-                let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-                let dir = tempfile::Builder::new().prefix("jobboard-test-pg").tempdir()?.keep();
-                // Ephemeral: the supervisor deletes the cluster when this test process exits
-                // (it is held in a static, so it is never dropped).
-                let mut options = PostgresOptions::new(dir.join("data"));
-                options.ephemeral = true;
-                Ok(runtime.block_on(EmbeddedPostgres::start(options))?)
-            })
-            .join()
-            .map_err(|_| anyhow::anyhow!("the thread starting PostgreSQL panicked"))??;
-            let _ = CLUSTER.set(started);
-            Ok::<(), anyhow::Error>(())
-        })
-        .await?;
-    CLUSTER.get().context("the cluster was started but not kept")
-}
-
-/// A fresh, migrated, empty database.
-pub async fn test_database() -> Result<TestDatabase> {
-    let cluster = cluster().await?;
-    let url = |database: &str| cluster.url(database);
-    TEMPLATE
-        .get_or_try_init(|| async {
-            let mut admin = PgConnection::connect(&url("postgres")).await?;
-            sqlx::query("CREATE DATABASE jobboard_template").execute(&mut admin).await?;
-            admin.close().await?;
-            let pool = PgPoolOptions::new().max_connections(1).connect(&url("jobboard_template")).await?;
-            jobboard::store::MIGRATOR.run(&pool).await.context("migrating the template")?;
-            pool.close().await;
-            Ok::<(), anyhow::Error>(())
-        })
-        .await?;
-    let name = format!("test_{}_{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
-    {
-        // CREATE DATABASE ... TEMPLATE needs the template to itself: one at a time.
-        let _guard = CREATE.lock().await;
-        let mut admin = PgConnection::connect(&url("postgres")).await?;
-        sqlx::query(&format!("CREATE DATABASE {name} TEMPLATE jobboard_template"))
-            .execute(&mut admin)
-            .await?;
-        admin.close().await?;
-    }
-    let url = url(&name);
-    let pool = PgPoolOptions::new().max_connections(4).connect(&url).await?;
-    Ok(TestDatabase { url, pool })
-}
+use crate::support::db::test_database;
 
 #[tokio::test]
 async fn databases_are_independent_and_migrated() -> Result<()> {

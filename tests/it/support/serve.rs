@@ -1,0 +1,113 @@
+//! `jobboard serve` as a subprocess on a free port, probed over HTTP: what the serve and
+//! hostile-request tests talk to.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use alloy::primitives::Address;
+use anyhow::{Context, Result, ensure};
+use serde_json::{Value, json};
+
+use crate::support::dev::{free_port, jobboard_binary};
+use crate::support::harness::JobboardProcess;
+
+/// A `jobboard serve` subprocess, stopped when dropped.
+pub struct ServeProcess {
+    process: JobboardProcess,
+    /// `http://127.0.0.1:<port>`.
+    pub base: String,
+    /// The address it listens on.
+    pub addr: std::net::SocketAddr,
+}
+
+impl ServeProcess {
+    /// Starts `jobboard serve` for `contract` on a free port; returns once it answers
+    /// `/healthz` (within 30 s).
+    pub async fn start(database_url: &str, contract: Address, extra: &[&str]) -> Result<ServeProcess> {
+        let port = free_port()?;
+        // `JOBBOARD_TEST_BIN` runs another build (e.g. target/release/jobboard, to time the
+        // hostile requests as production would answer them).
+        let binary = std::env::var_os("JOBBOARD_TEST_BIN").map_or_else(jobboard_binary, Into::into);
+        let mut command = Command::new(binary);
+        command
+            .arg("serve")
+            .args(["--database-url", database_url])
+            .args(["--contract", &format!("{contract:#x}")])
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .args(extra);
+        let process = JobboardProcess::spawn(command)?;
+        let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse()?;
+        let serve = ServeProcess { process, base: format!("http://{addr}"), addr };
+        serve.wait_for("/healthz", 200, Duration::from_secs(30)).await?;
+        Ok(serve)
+    }
+
+    /// The process id (for /proc).
+    pub fn pid(&self) -> u32 {
+        self.process.pid()
+    }
+
+    /// What it logged so far.
+    pub fn stderr(&self) -> String {
+        self.process.log()
+    }
+
+    /// GETs `path`: its status and body.
+    pub async fn get(&self, path: &str) -> Result<(u16, String)> {
+        let response = reqwest::get(format!("{}{path}", self.base)).await?;
+        Ok((response.status().as_u16(), response.text().await?))
+    }
+
+    /// Probes `path` until it answers `status`, up to `bound`.
+    pub async fn wait_for(&self, path: &str, status: u16, bound: Duration) -> Result<()> {
+        let deadline = Instant::now() + bound;
+        loop {
+            if let Ok((got, _)) = self.get(path).await
+                && got == status
+            {
+                return Ok(());
+            }
+            ensure!(
+                Instant::now() < deadline,
+                "{path} did not answer {status} within {bound:?}:\n{}",
+                self.stderr()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// POSTs a raw body to /graphql: the status and the JSON answer.
+    pub async fn post(&self, body: String) -> Result<(u16, Value)> {
+        let response = reqwest::Client::new()
+            .post(format!("{}/graphql", self.base))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await?;
+        let status = response.status().as_u16();
+        let text = response.text().await?;
+        let value =
+            serde_json::from_str(&text).with_context(|| format!("non-JSON answer ({status}): {text}"))?;
+        Ok((status, value))
+    }
+
+    /// Runs a query: its whole answer.
+    pub async fn query(&self, query: &str) -> Result<Value> {
+        Ok(self.post(json!({ "query": query }).to_string()).await?.1)
+    }
+
+    /// Peak resident memory so far (`VmHWM`), in KiB.
+    pub fn peak_rss_kib(&self) -> Result<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))?;
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .context("no VmHWM in /proc/<pid>/status")
+    }
+}
+
+/// The code of an answer's first error.
+pub fn first_code(answer: &Value) -> Option<&str> {
+    answer["errors"][0]["extensions"]["code"].as_str()
+}
