@@ -53,18 +53,16 @@ pub fn dev_banner(stack: &DevStack, listen: SocketAddr) -> String {
         }
         let _ = writeln!(text, "     curl -s {api} -H 'content-type: application/json' -d '{body}'");
     }
-    let employer_key = stack
-        .anvil
-        .keys
-        .get(1)
-        .map(|k| format!("0x{}", alloy::hex::encode(k.to_bytes())))
-        .unwrap_or_default();
-    let wallet_key = stack
-        .anvil
-        .keys
-        .get(10)
-        .map(|k| format!("0x{}", alloy::hex::encode(k.to_bytes())))
-        .unwrap_or_default();
+    // anvil's public dev keys, in hex; empty if anvil gave fewer (then the line shows none).
+    let dev_key = |account: usize| {
+        stack
+            .anvil
+            .keys
+            .get(account)
+            .map(|k| format!("0x{}", alloy::hex::encode(k.to_bytes())))
+            .unwrap_or_default()
+    };
+    let (employer_key, wallet_key) = (dev_key(1), dev_key(10));
     let _ = writeln!(
         text,
         "\nUse the page with a browser wallet: add the network {rpc} (chain id {}), then import\n  \
