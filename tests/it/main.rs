@@ -22,4 +22,5 @@ mod random_reorgs;
 mod readme;
 mod rewind;
 mod rpc_faults;
+mod rpc_proxy;
 mod web;
