@@ -22,5 +22,6 @@ mod random_reorgs;
 mod readme;
 mod rewind;
 mod rpc_faults;
+mod rpc_proxy;
 mod tasks;
 mod web;
