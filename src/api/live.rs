@@ -55,12 +55,10 @@ impl Live {
     }
 
     /// Waits until the index holds block `block`, up to `bound`; returns where it stands.
-    pub async fn wait_for_block(&self, block: u64, bound: Duration) -> Result<(), Option<i64>> {
+    pub async fn wait_for_block(&self, block: u64, bound: Duration) -> Result<(), Option<u64>> {
         let mut status = self.status.clone();
         let reached = |s: &Option<IndexStatus>| {
-            s.as_ref()
-                .and_then(|s| s.block.as_ref())
-                .is_some_and(|b| u64::try_from(b.number).unwrap_or(0) >= block)
+            s.as_ref().and_then(|s| s.block.as_ref()).is_some_and(|b| b.number >= block)
         };
         let waited = tokio::time::timeout(bound, status.wait_for(reached)).await;
         match waited {
@@ -86,7 +84,7 @@ struct Hub {
     events: broadcast::Sender<Arc<LiveEvent>>,
     status: watch::Sender<Option<IndexStatus>>,
     /// The last block whose events were pushed (`None` until the first status read).
-    pushed_up_to: Option<i64>,
+    pushed_up_to: Option<u64>,
 }
 
 impl Hub {
@@ -117,7 +115,7 @@ impl Hub {
                         && notice.is_for(&self.reader.board())
                         && let Change::Reverted { to, hash } = notice.change
                     {
-                        self.push_reorg(i64::try_from(to).unwrap_or(i64::MAX), Some(hash));
+                        self.push_reorg(to, Some(hash));
                     }
                 }
                 Some(Err(error)) => {
@@ -132,9 +130,9 @@ impl Hub {
         }
     }
 
-    fn push_reorg(&mut self, to: i64, hash: Option<B256>) {
+    fn push_reorg(&mut self, to: u64, hash: Option<B256>) {
         if self.pushed_up_to.is_some_and(|pushed| pushed > to) {
-            let _ = self.events.send(Arc::new(LiveEvent::Reorg { to: u64::try_from(to).unwrap_or(0), hash }));
+            let _ = self.events.send(Arc::new(LiveEvent::Reorg { to, hash }));
             self.metrics.live_reorg_pushed();
             self.pushed_up_to = Some(to);
         }
@@ -145,7 +143,7 @@ impl Hub {
         // Unmetered: the hub's once-a-second poll is not a client's read, and counting it made
         // the per-request statement counts in /metrics depend on when a tick fell.
         let status = self.reader.status_unmetered().await?;
-        let indexed = status.as_ref().and_then(|s| s.block.as_ref()).map(|b| (b.number, b.hash.clone()));
+        let indexed = status.as_ref().and_then(|s| s.block.as_ref()).map(|b| (b.number, b.hash));
         self.status.send_if_modified(|current| {
             if *current == status {
                 false
@@ -159,7 +157,7 @@ impl Hub {
             None => self.pushed_up_to = Some(block),
             Some(pushed) if block < pushed => {
                 // A revert whose notice was missed.
-                self.push_reorg(block, B256::try_from(hash.as_slice()).ok());
+                self.push_reorg(block, Some(hash));
             }
             Some(pushed) if block > pushed => {
                 // Paged, and only while someone listens: a long gap costs many small reads,

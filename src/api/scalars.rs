@@ -47,21 +47,6 @@ impl ScalarType for Bytes32 {
     }
 }
 
-impl Bytes32 {
-    /// From stored bytes; a value of the wrong length (impossible under the schema's CHECKs)
-    /// shows as zero rather than failing the whole response.
-    pub fn from_slice(bytes: &[u8]) -> Self {
-        Bytes32(B256::try_from(bytes).unwrap_or_default())
-    }
-}
-
-impl Address {
-    /// From stored bytes (see [`Bytes32::from_slice`]).
-    pub fn from_slice(bytes: &[u8]) -> Self {
-        Address(AlloyAddress::try_from(bytes).unwrap_or_default())
-    }
-}
-
 /// An unsigned integer that may exceed 2^31 (salaries, block numbers), as a decimal string.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct BigInt(pub u64);
@@ -89,11 +74,6 @@ impl ScalarType for BigInt {
 }
 
 impl BigInt {
-    /// A stored non-negative `BIGINT`.
-    pub fn from_i64(value: i64) -> Self {
-        BigInt(u64::try_from(value).unwrap_or_default())
-    }
-
     /// A stored `NUMERIC(20,0)` (a `uint64` salary) as PostgreSQL prints it.
     pub fn from_decimal(text: &str) -> Option<Self> {
         text.parse().ok().map(BigInt)

@@ -105,11 +105,10 @@ async fn announce_when_indexed(
         }
     };
     let Ok(reader) = reader else { return };
-    let target = i64::try_from(block).unwrap_or(i64::MAX);
     while !cancel.is_cancelled() {
         // The tables appear with the indexer's migrations; until then reading fails.
         if let Ok(Some(status)) = reader.status().await
-            && status.block.is_some_and(|b| b.number >= target)
+            && status.block.is_some_and(|b| b.number >= block)
             && tokio::net::TcpStream::connect(listen).await.is_ok()
         {
             println!("{banner}");

@@ -15,10 +15,8 @@
 //! its next try. The client side of a partition is covered by a timeout on every statement the
 //! writer makes ([`super::IndexerConfig::statement_timeout`]).
 
-use sqlx::postgres::PgConnectOptions;
-
-use crate::store::StoreError;
 use crate::store::lock::{Keepalive, session_options};
+use crate::store::{SessionOptions, StoreError};
 
 /// 10 s idle + 3 probes 5 s apart, or 25 s of unacknowledged data: a partitioned writer
 /// loses the lock within 25 s, and a standby (polling every second) takes over within 30 s.
@@ -29,7 +27,7 @@ pub const KEEPALIVE: Keepalive = Keepalive { idle: 10, interval: 5, count: 3, us
 ///
 /// # Errors
 /// [`StoreError::Database`] (a configuration error, deterministic) if the URL does not parse.
-pub fn writer_options(database_url: &str) -> Result<PgConnectOptions, StoreError> {
+pub fn writer_options(database_url: &str) -> Result<SessionOptions, StoreError> {
     session_options(database_url, KEEPALIVE)
 }
 

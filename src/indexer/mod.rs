@@ -35,7 +35,6 @@ use alloy::primitives::{Address, B256};
 use alloy::rpc::types::Log;
 use futures::StreamExt;
 use futures::stream::FuturesOrdered;
-use sqlx::PgConnection;
 use tokio::sync::{Notify, mpsc};
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, Span, debug, debug_span, field, info, instrument, trace_span, warn};
@@ -50,7 +49,7 @@ use completeness::IdCursor;
 
 use crate::chain::{BlockRef, ChainClient, ChainError, Header};
 use crate::contract::{IndexedEvent, LogError, SkippedLogs};
-use crate::store::{self, Batch, Board, StoreError};
+use crate::store::{self, Acquired, Batch, Board, StoreError};
 
 /// Why indexing stopped.
 #[derive(Debug, thiserror::Error)]
@@ -135,15 +134,15 @@ impl IndexerError {
     }
 }
 
-/// The writer: follows one board into the database over one connection.
+/// The writer: follows one board into the database through the store's [`store::Writer`].
 pub struct Indexer<'c> {
     /// Every endpoint; each step reads through one [`ChainClient::session`] of it.
     endpoints: ChainClient,
     /// The node this step reads from: one endpoint for the whole step, so that logs are checked
     /// against that node's own head and headers.
     client: ChainClient,
-    conn: &'c mut PgConnection,
-    board: Board,
+    /// The session holding the board's writer lock: every write goes through it.
+    writer: store::Writer<'c>,
     config: IndexerConfig,
     sizer: RangeSizer,
     /// The stored checkpoint: `(number, hash)` of the last fully indexed block.
@@ -151,8 +150,6 @@ pub struct Indexer<'c> {
     backfill_done: bool,
     /// Signalled when the node announces a new head: ends the poll interval's wait early.
     wake: Option<Arc<Notify>>,
-    /// The board's writer-lock key, checked before every write.
-    lock_key: i64,
     /// The newest finalized block seen: kept when a later `finalized` call fails.
     last_finalized: Option<u64>,
     /// The job and application ids written so far, which the next batch must continue.
@@ -160,26 +157,41 @@ pub struct Indexer<'c> {
 }
 
 impl<'c> Indexer<'c> {
-    /// Prepares to index `board` over `conn`, registering the board on first use. `conn` must
-    /// hold the writer lock or get it at once ([`supervise`] waits for it; a lone indexer, as
-    /// in tests, takes it here); every write checks it is still held.
+    /// Prepares to index `board` over `session`, taking the writer lock at once (a lone
+    /// indexer, as in tests; [`supervise`] waits for the lock and uses [`Indexer::start`]).
     ///
     /// # Errors
-    /// [`IndexerError::Store`] if the board is registered with another start block, another
-    /// session holds the lock ([`StoreError::LockLost`]), or the database fails.
+    /// As [`Indexer::start`], and [`StoreError::LockLost`] if another session holds the lock.
     pub async fn new(
         client: ChainClient,
-        conn: &'c mut PgConnection,
+        session: impl Into<store::Session<'c>>,
         board: Board,
         config: IndexerConfig,
     ) -> Result<Indexer<'c>, IndexerError> {
-        let lock_key = store::lock::lock_key(&board);
-        let registering = async {
-            if !store::lock::try_acquire(conn, lock_key).await? {
-                return Err(StoreError::LockLost);
+        let acquiring = async {
+            match session.into().try_acquire(board).await? {
+                Acquired::Writer(writer) => Ok(writer),
+                Acquired::Busy(_) => Err(StoreError::LockLost),
             }
-            let state = store::register_board(conn, &board, config.start_block).await?;
-            Ok((state, store::last_ids(conn, &board).await?))
+        };
+        let writer = supervise::timed(config.statement_timeout, "taking the writer lock", acquiring).await?;
+        Indexer::start(client, writer, config).await
+    }
+
+    /// Prepares to index `writer`'s board, registering the board on first use; every write
+    /// checks the writer still holds its lock.
+    ///
+    /// # Errors
+    /// [`IndexerError::Store`] if the board is registered with another start block or the
+    /// database fails.
+    pub async fn start(
+        client: ChainClient,
+        mut writer: store::Writer<'c>,
+        config: IndexerConfig,
+    ) -> Result<Indexer<'c>, IndexerError> {
+        let registering = async {
+            let state = writer.register(config.start_block).await?;
+            Ok((state, writer.last_ids().await?))
         };
         let (state, last_ids) =
             supervise::timed(config.statement_timeout, "registering the board", registering).await?;
@@ -188,14 +200,12 @@ impl<'c> Indexer<'c> {
         Ok(Indexer {
             endpoints: client.clone(),
             client,
-            conn,
-            board,
+            writer,
             sizer,
             checkpoint: state.checkpoint,
             backfill_done: state.backfill_done,
             config,
             wake: None,
-            lock_key,
             last_finalized: None,
             ids,
         })
@@ -309,11 +319,7 @@ impl<'c> Indexer<'c> {
             return self.follow(next, to, head, finalized).await;
         }
         // The heartbeat: `serve` judges the indexer alive by it (see `store::health`).
-        let (conn, board, key) = (&mut *self.conn, &self.board, self.lock_key);
-        let beat = async {
-            store::lock::ensure_held(conn, key).await?;
-            store::update_head(conn, board, head, Some(finalized)).await
-        };
+        let beat = self.writer.update_head(head, Some(finalized));
         supervise::timed(self.config.statement_timeout, "recording the head", beat).await?;
         Ok(false)
     }
@@ -327,11 +333,7 @@ impl<'c> Indexer<'c> {
         fields(to_block = batch.checkpoint.number, events = batch.events.len())
     )]
     async fn write(&mut self, batch: &Batch<'_>) -> Result<(), IndexerError> {
-        let (conn, board, key) = (&mut *self.conn, &self.board, self.lock_key);
-        let write = async {
-            store::lock::ensure_held(conn, key).await?;
-            store::apply_batch(conn, board, batch).await
-        };
+        let write = self.writer.apply_batch(batch);
         supervise::timed(self.config.statement_timeout, "writing a batch", write).await?;
         Ok(())
     }
@@ -355,9 +357,7 @@ impl<'c> Indexer<'c> {
             return Ok(());
         }
         let timeout = self.config.statement_timeout;
-        let window =
-            supervise::timed(timeout, "reading the reorg window", store::load_window(self.conn, &self.board))
-                .await?;
+        let window = supervise::timed(timeout, "reading the reorg window", self.writer.window()).await?;
         let mut fork = None;
         for stored in &window {
             if stored.number > number {
@@ -384,15 +384,10 @@ impl<'c> Indexer<'c> {
             });
         };
         Span::current().record("to", fork.number);
-        let (conn, board, key) = (&mut *self.conn, &self.board, self.lock_key);
-        let revert = async {
-            store::lock::ensure_held(conn, key).await?;
-            store::revert_to(conn, board, &fork).await
-        };
-        let summary = supervise::timed(timeout, "reverting", revert).await?;
+        let summary = supervise::timed(timeout, "reverting", self.writer.revert_to(&fork)).await?;
         let depth = number - fork.number;
         self.client.metrics().reorg(depth, fork.number);
-        self.ids = IdCursor::new(store::last_ids(self.conn, &self.board).await?);
+        self.ids = IdCursor::new(self.writer.last_ids().await?);
         warn!(
             depth,
             fork = fork.number,
@@ -419,7 +414,7 @@ impl<'c> Indexer<'c> {
             self.write(&batch).await?;
         }
         // Statistics are an optimisation: a failure is worth a warning, not a stop.
-        match store::refresh_statistics(self.conn).instrument(debug_span!("analyze")).await {
+        match self.writer.analyse().instrument(debug_span!("analyze")).await {
             Ok(()) => debug!("refreshed planner statistics"),
             Err(error) => warn!(%error, "could not refresh planner statistics after the backfill"),
         }

@@ -3,14 +3,14 @@
 //! from there.
 //!
 //! It is a reorg revert with the fork point chosen by the operator: the same
-//! [`store::revert_to`] in one transaction, so the store afterwards equals a fresh index up to
+//! [`Writer::revert_to`](crate::store::Writer::revert_to) in one transaction, so the store afterwards equals a fresh index up to
 //! block N, and the checkpoint becomes the node's current block N.
 
 use tracing::{Instrument, info_span, warn};
 
 use super::completeness::IdCursor;
 use super::{Indexer, IndexerError, supervise};
-use crate::store::{self, RevertSummary, lock};
+use crate::store::RevertSummary;
 
 impl Indexer<'_> {
     /// Reverts the store to the state after block `to` (in one transaction) and makes the
@@ -33,14 +33,10 @@ impl Indexer<'_> {
             return Err(IndexerError::Inconsistent(format!("node does not have block {to} to rewind to")));
         };
         let span = info_span!("rewind", from = current, to);
-        let (conn, board, key) = (&mut *self.conn, &self.board, self.lock_key);
-        let revert = async {
-            lock::ensure_held(conn, key).await?;
-            store::revert_to(conn, board, &fork).await
-        };
+        let revert = self.writer.revert_to(&fork);
         let summary =
             supervise::timed(self.config.statement_timeout, "rewinding", revert).instrument(span).await?;
-        self.ids = IdCursor::new(store::last_ids(self.conn, &self.board).await?);
+        self.ids = IdCursor::new(self.writer.last_ids().await?);
         warn!(
             from = current,
             to,

@@ -18,15 +18,13 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use sqlx::PgConnection;
-use sqlx::postgres::PgConnectOptions;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use super::{Indexer, IndexerConfig, IndexerError};
 use crate::chain::ChainClient;
-use crate::store::{Board, MIGRATOR, StoreError, lock};
+use crate::store::{self, Acquired, Board, Session, SessionOptions, StoreError};
 use crate::telemetry::{Metrics, WriterState};
 
 /// Capped exponential backoff: 250 ms, 0.5, 1, 2, 4, 8 s, then 10 s for as long as it takes.
@@ -78,7 +76,7 @@ pub struct Writer {
     /// The node.
     pub client: ChainClient,
     /// How to reach the database (see [`super::lock::writer_options`]).
-    pub database: PgConnectOptions,
+    pub database: SessionOptions,
     /// The board indexed.
     pub board: Board,
     /// The indexer's settings.
@@ -157,19 +155,18 @@ impl Writer {
         cancel: &CancellationToken,
     ) -> Result<(), IndexerError> {
         let timeout = self.config.statement_timeout;
-        let mut conn = lock::connect(&self.database, timeout).await?;
+        let mut session = Session::connect(&self.database, timeout).await?;
         if !*migrated {
-            MIGRATOR.run(&mut conn).await.map_err(StoreError::from)?;
+            session.migrate().await?;
             *migrated = true;
         }
         if let Some(since) = failing_since.take() {
             info!(after = ?since.elapsed(), "reconnected to the database; resuming");
         }
-        if !self.wait_for_lock(&mut conn, cancel).await? {
+        let Some(writer) = self.wait_for_lock(session, cancel).await? else {
             return Ok(());
-        }
-        let mut indexer =
-            Indexer::new(self.client.clone(), &mut conn, self.board, self.config.clone()).await?;
+        };
+        let mut indexer = Indexer::start(self.client.clone(), writer, self.config.clone()).await?;
         if let Some(wake) = &self.wake {
             indexer = indexer.with_wake_up(wake.clone());
         }
@@ -181,30 +178,32 @@ impl Writer {
         indexer.run(cancel).await
     }
 
-    /// Takes the lock on `conn`, polling every [`STANDBY_POLL`] while another process holds
-    /// it; `false` if cancelled first.
+    /// Takes the lock on `session`, polling every [`STANDBY_POLL`] while another process holds
+    /// it; `None` if cancelled first.
     async fn wait_for_lock(
         &self,
-        conn: &mut PgConnection,
+        mut session: Session<'static>,
         cancel: &CancellationToken,
-    ) -> Result<bool, StoreError> {
-        let key = lock::lock_key(&self.board);
+    ) -> Result<Option<store::Writer<'static>>, StoreError> {
         let timeout = self.config.statement_timeout;
         let mut announced = false;
         loop {
-            if timed(timeout, "taking the writer lock", lock::try_acquire(conn, key)).await? {
-                self.metrics.lock_acquired();
-                info!(chain_id = self.board.chain_id, contract = %self.board.contract, "writer lock acquired");
-                return Ok(true);
-            }
+            session = match timed(timeout, "taking the writer lock", session.try_acquire(self.board)).await? {
+                Acquired::Writer(writer) => {
+                    self.metrics.lock_acquired();
+                    info!(chain_id = self.board.chain_id, contract = %self.board.contract, "writer lock acquired");
+                    return Ok(Some(writer));
+                }
+                Acquired::Busy(session) => session,
+            };
             if !announced {
-                let holder = timed(timeout, "finding the lock's holder", lock::holder(conn, key)).await?;
+                let holder = timed(timeout, "finding the lock's holder", session.holder(&self.board)).await?;
                 self.metrics.writer_state(WriterState::Standby, None);
                 info!(holder_pid = ?holder, "another indexer is writing this board; waiting as standby");
                 announced = true;
             }
             tokio::select! {
-                () = cancel.cancelled() => return Ok(false),
+                () = cancel.cancelled() => return Ok(None),
                 () = tokio::time::sleep(STANDBY_POLL) => {}
             }
         }

@@ -69,7 +69,7 @@ impl IndexStatus {
     pub fn health(&self, stall_after: Duration) -> IndexHealth {
         let checkpoint = self.block.as_ref().map(|b| b.number);
         let behind = match (checkpoint, self.head_block) {
-            (Some(block), Some(head)) => Some(u64::try_from(head.saturating_sub(block)).unwrap_or(0)),
+            (Some(block), Some(head)) => Some(head.saturating_sub(block)),
             _ => None,
         };
         let stalled = if self.reported_ago > stall_after {
@@ -98,9 +98,13 @@ mod tests {
     use super::*;
     use crate::store::BlockInfo;
 
-    fn status(block: i64, head: i64, reported_ago: u64, advanced_ago: u64) -> IndexStatus {
+    fn status(block: u64, head: u64, reported_ago: u64, advanced_ago: u64) -> IndexStatus {
         IndexStatus {
-            block: Some(BlockInfo { number: block, hash: vec![0; 32], time: chrono::Utc::now() }),
+            block: Some(BlockInfo {
+                number: block,
+                hash: alloy::primitives::B256::ZERO,
+                time: chrono::Utc::now(),
+            }),
             finalized_block: None,
             finalized_number: Some(block),
             head_block: Some(head),

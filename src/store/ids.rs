@@ -19,7 +19,7 @@ pub struct LastIds {
 ///
 /// # Errors
 /// [`StoreError::Database`] on a failed query, [`StoreError::Corrupt`] on a negative id.
-pub async fn last_ids(conn: &mut PgConnection, board: &Board) -> Result<LastIds, StoreError> {
+pub(super) async fn last_ids(conn: &mut PgConnection, board: &Board) -> Result<LastIds, StoreError> {
     let (job, application): (Option<i64>, Option<i64>) = sqlx::query_as(
         "SELECT (SELECT max(job_id) FROM jobs WHERE chain_id = $1 AND contract = $2), \
                 (SELECT max(application_id) FROM applications WHERE chain_id = $1 AND contract = $2)",

@@ -2,16 +2,16 @@
 //! and the session settings that let the server notice a vanished client.
 //!
 //! The store only offers the mechanism (take, find the holder, check it is still held, open a
-//! session with keepalives); when to take, check and give up the lock is the indexer's policy
-//! (`indexer::lock` and `indexer::supervise`).
+//! session with keepalives), used through [`super::Session`] and [`super::Writer`]; when to
+//! take, check and give up the lock is the indexer's policy (`indexer::lock` and
+//! `indexer::supervise`).
 
 use std::time::Duration;
 
 use alloy::primitives::keccak256;
-use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions as _, PgConnection};
 
-use super::{Board, StoreError};
+use super::{Board, SessionOptions as PgConnectOptions, StoreError};
 
 /// The server-side TCP settings of the writer's (and standby's) session, in seconds: the
 /// server sends a keepalive probe after `idle` seconds of silence, then every `interval`
@@ -60,7 +60,10 @@ pub fn session_options(database_url: &str, keepalive: Keepalive) -> Result<PgCon
 ///
 /// # Errors
 /// [`StoreError::Database`] if connecting fails, [`StoreError::Timeout`] if it takes too long.
-pub async fn connect(options: &PgConnectOptions, timeout: Duration) -> Result<PgConnection, StoreError> {
+pub(super) async fn connect(
+    options: &PgConnectOptions,
+    timeout: Duration,
+) -> Result<PgConnection, StoreError> {
     match tokio::time::timeout(timeout, options.connect()).await {
         Ok(conn) => Ok(conn?),
         Err(_) => Err(StoreError::Timeout { what: "connecting", after: timeout }),
@@ -86,7 +89,7 @@ const LOCK_ROW: &str = "locktype = 'advisory' AND granted AND ((classid::bigint 
 ///
 /// # Errors
 /// [`StoreError::Database`] if the statement fails.
-pub async fn try_acquire(conn: &mut PgConnection, key: i64) -> Result<bool, StoreError> {
+pub(super) async fn try_acquire(conn: &mut PgConnection, key: i64) -> Result<bool, StoreError> {
     Ok(sqlx::query_scalar("SELECT pg_try_advisory_lock($1)").bind(key).fetch_one(conn).await?)
 }
 
@@ -94,7 +97,7 @@ pub async fn try_acquire(conn: &mut PgConnection, key: i64) -> Result<bool, Stor
 ///
 /// # Errors
 /// [`StoreError::Database`] if the statement fails.
-pub async fn holder(conn: &mut PgConnection, key: i64) -> Result<Option<i32>, StoreError> {
+pub(super) async fn holder(conn: &mut PgConnection, key: i64) -> Result<Option<i32>, StoreError> {
     let sql = format!("SELECT pid FROM pg_locks WHERE {LOCK_ROW} LIMIT 1");
     Ok(sqlx::query_scalar(&sql).bind(key).fetch_optional(conn).await?)
 }
@@ -107,7 +110,7 @@ pub async fn holder(conn: &mut PgConnection, key: i64) -> Result<Option<i32>, St
 /// # Errors
 /// [`StoreError::LockLost`] if the session does not hold it; [`StoreError::Database`] if the
 /// statement fails.
-pub async fn ensure_held(conn: &mut PgConnection, key: i64) -> Result<(), StoreError> {
+pub(super) async fn ensure_held(conn: &mut PgConnection, key: i64) -> Result<(), StoreError> {
     let sql = format!("SELECT EXISTS (SELECT 1 FROM pg_locks WHERE {LOCK_ROW} AND pid = pg_backend_pid())");
     let held: bool = sqlx::query_scalar(&sql).bind(key).fetch_one(conn).await?;
     if held { Ok(()) } else { Err(StoreError::LockLost) }

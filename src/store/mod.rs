@@ -1,5 +1,7 @@
 //! The only module with SQL: migrations, applying a batch of events atomically, reverting to
-//! a fork point, and the reads the indexer and the API need.
+//! a fork point, and the reads the indexer and the API need. The indexer writes through a
+//! [`Writer`] (the session holding the board's writer lock), the API reads through a
+//! [`Reader`]; both hand out domain types.
 //!
 //! Exactly-once rests on two rules kept here: the checkpoint moves in the same transaction as
 //! the rows it covers, and it moves only from the value the writer last saw (a compare-and-set),
@@ -17,23 +19,26 @@ mod read;
 mod revert;
 mod state;
 mod write;
+mod writer;
 
 use alloy::primitives::Address;
 use chrono::{DateTime, Utc};
 use sqlx::migrate::Migrator;
 
 pub use error::StoreError;
-pub use ids::{LastIds, last_ids};
+pub use ids::LastIds;
 pub use read::{
     ActivityFilter, ActivityRow, ApplicantRow, ApplicationFilter, ApplicationOrder, ApplicationParent,
     ApplicationRow, ApplicationScope, BlockInfo, EmployerRow, IndexStatus, JobFilter, JobOrder, JobRow,
     JobStatus, Page, PageRequest, PostingRow, Reader, RevisionRow, Scope, SortKey, StatusChangeRow,
 };
-pub use revert::{RevertSummary, revert_to};
-pub use state::{
-    IndexerState, chains_indexing, load_state, load_window, refresh_statistics, register_board, update_head,
-};
-pub use write::{Batch, apply_batch};
+pub use revert::RevertSummary;
+/// How a writer session connects (see [`lock::session_options`]): the store's name for its
+/// driver's connect options, so callers outside `store` need not name the driver.
+pub use sqlx::postgres::PgConnectOptions as SessionOptions;
+pub use state::{IndexerState, chains_indexing, load_state};
+pub use write::Batch;
+pub use writer::{Acquired, Session, Writer};
 
 /// The schema migrations in `migrations/`, embedded in the binary.
 pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");

@@ -38,7 +38,7 @@ type StoredEventRow = (i64, i32, Vec<u8>, DateTime<Utc>, Vec<u8>, i32, Vec<u8>, 
 /// # Errors
 /// [`StoreError::Database`] on a failed statement (nothing is changed), or
 /// [`StoreError::StoredEvent`] if an event to replay no longer decodes.
-pub async fn revert_to(
+pub(super) async fn revert_to(
     conn: &mut PgConnection,
     board: &Board,
     fork: &BlockRef,

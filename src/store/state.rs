@@ -29,7 +29,7 @@ pub struct IndexerState {
 ///
 /// # Errors
 /// [`StoreError::StartBlockMismatch`] if the board is registered with another start block.
-pub async fn register_board(
+pub(super) async fn register_board(
     conn: &mut PgConnection,
     board: &Board,
     start_block: u64,
@@ -95,7 +95,7 @@ pub async fn load_state(conn: &mut PgConnection, board: &Board) -> Result<Option
 ///
 /// # Errors
 /// [`StoreError::Database`] on a failed query, [`StoreError::Corrupt`] on malformed rows.
-pub async fn load_window(conn: &mut PgConnection, board: &Board) -> Result<Vec<BlockRef>, StoreError> {
+pub(super) async fn load_window(conn: &mut PgConnection, board: &Board) -> Result<Vec<BlockRef>, StoreError> {
     let rows: Vec<WindowRow> = sqlx::query_as(
         "SELECT number, hash, parent_hash, time FROM blocks WHERE chain_id = $1 AND contract = $2 \
          ORDER BY number DESC",
@@ -121,7 +121,7 @@ pub async fn load_window(conn: &mut PgConnection, board: &Board) -> Result<Vec<B
 ///
 /// # Errors
 /// [`StoreError::Database`] on a failed statement.
-pub async fn update_head(
+pub(super) async fn update_head(
     conn: &mut PgConnection,
     board: &Board,
     head: u64,
@@ -169,7 +169,7 @@ pub async fn chains_indexing(
 ///
 /// # Errors
 /// [`StoreError::Database`] if the statement fails.
-pub async fn refresh_statistics(conn: &mut PgConnection) -> Result<(), StoreError> {
+pub(super) async fn refresh_statistics(conn: &mut PgConnection) -> Result<(), StoreError> {
     sqlx::query(
         "ANALYZE events, jobs, job_revisions, applications, application_status_changes, employers, applicants",
     )

@@ -38,7 +38,7 @@ pub struct Batch<'a> {
 /// # Errors
 /// [`StoreError::CheckpointConflict`] if the stored checkpoint is not `batch.previous`;
 /// [`StoreError::Database`] if a statement fails (the transaction is rolled back).
-pub async fn apply_batch(
+pub(super) async fn apply_batch(
     conn: &mut PgConnection,
     board: &Board,
     batch: &Batch<'_>,

@@ -53,15 +53,6 @@ impl From<crate::contract::ApplicationStatus> for ApplicationStatus {
 }
 
 impl ApplicationStatus {
-    /// From a stored status byte; the schema's CHECK keeps it in range, and anything else
-    /// shows as SUBMITTED rather than failing the response.
-    pub(super) fn from_byte(byte: i16) -> Self {
-        u8::try_from(byte)
-            .ok()
-            .and_then(|b| crate::contract::ApplicationStatus::try_from(b).ok())
-            .map_or(Self::Submitted, Self::from)
-    }
-
     pub(super) fn byte(self) -> u8 {
         self as u8
     }

@@ -36,13 +36,13 @@ impl ActivityEvent {
             kind: ActivityKind::from_event_name(&row.kind),
             job_id: Some(id_of(row.job_id)),
             application_id: row.application_id.map(id_of),
-            status: row.status.map(ApplicationStatus::from_byte),
-            employer: row.employer.as_deref().map(Address::from_slice),
-            applicant: row.applicant.as_deref().map(Address::from_slice),
-            block_number: BigInt::from_i64(row.block_number),
-            block_hash: Some(Bytes32::from_slice(&row.block_hash)),
+            status: row.status.map(ApplicationStatus::from),
+            employer: row.employer.map(Address),
+            applicant: row.applicant.map(Address),
+            block_number: BigInt(row.block_number),
+            block_hash: Some(Bytes32(row.block_hash)),
             log_index: Some(row.log_index),
-            tx_hash: Some(Bytes32::from_slice(&row.tx_hash)),
+            tx_hash: Some(Bytes32(row.tx_hash)),
             timestamp: Some(DateTime(row.block_time)),
         }
     }
@@ -78,11 +78,7 @@ pub struct BlockRef {
 
 impl BlockRef {
     pub(super) fn from_info(info: &store::BlockInfo) -> Self {
-        BlockRef {
-            number: BigInt::from_i64(info.number),
-            hash: Bytes32::from_slice(&info.hash),
-            timestamp: DateTime(info.time),
-        }
+        BlockRef { number: BigInt(info.number), hash: Bytes32(info.hash), timestamp: DateTime(info.time) }
     }
 }
 
@@ -123,7 +119,7 @@ impl Meta {
             contract: Address(board.contract),
             block: block.map(BlockRef::from_info),
             finalized_block: status.and_then(|s| s.finalized_block.as_ref()).map(BlockRef::from_info),
-            head_block: status.and_then(|s| s.head_block).map(BigInt::from_i64),
+            head_block: status.and_then(|s| s.head_block).map(BigInt),
             synced,
             backfill_done: status.is_some_and(|s| s.backfill_done),
             indexer_updated_at: status.map(|s| DateTime(s.updated_at)),

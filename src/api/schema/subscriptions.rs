@@ -67,9 +67,9 @@ impl SubscriptionRoot {
         let context = api(ctx).clone();
         let status = tokio_stream_from_watch(context.live.status());
         // `None` until the first value, which is always pushed.
-        let mut last_block: Option<Option<(i64, Vec<u8>)>> = None;
+        let mut last_block: Option<Option<(u64, alloy::primitives::B256)>> = None;
         status.filter_map(move |status| {
-            let block = status.as_ref().and_then(|s| s.block.as_ref()).map(|b| (b.number, b.hash.clone()));
+            let block = status.as_ref().and_then(|s| s.block.as_ref()).map(|b| (b.number, b.hash));
             let moved = last_block.as_ref() != Some(&block);
             last_block = Some(block);
             let meta = moved.then(|| Meta::from_status(&context, status.as_ref()));

@@ -3,38 +3,69 @@
 
 use std::collections::HashMap;
 
+use alloy::primitives::{Address, B256};
 use chrono::{DateTime, Utc};
-use sqlx::{Postgres, QueryBuilder};
+use sqlx::postgres::PgRow;
+use sqlx::{FromRow, Postgres, QueryBuilder, Row};
 
 use super::filters::{ActivityFilter, Page, PageRequest, SortKey, activity_order};
 use super::{ACTIVITY_COLUMNS, ACTIVITY_FROM, Reader, finish_pages, push_page};
-use crate::store::StoreError;
+use crate::contract::ApplicationStatus;
+use crate::store::decode::{address_from, b256_from, status_from, u64_from};
+use crate::store::{StoreError, to_sql_i64};
 
 /// One indexed event, as the activity feed shows it.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ActivityRow {
     /// The Solidity event name.
     pub kind: String,
     /// The job concerned.
-    pub job_id: i64,
+    pub job_id: u64,
     /// The application concerned, for application events.
-    pub application_id: Option<i64>,
-    /// The new status byte, for `ApplicationStatusChanged`.
-    pub status: Option<i16>,
+    pub application_id: Option<u64>,
+    /// The new status, for `ApplicationStatusChanged`.
+    pub status: Option<ApplicationStatus>,
     /// The job's employer (absent only if the job is not indexed).
-    pub employer: Option<Vec<u8>>,
+    pub employer: Option<Address>,
     /// The application's applicant, for application events.
-    pub applicant: Option<Vec<u8>>,
+    pub applicant: Option<Address>,
     /// Block number.
-    pub block_number: i64,
+    pub block_number: u64,
     /// Block hash.
-    pub block_hash: Vec<u8>,
+    pub block_hash: B256,
     /// Log index in the block.
     pub log_index: i32,
     /// Transaction hash.
-    pub tx_hash: Vec<u8>,
+    pub tx_hash: B256,
     /// Block time.
     pub block_time: DateTime<Utc>,
+}
+
+impl<'r> FromRow<'r, PgRow> for ActivityRow {
+    fn from_row(row: &'r PgRow) -> Result<Self, sqlx::Error> {
+        let address = |column: &'static str, bytes: Option<Vec<u8>>| {
+            bytes.map(|b| address_from(&b, column)).transpose()
+        };
+        Ok(ActivityRow {
+            kind: row.try_get("kind")?,
+            job_id: u64_from(row.try_get("job_id")?, "events.job_id")?,
+            application_id: row
+                .try_get::<Option<i64>, _>("application_id")?
+                .map(|id| u64_from(id, "events.application_id"))
+                .transpose()?,
+            status: row
+                .try_get::<Option<i16>, _>("status")?
+                .map(|s| status_from(s, "events.status"))
+                .transpose()?,
+            employer: address("jobs.employer", row.try_get("employer")?)?,
+            applicant: address("applications.applicant", row.try_get("applicant")?)?,
+            block_number: u64_from(row.try_get("block_number")?, "events.block_number")?,
+            block_hash: b256_from(&row.try_get::<Vec<u8>, _>("block_hash")?, "events.block_hash")?,
+            log_index: row.try_get("log_index")?,
+            tx_hash: b256_from(&row.try_get::<Vec<u8>, _>("tx_hash")?, "events.tx_hash")?,
+            block_time: row.try_get("block_time")?,
+        })
+    }
 }
 
 #[derive(sqlx::FromRow)]
@@ -143,19 +174,19 @@ impl Reader {
     /// [`StoreError::Database`] on a failed statement.
     pub async fn activity_between(
         &self,
-        after: (i64, i32),
-        up_to: i64,
+        after: (u64, i32),
+        up_to: u64,
         limit: usize,
     ) -> Result<Vec<ActivityRow>, StoreError> {
         let mut qb = QueryBuilder::new("SELECT ");
         qb.push(ACTIVITY_COLUMNS).push(" FROM ").push(ACTIVITY_FROM).push(" WHERE");
         self.board_condition(&mut qb, "e");
         qb.push(" AND (e.block_number, e.log_index) > (")
-            .push_bind(after.0)
+            .push_bind(to_sql_i64(after.0, "block number")?)
             .push(", ")
             .push_bind(after.1)
             .push(") AND e.block_number <= ")
-            .push_bind(up_to)
+            .push_bind(to_sql_i64(up_to, "block number")?)
             .push(" ORDER BY e.block_number, e.log_index LIMIT ")
             .push_bind(i64::try_from(limit).unwrap_or(i64::MAX));
         self.count_statement();
@@ -167,18 +198,17 @@ impl ActivityFilter {
     /// Whether an event matches, for subscriptions that filter the pushed events in memory
     /// with the same meaning as the SQL.
     pub fn matches(&self, row: &ActivityRow) -> bool {
-        let id = |v: Option<u64>| v.and_then(|v| i64::try_from(v).ok());
-        if self.job_id.is_some() && id(self.job_id) != Some(row.job_id) {
+        if self.job_id.is_some_and(|job| job != row.job_id) {
             return false;
         }
-        if self.application_id.is_some() && id(self.application_id) != row.application_id {
+        if self.application_id.is_some() && self.application_id != row.application_id {
             return false;
         }
-        if let Some(address) = self.address {
-            let is = |a: &Option<Vec<u8>>| a.as_deref() == Some(address.as_slice());
-            if !is(&row.employer) && !is(&row.applicant) {
-                return false;
-            }
+        if let Some(address) = self.address
+            && row.employer != Some(address)
+            && row.applicant != Some(address)
+        {
+            return false;
         }
         if let Some(kinds) = &self.kind_in
             && !kinds.contains(&row.kind)

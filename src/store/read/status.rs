@@ -1,20 +1,35 @@
 //! Where indexing stands, as `_meta` and `/readyz` report it.
 
+use alloy::primitives::B256;
 use chrono::{DateTime, Utc};
 
 use super::Reader;
 use crate::store::StoreError;
+use crate::store::decode::{b256_from, u64_from};
 use crate::store::health::seconds_ago;
 
 /// A block as the status reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BlockInfo {
     /// Number.
-    pub number: i64,
-    /// Hash (32 bytes).
-    pub hash: Vec<u8>,
+    pub number: u64,
+    /// Hash.
+    pub hash: B256,
     /// Time.
     pub time: DateTime<Utc>,
+}
+
+impl BlockInfo {
+    /// A block from its stored number and hash (read from the columns named, for the error)
+    /// and its time.
+    fn decode(
+        number: i64,
+        hash: &[u8],
+        time: DateTime<Utc>,
+        (number_column, hash_column): (&'static str, &'static str),
+    ) -> Result<Self, StoreError> {
+        Ok(BlockInfo { number: u64_from(number, number_column)?, hash: b256_from(hash, hash_column)?, time })
+    }
 }
 
 /// Where indexing stands, for `_meta` and `/readyz`.
@@ -25,9 +40,9 @@ pub struct IndexStatus {
     /// The newest indexed block that is also final.
     pub finalized_block: Option<BlockInfo>,
     /// The finalized block number as last seen from the node.
-    pub finalized_number: Option<i64>,
+    pub finalized_number: Option<u64>,
     /// The node's head as last seen.
-    pub head_block: Option<i64>,
+    pub head_block: Option<u64>,
     /// Backfill reached the finalized block.
     pub backfill_done: bool,
     /// When the indexer last wrote its state (it does on every poll).
@@ -101,15 +116,23 @@ impl Reader {
             return Ok(None);
         };
         let block = match (number, hash, time) {
-            (Some(number), Some(hash), Some(time)) => Some(BlockInfo { number, hash, time }),
+            (Some(number), Some(hash), Some(time)) => Some(BlockInfo::decode(
+                number,
+                &hash,
+                time,
+                ("indexer_state.block_number", "indexer_state.block_hash"),
+            )?),
             _ => None,
         };
+        let finalized = finalized.map(|f| u64_from(f, "indexer_state.finalized_block")).transpose()?;
         // The newest indexed block that is final: the checkpoint itself while it is below the
         // finalized point (backfill), else the window's newest block at or below it.
         let finalized_block = match (&block, finalized) {
             (Some(b), Some(f)) if b.number <= f => Some(b.clone()),
             _ => match (f_number, f_hash, f_time) {
-                (Some(number), Some(hash), Some(time)) => Some(BlockInfo { number, hash, time }),
+                (Some(number), Some(hash), Some(time)) => {
+                    Some(BlockInfo::decode(number, &hash, time, ("blocks.number", "blocks.hash"))?)
+                }
                 _ => None,
             },
         };
@@ -117,7 +140,7 @@ impl Reader {
             block,
             finalized_block,
             finalized_number: finalized,
-            head_block: head,
+            head_block: head.map(|h| u64_from(h, "indexer_state.head_block")).transpose()?,
             backfill_done,
             updated_at,
             reported_ago: seconds_ago(reported_ago),

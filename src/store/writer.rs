@@ -1,0 +1,209 @@
+//! The store's write side: a [`Session`] (the writer's own database connection) and the
+//! [`Writer`] it becomes once it holds the board's writer lock.
+//!
+//! The indexer writes only through a [`Writer`], which exists only after the lock was taken
+//! on its connection and checks the lock is still held before every write; the connection,
+//! the lock key and the SQL stay inside `store`.
+
+use std::ops::{Deref, DerefMut};
+use std::time::Duration;
+
+use sqlx::PgConnection;
+
+use super::ids::{LastIds, last_ids};
+use super::revert::{RevertSummary, revert_to};
+use super::state::{IndexerState, load_state, load_window, refresh_statistics, register_board, update_head};
+use super::write::{Batch, apply_batch};
+use super::{Board, MIGRATOR, SessionOptions, StoreError, lock};
+use crate::chain::BlockRef;
+
+/// The connection a session runs on: opened by the session itself, or lent by a caller (a
+/// test or a lone indexer that opened it).
+enum Conn<'c> {
+    Owned(Box<PgConnection>),
+    Borrowed(&'c mut PgConnection),
+}
+
+impl Deref for Conn<'_> {
+    type Target = PgConnection;
+
+    fn deref(&self) -> &PgConnection {
+        match self {
+            Conn::Owned(conn) => conn,
+            Conn::Borrowed(conn) => conn,
+        }
+    }
+}
+
+impl DerefMut for Conn<'_> {
+    fn deref_mut(&mut self) -> &mut PgConnection {
+        match self {
+            Conn::Owned(conn) => conn,
+            Conn::Borrowed(conn) => conn,
+        }
+    }
+}
+
+/// A writer's database session that does not (yet) hold a board's writer lock: it may
+/// migrate, try the lock and name the lock's holder, but not write.
+pub struct Session<'c> {
+    conn: Conn<'c>,
+}
+
+impl Session<'static> {
+    /// Opens a session with `options` (see [`lock::session_options`]), giving up after
+    /// `timeout`.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`] if connecting fails, [`StoreError::Timeout`] if it takes too long.
+    pub async fn connect(options: &SessionOptions, timeout: Duration) -> Result<Self, StoreError> {
+        let conn = lock::connect(options, timeout).await?;
+        Ok(Session { conn: Conn::Owned(Box::new(conn)) })
+    }
+}
+
+/// A session over a connection the caller opened and keeps.
+impl<'c> From<&'c mut PgConnection> for Session<'c> {
+    fn from(conn: &'c mut PgConnection) -> Self {
+        Session { conn: Conn::Borrowed(conn) }
+    }
+}
+
+impl<'c> Session<'c> {
+    /// Applies the pending [`MIGRATOR`] migrations.
+    ///
+    /// # Errors
+    /// [`StoreError::Migrate`] (or another store error) if a migration fails.
+    pub async fn migrate(&mut self) -> Result<(), StoreError> {
+        MIGRATOR.run(&mut *self.conn).await?;
+        Ok(())
+    }
+
+    /// Takes `board`'s writer lock on this session if it is free: the session becomes the
+    /// board's [`Writer`], or comes back as [`Acquired::Busy`] while another session holds it.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`] if the statement fails (the session is then dropped).
+    pub async fn try_acquire(mut self, board: Board) -> Result<Acquired<'c>, StoreError> {
+        let key = lock::lock_key(&board);
+        if lock::try_acquire(&mut self.conn, key).await? {
+            Ok(Acquired::Writer(Writer { conn: self.conn, board, key }))
+        } else {
+            Ok(Acquired::Busy(self))
+        }
+    }
+
+    /// The backend pid of the session holding `board`'s writer lock, if any (for a
+    /// standby's log).
+    ///
+    /// # Errors
+    /// [`StoreError::Database`] if the statement fails.
+    pub async fn holder(&mut self, board: &Board) -> Result<Option<i32>, StoreError> {
+        lock::holder(&mut self.conn, lock::lock_key(board)).await
+    }
+}
+
+/// What [`Session::try_acquire`] got.
+pub enum Acquired<'c> {
+    /// The lock: the session is now the board's writer.
+    Writer(Writer<'c>),
+    /// Another session holds the lock: the session, to try again later.
+    Busy(Session<'c>),
+}
+
+/// The one writer of a board: a session holding the board's writer lock. Every write checks
+/// first that the lock is still held ([`Writer::ensure_held`]), in the same session, so a
+/// writer that lost its lock never writes beside the one that took it.
+pub struct Writer<'c> {
+    conn: Conn<'c>,
+    board: Board,
+    key: i64,
+}
+
+impl Writer<'_> {
+    /// The board this writer holds.
+    pub fn board(&self) -> &Board {
+        &self.board
+    }
+
+    /// Checks that this session still holds the writer lock: a session-level lock is lost only
+    /// with its session or by an explicit unlock; this catches the second and reports the first
+    /// before any statement of a write is sent.
+    ///
+    /// # Errors
+    /// [`StoreError::LockLost`] if it does not; [`StoreError::Database`] if the statement fails.
+    pub async fn ensure_held(&mut self) -> Result<(), StoreError> {
+        lock::ensure_held(&mut self.conn, self.key).await
+    }
+
+    /// Registers the board to index from `start_block`, or checks that its registration
+    /// uses that start block; returns its state.
+    ///
+    /// # Errors
+    /// [`StoreError::StartBlockMismatch`] if it is registered with another start block.
+    pub async fn register(&mut self, start_block: u64) -> Result<IndexerState, StoreError> {
+        register_board(&mut self.conn, &self.board, start_block).await
+    }
+
+    /// The board's indexer state; `None` if it was never registered.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`] on a failed query, [`StoreError::Corrupt`] on impossible values.
+    pub async fn state(&mut self) -> Result<Option<IndexerState>, StoreError> {
+        load_state(&mut self.conn, &self.board).await
+    }
+
+    /// The reorg window, newest block first.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`] on a failed query, [`StoreError::Corrupt`] on malformed rows.
+    pub async fn window(&mut self) -> Result<Vec<BlockRef>, StoreError> {
+        load_window(&mut self.conn, &self.board).await
+    }
+
+    /// The newest job and application ids stored, which the next batch must continue.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`] on a failed query.
+    pub async fn last_ids(&mut self) -> Result<LastIds, StoreError> {
+        last_ids(&mut self.conn, &self.board).await
+    }
+
+    /// Writes `batch` in one transaction, after checking the lock is held.
+    ///
+    /// # Errors
+    /// [`StoreError::LockLost`], [`StoreError::CheckpointMoved`] or the database's error.
+    pub async fn apply_batch(&mut self, batch: &Batch<'_>) -> Result<(), StoreError> {
+        self.ensure_held().await?;
+        apply_batch(&mut self.conn, &self.board, batch).await
+    }
+
+    /// Reverts the board to the state after block `fork` in one transaction, after checking
+    /// the lock is held.
+    ///
+    /// # Errors
+    /// [`StoreError::LockLost`] or the database's error.
+    pub async fn revert_to(&mut self, fork: &BlockRef) -> Result<RevertSummary, StoreError> {
+        self.ensure_held().await?;
+        revert_to(&mut self.conn, &self.board, fork).await
+    }
+
+    /// Records the node's head and finalized block without moving the checkpoint (the
+    /// indexer's heartbeat), after checking the lock is held.
+    ///
+    /// # Errors
+    /// [`StoreError::LockLost`] or the database's error.
+    pub async fn update_head(&mut self, head: u64, finalized: Option<u64>) -> Result<(), StoreError> {
+        self.ensure_held().await?;
+        update_head(&mut self.conn, &self.board, head, finalized).await
+    }
+
+    /// Refreshes the planner's statistics of the tables a backfill fills: run once when a
+    /// backfill completes, so the API's queries are not planned on default row estimates.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`] if the statement fails.
+    pub async fn analyse(&mut self) -> Result<(), StoreError> {
+        refresh_statistics(&mut self.conn).await
+    }
+}
