@@ -16,7 +16,8 @@
 //! commands that sign and send the contract's transactions and read its views. `app` wires the
 //! pipeline into the long-running commands (`index`, `serve`, `run`, `dev`), whose tasks
 //! `tasks` supervises together; `cli` holds their flags, and each stage's config type (with its
-//! defaults) lives in that stage.
+//! defaults) lives in that stage. `args` holds the few flags `cli` and `actions` share, so
+//! `actions` never imports `cli`.
 //!
 //! Rules that keep the seams clean: `contract` does no I/O; `store` knows nothing of axum,
 //! GraphQL or alloy providers; `api` reads through `store` only; `indexer` is where the others
@@ -25,6 +26,7 @@
 pub mod actions;
 pub mod api;
 pub mod app;
+pub mod args;
 pub mod chain;
 pub mod cli;
 pub mod contract;

@@ -8,7 +8,7 @@ use alloy::primitives::{Address, B256};
 use clap::{Args, Subcommand};
 
 use super::posting::parse_deadline;
-use crate::cli::{NodeArgs, parse_duration};
+use crate::args::{NodeArgs, parse_duration};
 use crate::contract::ApplicationStatus;
 
 /// Where the board is and how to print: shared by every job and application command.

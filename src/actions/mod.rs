@@ -54,11 +54,11 @@ pub enum ActionError {
     /// No signing key was given.
     #[error(
         "no signing key: set {} to the account's hex private key, or pass --keystore FILE",
-        crate::cli::PRIVATE_KEY_ENV
+        crate::args::PRIVATE_KEY_ENV
     )]
     NoKey,
     /// The private key in the environment does not parse (the key itself is never printed).
-    #[error("{} is not a valid hex private key (32 bytes, 0x optional)", crate::cli::PRIVATE_KEY_ENV)]
+    #[error("{} is not a valid hex private key (32 bytes, 0x optional)", crate::args::PRIVATE_KEY_ENV)]
     BadKey,
     /// The keystore needs a password and there is no way to ask for one.
     #[error(

@@ -8,7 +8,7 @@ use std::str::FromStr;
 use alloy::signers::local::{LocalSignerError, PrivateKeySigner};
 
 use super::ActionError;
-use crate::cli::PRIVATE_KEY_ENV;
+use crate::args::PRIVATE_KEY_ENV;
 
 /// The environment variable that holds the `--keystore` password, for scripts; on a terminal
 /// without it the password is asked for without echo.
@@ -45,8 +45,8 @@ fn decrypt_keystore(path: &Path) -> Result<PrivateKeySigner, ActionError> {
         Err(_) => return Err(ActionError::NoPassword { path: path.to_owned() }),
     };
     PrivateKeySigner::decrypt_keystore(path, password).map_err(|source| match &source {
-        // eth-keystore is not a direct dependency, so its MAC error is recognised by its text.
-        LocalSignerError::EthKeystoreError(inner) if inner.to_string() == "Mac Mismatch" => {
+        // A MAC that does not match is what a wrong password looks like to a keystore.
+        LocalSignerError::EthKeystoreError(eth_keystore::KeystoreError::MacMismatch) => {
             ActionError::WrongPassword { path: path.to_owned() }
         }
         _ => ActionError::Keystore { path: path.to_owned(), source },
