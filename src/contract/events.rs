@@ -147,6 +147,20 @@ pub enum EventKind {
 }
 
 impl EventKind {
+    /// The five kinds, in the contract's order.
+    pub const ALL: [EventKind; 5] = [
+        EventKind::JobPosted,
+        EventKind::JobUpdated,
+        EventKind::JobClosed,
+        EventKind::ApplicationSubmitted,
+        EventKind::ApplicationStatusChanged,
+    ];
+
+    /// The kind with this Solidity name, if it is one of the five.
+    pub fn from_name(name: &str) -> Option<EventKind> {
+        EventKind::ALL.into_iter().find(|kind| kind.name() == name)
+    }
+
     /// The event's Solidity name.
     pub fn name(self) -> &'static str {
         match self {

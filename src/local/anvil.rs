@@ -11,7 +11,6 @@
 //! The child itself is run by [`super::process::Launched`], the launcher the tests use too.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -20,7 +19,7 @@ use alloy::primitives::Address;
 use alloy::signers::local::PrivateKeySigner;
 use url::Url;
 
-use super::process::{Launched, Stop, Stream, WaitError};
+use super::process::{Launched, Lifeline, Stop, Stream, WaitError, lifeline_command};
 
 /// Why anvil could not be started.
 #[derive(Debug, thiserror::Error)]
@@ -70,21 +69,6 @@ pub fn find_anvil(repo_root: &Path) -> Result<PathBuf, AnvilError> {
     Err(AnvilError::NotInstalled { looked_at: format!("$ANVIL_BIN, {}, $PATH", npm.display()) })
 }
 
-/// The supervisor, run as `sh -c SUPERVISOR supervisor ANVIL ARGS...`: fd 3 keeps the owner's
-/// pipe for the watcher, anvil gets neither it nor the terminal's stdin.
-const SUPERVISOR: &str = r#"
-exec 3<&0 </dev/null
-"$@" 3<&- &
-anvil=$!
-( while read -r _ <&3; do :; done; kill -TERM "$anvil" 2>/dev/null ) &
-watcher=$!
-exec 3<&-
-wait "$anvil"
-status=$?
-kill "$watcher" 2>/dev/null
-exit "$status"
-"#;
-
 /// How long a graceful stop (SIGTERM, during which anvil writes its state file) may take
 /// before the process group is killed.
 const STOP_TIMEOUT: Duration = Duration::from_secs(15);
@@ -116,8 +100,10 @@ impl AnvilProcess {
     /// # Errors
     /// [`AnvilError`] if the process cannot start or never reports its address.
     pub fn start(binary: &Path, args: &[&str]) -> Result<AnvilProcess, AnvilError> {
-        let mut command = Command::new("sh");
-        command.arg("-c").arg(SUPERVISOR).arg("jobboard-anvil-supervisor").arg(binary);
+        // Under the lifeline: anvil stops (SIGTERM) when this process lets go, even on -9.
+        let lifeline =
+            Lifeline { name: "jobboard-anvil-supervisor", signal: "TERM", log: None, remove: None };
+        let mut command = lifeline_command(binary, lifeline);
         command.args(["--host", "127.0.0.1"]);
         if !args.contains(&"--port") {
             command.args(["--port", "0"]);

@@ -12,7 +12,6 @@ use std::path::{Path, PathBuf};
 use alloy::primitives::Address;
 use alloy::providers::{Provider, ProviderBuilder, RootProvider};
 use serde::{Deserialize, Serialize};
-use sqlx::{Connection, Executor, PgConnection};
 use tracing::info;
 
 use super::LocalError;
@@ -21,6 +20,7 @@ use super::cluster_home::remove_cluster;
 use super::demo::{self, DemoError};
 use super::postgres::{EmbeddedPostgres, PostgresOptions};
 use crate::chain::{ChainError, deploy_board};
+use crate::store::admin;
 
 /// The database the dev stack indexes into.
 pub const DEV_DATABASE: &str = "jobboard";
@@ -259,25 +259,15 @@ fn write_board(path: &Path, board: &DevBoard) -> Result<(), DevError> {
 
 /// Drops and recreates the dev database: a new board means the old index describes nothing.
 async fn recreate_database(postgres: &EmbeddedPostgres) -> Result<(), DevError> {
-    let mut conn = PgConnection::connect_with(&postgres.connect_options("postgres")).await?;
-    conn.execute(format!("DROP DATABASE IF EXISTS {DEV_DATABASE} WITH (FORCE)").as_str()).await?;
-    conn.execute(format!("CREATE DATABASE {DEV_DATABASE}").as_str()).await?;
-    conn.close().await?;
+    admin::create_database(&postgres.connect_options("postgres"), DEV_DATABASE, true).await?;
     Ok(())
 }
 
 /// Creates the dev database unless it exists.
 async fn create_database_if_missing(postgres: &EmbeddedPostgres) -> Result<(), DevError> {
-    let mut conn = PgConnection::connect_with(&postgres.connect_options("postgres")).await?;
-    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
-        .bind(DEV_DATABASE)
-        .fetch_one(&mut conn)
-        .await?;
-    if !exists {
-        info!(database = DEV_DATABASE, "the cluster is new: creating the dev database");
-        conn.execute(format!("CREATE DATABASE {DEV_DATABASE}").as_str()).await?;
+    if admin::create_database(&postgres.connect_options("postgres"), DEV_DATABASE, false).await? {
+        info!(database = DEV_DATABASE, "the cluster is new: created the dev database");
     }
-    conn.close().await?;
     Ok(())
 }
 

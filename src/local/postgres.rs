@@ -28,6 +28,8 @@ use tracing::{info, warn};
 
 use super::LocalError;
 use super::cluster_home::{ClusterHome, Password, ServerUser};
+use super::process::{Lifeline, lifeline_command};
+use crate::store::admin;
 
 /// How long [`EmbeddedPostgres::start`] waits for the server to accept connections.
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -46,29 +48,6 @@ const PREVIOUS_SERVER_TIMEOUT: Duration = Duration::from_secs(60);
 const PORT_ATTEMPTS: usize = 3;
 /// The server log, inside the data directory (written after initdb, which needs an empty one).
 const LOG_FILE: &str = "server.log";
-
-/// The supervisor, run as `sh -c SUPERVISOR supervisor DATA_DIR REMOVE POSTGRES ARGS...`, where
-/// REMOVE is the cluster directory to delete once the owner lets go, or empty to keep it.
-///
-/// fd 3 keeps the owner's pipe for the watcher; the server gets neither it nor a terminal.
-/// The watcher exits with 42 only after seeing end-of-file, which is how the supervisor tells
-/// "the owner is gone" (remove an ephemeral data directory) from "the server exited by itself"
-/// (keep the log, so the owner can report why).
-const SUPERVISOR: &str = r#"
-data=$1; remove=$2; shift 2
-exec 3<&0 </dev/null >>"$data/server.log" 2>&1
-"$@" 3<&- &
-server=$!
-( while read -r _ <&3; do :; done; kill -INT "$server" 2>/dev/null; exit 42 ) &
-watcher=$!
-exec 3<&-
-wait "$server"
-status=$?
-kill "$watcher" 2>/dev/null
-wait "$watcher"
-if [ "$?" -eq 42 ] && [ -n "$remove" ]; then rm -rf -- "$remove"; fi
-exit "$status"
-"#;
 
 /// How to run the cluster.
 #[derive(Debug, Clone)]
@@ -217,16 +196,13 @@ impl EmbeddedPostgres {
             settings
                 .extend(["fsync=off", "synchronous_commit=off", "full_page_writes=off"].map(str::to_owned));
         }
-        let mut command = Command::new("sh");
-        command
-            .arg("-c")
-            .arg(SUPERVISOR)
-            .arg("jobboard-postgres-supervisor")
-            .arg(data_dir)
-            .arg(remove.unwrap_or(Path::new("")))
-            .arg(postgres)
-            .arg("-D")
-            .arg(data_dir);
+        // Under the lifeline (`process::lifeline_command`): the server stops (SIGINT, a fast
+        // shutdown) when this process lets go, even on -9, and an ephemeral cluster is deleted.
+        let log = data_dir.join(LOG_FILE);
+        let lifeline =
+            Lifeline { name: "jobboard-postgres-supervisor", signal: "INT", log: Some(&log), remove };
+        let mut command = lifeline_command(postgres, lifeline);
+        command.arg("-D").arg(data_dir);
         for setting in &settings {
             command.arg("-c").arg(setting);
         }
@@ -258,8 +234,7 @@ impl EmbeddedPostgres {
         let options = self.connect_options("postgres").disable_statement_logging();
         loop {
             if let Ok(Ok(mut conn)) = tokio::time::timeout(Duration::from_secs(2), options.connect()).await {
-                let served: Result<String, _> =
-                    sqlx::query_scalar("SELECT current_setting('data_directory')").fetch_one(&mut conn).await;
+                let served = admin::data_directory(&mut conn).await;
                 let _ = conn.close().await;
                 if let Ok(served) = served
                     && Path::new(&served) != self.data_dir

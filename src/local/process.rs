@@ -13,6 +13,59 @@ use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+/// The lifeline supervisor both local servers run under (anvil, PostgreSQL), as
+/// `sh -c LIFELINE NAME SIGNAL LOG REMOVE PROGRAM ARGS...`: it keeps the owner's stdin pipe on fd
+/// 3 and, when the owner lets go (the pipe's end of file, also when the owner is killed with
+/// -9), sends SIGNAL to the program. The program gets neither the pipe nor a terminal; its
+/// output goes to LOG when one is given. The watcher exits with 42 only after seeing end of
+/// file, which is how the supervisor tells "the owner is gone" (then it deletes REMOVE, if
+/// given) from "the program exited by itself" (the log stays, for the owner to report why).
+const LIFELINE: &str = r#"
+signal=$1; log=$2; remove=$3; shift 3
+if [ -n "$log" ]; then exec 3<&0 </dev/null >>"$log" 2>&1; else exec 3<&0 </dev/null; fi
+"$@" 3<&- &
+child=$!
+( while read -r _ <&3; do :; done; kill -"$signal" "$child" 2>/dev/null; exit 42 ) &
+watcher=$!
+exec 3<&-
+wait "$child"
+status=$?
+kill "$watcher" 2>/dev/null
+wait "$watcher"
+if [ "$?" -eq 42 ] && [ -n "$remove" ]; then rm -rf -- "$remove"; fi
+exit "$status"
+"#;
+
+/// What the lifeline supervisor does when its owner lets go, and where the program's output
+/// goes (see [`lifeline_command`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Lifeline<'a> {
+    /// The name the supervisor shows in `ps` (e.g. `jobboard-anvil-supervisor`).
+    pub name: &'static str,
+    /// The signal sent to the program (`TERM`, `INT`).
+    pub signal: &'static str,
+    /// A file the program's stdout and stderr are appended to; `None` keeps the supervisor's.
+    pub log: Option<&'a std::path::Path>,
+    /// A directory deleted once the program stopped because the owner let go.
+    pub remove: Option<&'a std::path::Path>,
+}
+
+/// A command that runs `program` under the lifeline supervisor; the caller adds the program's
+/// arguments and must give the command a piped stdin it holds (as [`Stop::CloseStdin`] does).
+pub fn lifeline_command(program: &std::path::Path, lifeline: Lifeline<'_>) -> Command {
+    let path = |p: Option<&std::path::Path>| p.map(std::path::Path::as_os_str).unwrap_or_default().to_owned();
+    let mut command = Command::new("sh");
+    command
+        .arg("-c")
+        .arg(LIFELINE)
+        .arg(lifeline.name)
+        .arg(lifeline.signal)
+        .arg(path(lifeline.log))
+        .arg(path(lifeline.remove))
+        .arg(program);
+    command
+}
+
 /// The most lines kept per stream: a long-running child (anvil logs every request) must not
 /// grow its owner's memory without bound. Older lines are dropped first.
 const KEPT_LINES: usize = 100_000;

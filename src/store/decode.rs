@@ -8,8 +8,9 @@
 use std::fmt;
 
 use alloy::primitives::{Address, B256};
+use chrono::{DateTime, Utc};
 
-use crate::contract::ApplicationStatus;
+use crate::contract::{ApplicationStatus, EventKind};
 
 /// A stored value that is not a valid value of its domain type.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -70,6 +71,22 @@ pub(crate) fn status_from(byte: i16, column: &'static str) -> Result<Application
         .ok()
         .and_then(|b| ApplicationStatus::try_from(b).ok())
         .ok_or_else(|| BadValue::new(column, byte, "an application status (0..=4)"))
+}
+
+/// A `TEXT` event kind (the Solidity event name).
+///
+/// # Errors
+/// [`BadValue`] for a name that is not one of the board's five events.
+pub(crate) fn event_kind_from(name: &str, column: &'static str) -> Result<EventKind, BadValue> {
+    EventKind::from_name(name).ok_or_else(|| BadValue::new(column, name, "one of the board's event names"))
+}
+
+/// A `TIMESTAMPTZ` block time as Unix seconds.
+///
+/// # Errors
+/// [`BadValue`] for a time before 1970.
+pub(crate) fn unix_seconds_from(time: DateTime<Utc>, column: &'static str) -> Result<u64, BadValue> {
+    u64::try_from(time.timestamp()).map_err(|_| BadValue::new(column, time, "a time after 1970"))
 }
 
 fn hex(bytes: &[u8]) -> String {

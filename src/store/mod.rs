@@ -7,6 +7,7 @@
 //! the rows it covers, and it moves only from the value the writer last saw (a compare-and-set),
 //! so a crash leaves all of a batch or none of it, and a second writer can never interleave.
 
+pub mod admin;
 mod copy;
 mod decode;
 mod error;

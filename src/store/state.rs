@@ -110,7 +110,7 @@ pub(super) async fn load_window(conn: &mut PgConnection, board: &Board) -> Resul
                 number: from_sql_i64(number, "block number")?,
                 hash: hash_from_sql(&hash)?,
                 parent_hash: hash_from_sql(&parent)?,
-                time: u64::try_from(time.timestamp()).unwrap_or(0),
+                time: super::decode::unix_seconds_from(time, "blocks.time")?,
             })
         })
         .collect()

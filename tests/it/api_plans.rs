@@ -117,7 +117,10 @@ async fn every_listed_ordering_and_filter_is_served_by_an_index() -> Result<()> 
         ("address (unknown)", ActivityFilter { address: Some(stranger()), ..Default::default() }),
         (
             "kind_in",
-            ActivityFilter { kind_in: Some(vec!["ApplicationSubmitted".into()]), ..Default::default() },
+            ActivityFilter {
+                kind_in: Some(vec![jobboard::contract::EventKind::ApplicationSubmitted]),
+                ..Default::default()
+            },
         ),
     ];
     for (name, filter) in &activity_filters {

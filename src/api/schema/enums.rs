@@ -2,6 +2,7 @@
 //! conversions to the store's types.
 
 use super::*;
+use crate::contract::EventKind;
 
 /// A job's state.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,7 +60,10 @@ impl ApplicationStatus {
 }
 
 /// Orderings of job lists; ties go by id in the same direction.
+// The store's `JobOrder` under its public name: `remote` makes the derive check that both list
+// the same variants and write the conversions both ways.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "store::JobOrder")]
 pub enum JobOrderBy {
     /// Newest posting first (the default without a search).
     Newest,
@@ -75,21 +79,11 @@ pub enum JobOrderBy {
     Relevance,
 }
 
-impl From<JobOrderBy> for store::JobOrder {
-    fn from(order: JobOrderBy) -> Self {
-        match order {
-            JobOrderBy::Newest => store::JobOrder::Newest,
-            JobOrderBy::Oldest => store::JobOrder::Oldest,
-            JobOrderBy::SalaryHighToLow => store::JobOrder::SalaryHighToLow,
-            JobOrderBy::DeadlineSoonest => store::JobOrder::DeadlineSoonest,
-            JobOrderBy::MostApplications => store::JobOrder::MostApplications,
-            JobOrderBy::Relevance => store::JobOrder::Relevance,
-        }
-    }
-}
-
 /// Orderings of application lists.
+// The store's `ApplicationOrder` under its public name: `remote` makes the derive check that both list
+// the same variants and write the conversions both ways.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "store::ApplicationOrder")]
 pub enum ApplicationOrderBy {
     /// Newest submission first (the default).
     Newest,
@@ -97,16 +91,6 @@ pub enum ApplicationOrderBy {
     Oldest,
     /// Most recent status change first.
     RecentlyUpdated,
-}
-
-impl From<ApplicationOrderBy> for store::ApplicationOrder {
-    fn from(order: ApplicationOrderBy) -> Self {
-        match order {
-            ApplicationOrderBy::Newest => store::ApplicationOrder::Newest,
-            ApplicationOrderBy::Oldest => store::ApplicationOrder::Oldest,
-            ApplicationOrderBy::RecentlyUpdated => store::ApplicationOrder::RecentlyUpdated,
-        }
-    }
 }
 
 /// What an activity event records.
@@ -127,24 +111,27 @@ pub enum ActivityKind {
 }
 
 impl ActivityKind {
-    pub(super) fn event_name(self) -> Option<&'static str> {
+    /// The stored event kind, `None` for `REORG` (which only subscriptions carry).
+    pub(super) fn event_kind(self) -> Option<EventKind> {
         Some(match self {
-            ActivityKind::JobPosted => "JobPosted",
-            ActivityKind::JobUpdated => "JobUpdated",
-            ActivityKind::JobClosed => "JobClosed",
-            ActivityKind::ApplicationSubmitted => "ApplicationSubmitted",
-            ActivityKind::ApplicationStatusChanged => "ApplicationStatusChanged",
+            ActivityKind::JobPosted => EventKind::JobPosted,
+            ActivityKind::JobUpdated => EventKind::JobUpdated,
+            ActivityKind::JobClosed => EventKind::JobClosed,
+            ActivityKind::ApplicationSubmitted => EventKind::ApplicationSubmitted,
+            ActivityKind::ApplicationStatusChanged => EventKind::ApplicationStatusChanged,
             ActivityKind::Reorg => return None,
         })
     }
+}
 
-    pub(super) fn from_event_name(name: &str) -> Self {
-        match name {
-            "JobPosted" => ActivityKind::JobPosted,
-            "JobUpdated" => ActivityKind::JobUpdated,
-            "JobClosed" => ActivityKind::JobClosed,
-            "ApplicationSubmitted" => ActivityKind::ApplicationSubmitted,
-            _ => ActivityKind::ApplicationStatusChanged,
+impl From<EventKind> for ActivityKind {
+    fn from(kind: EventKind) -> Self {
+        match kind {
+            EventKind::JobPosted => ActivityKind::JobPosted,
+            EventKind::JobUpdated => ActivityKind::JobUpdated,
+            EventKind::JobClosed => ActivityKind::JobClosed,
+            EventKind::ApplicationSubmitted => ActivityKind::ApplicationSubmitted,
+            EventKind::ApplicationStatusChanged => ActivityKind::ApplicationStatusChanged,
         }
     }
 }

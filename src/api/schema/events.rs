@@ -33,7 +33,7 @@ pub struct ActivityEvent {
 impl ActivityEvent {
     pub(super) fn from_row(row: &ActivityRow) -> Self {
         ActivityEvent {
-            kind: ActivityKind::from_event_name(&row.kind),
+            kind: ActivityKind::from(row.kind),
             job_id: Some(id_of(row.job_id)),
             application_id: row.application_id.map(id_of),
             status: row.status.map(ApplicationStatus::from),

@@ -187,10 +187,7 @@ impl ActivityFilter {
                 .map(|id| parse_id(id, "applicationId"))
                 .transpose()?,
             address: self.address.map(|a| a.0),
-            kind_in: self
-                .kind_in
-                .as_ref()
-                .map(|kinds| kinds.iter().filter_map(|k| k.event_name()).map(str::to_owned).collect()),
+            kind_in: self.kind_in.as_ref().map(|kinds| kinds.iter().filter_map(|k| k.event_kind()).collect()),
             and: nested(&self.and)?,
             or: nested(&self.or)?,
         })

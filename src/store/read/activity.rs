@@ -8,17 +8,17 @@ use chrono::{DateTime, Utc};
 use sqlx::postgres::PgRow;
 use sqlx::{FromRow, Postgres, QueryBuilder, Row};
 
-use super::filters::{ActivityFilter, Page, PageRequest, SortKey, activity_order};
+use super::filters::{ActivityFilter, Page, PageRequest, SortKey, activity_order, push_id_equals};
 use super::{ACTIVITY_COLUMNS, ACTIVITY_FROM, Reader, finish_pages, push_page};
-use crate::contract::ApplicationStatus;
-use crate::store::decode::{address_from, b256_from, status_from, u64_from};
+use crate::contract::{ApplicationStatus, EventKind};
+use crate::store::decode::{address_from, b256_from, event_kind_from, status_from, u64_from};
 use crate::store::{StoreError, to_sql_i64};
 
 /// One indexed event, as the activity feed shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ActivityRow {
-    /// The Solidity event name.
-    pub kind: String,
+    /// Which event.
+    pub kind: EventKind,
     /// The job concerned.
     pub job_id: u64,
     /// The application concerned, for application events.
@@ -47,7 +47,7 @@ impl<'r> FromRow<'r, PgRow> for ActivityRow {
             bytes.map(|b| address_from(&b, column)).transpose()
         };
         Ok(ActivityRow {
-            kind: row.try_get("kind")?,
+            kind: event_kind_from(row.try_get("kind")?, "events.kind")?,
             job_id: u64_from(row.try_get("job_id")?, "events.job_id")?,
             application_id: row
                 .try_get::<Option<i64>, _>("application_id")?
@@ -135,10 +135,10 @@ impl Reader {
     fn push_activity_filter(&self, qb: &mut QueryBuilder<'_, Postgres>, f: &ActivityFilter) {
         qb.push("(TRUE");
         if let Some(job) = f.job_id {
-            qb.push(" AND e.job_id = ").push_bind(i64::try_from(job).unwrap_or(-1));
+            push_id_equals(qb, "e.job_id", job);
         }
         if let Some(application) = f.application_id {
-            qb.push(" AND e.application_id = ").push_bind(i64::try_from(application).unwrap_or(-1));
+            push_id_equals(qb, "e.application_id", application);
         }
         if let Some(address) = f.address {
             qb.push(" AND (e.job_id = ANY(ARRAY(SELECT x.job_id FROM jobs x WHERE");
@@ -149,7 +149,8 @@ impl Reader {
             qb.push(" AND y.applicant = ").push_bind(address.to_vec()).push(")))");
         }
         if let Some(kinds) = &f.kind_in {
-            qb.push(" AND e.kind = ANY(").push_bind(kinds.clone()).push(")");
+            let names: Vec<&str> = kinds.iter().map(|kind| kind.name()).collect();
+            qb.push(" AND e.kind = ANY(").push_bind(names).push(")");
         }
         for sub in &f.and {
             qb.push(" AND ");

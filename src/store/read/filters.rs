@@ -107,8 +107,8 @@ pub struct ActivityFilter {
     pub application_id: Option<u64>,
     /// Events by or about this address: as the employer of the job or the applicant.
     pub address: Option<Address>,
-    /// Events of these kinds (Solidity event names).
-    pub kind_in: Option<Vec<String>>,
+    /// Events of these kinds.
+    pub kind_in: Option<Vec<crate::contract::EventKind>>,
     /// Filters that must all hold too.
     pub and: Vec<ActivityFilter>,
     /// Filters of which at least one must hold, when not empty.
@@ -375,6 +375,15 @@ pub(super) fn push_job_filter(qb: &mut QueryBuilder<'_, Postgres>, f: &JobFilter
     qb.push(")");
 }
 
+/// Appends ` AND {column} = id`; an id no row can have (over `i64::MAX`, the column's
+/// range) is `FALSE` rather than a bind the cast would refuse.
+pub(super) fn push_id_equals(qb: &mut QueryBuilder<'_, Postgres>, column: &str, id: u64) {
+    match i64::try_from(id) {
+        Ok(id) => qb.push(format_args!(" AND {column} = ")).push_bind(id),
+        Err(_) => qb.push(" AND FALSE"),
+    };
+}
+
 pub(super) fn push_application_filter(qb: &mut QueryBuilder<'_, Postgres>, f: &ApplicationFilter) {
     qb.push("(TRUE");
     if let Some(ids) = &f.id_in {
@@ -382,7 +391,7 @@ pub(super) fn push_application_filter(qb: &mut QueryBuilder<'_, Postgres>, f: &A
         qb.push(" AND a.application_id = ANY(").push_bind(ids).push(")");
     }
     if let Some(job) = f.job_id {
-        qb.push(" AND a.job_id = ").push_bind(i64::try_from(job).unwrap_or(-1));
+        push_id_equals(qb, "a.job_id", job);
     }
     if let Some(applicant) = f.applicant {
         qb.push(" AND a.applicant = ").push_bind(applicant.to_vec());
