@@ -13,6 +13,9 @@
 //!    (`tests/fixtures/generated_board.sql`: the indexer would take too long), starts
 //!    `jobboard serve` and times `activity(where: { address })` for a known and an unknown
 //!    address (issue 12: < 50 ms). `--activity-events 0` skips it.
+//!
+//! Over 600 lines: the bench's set-up (chain, database, release binary), its load generator and
+//! its report, in the order one run goes through them.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

@@ -4,6 +4,9 @@
 //! The limits mirror `JobBoard._validatePosting`, so a bad posting fails here with a message
 //! naming the flag instead of as a revert after a gas estimate. The contract stays the
 //! authority: anything that slips through is still refused on-chain and decoded.
+//!
+//! About 510 lines of code and 180 of tests: the posting's sources (flags, file, defaults for an
+//! update) and the rules they are checked by are one concern, read together.
 
 use std::fmt;
 use std::path::{Path, PathBuf};

@@ -17,7 +17,7 @@ use tracing::{debug, warn};
 use crate::store::notify::{self, Change};
 use crate::store::{ActivityRow, IndexStatus, Reader};
 use crate::tasks::Tasks;
-use crate::telemetry::Metrics;
+use crate::telemetry::{LiveSubscriber, Metrics};
 
 /// Events read per statement when the hub catches up with newly indexed blocks.
 const CATCH_UP_PAGE: usize = 1000;
@@ -41,12 +41,19 @@ pub enum LiveEvent {
 pub struct Live {
     events: broadcast::Sender<Arc<LiveEvent>>,
     status: watch::Receiver<Option<IndexStatus>>,
+    metrics: Metrics,
 }
 
 impl Live {
     /// A receiver of every event pushed from now on.
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<LiveEvent>> {
         self.events.subscribe()
+    }
+
+    /// Counts one open subscription (the `jobboard_live_subscribers` gauge) until the guard,
+    /// kept in the subscription's stream, drops with it.
+    pub fn count_subscriber(&self) -> LiveSubscriber {
+        self.metrics.live_subscriber()
     }
 
     /// A receiver of the index status, updated whenever it changes.
@@ -72,9 +79,10 @@ impl Live {
 pub fn spawn(reader: Reader, metrics: Metrics, tasks: &Tasks) -> Live {
     let (events, _) = broadcast::channel(4096);
     let (status_tx, status) = watch::channel(None);
-    let hub = Hub { reader, metrics, events: events.clone(), status: status_tx, pushed_up_to: None };
+    let live = Live { events: events.clone(), status, metrics: metrics.clone() };
+    let hub = Hub { reader, metrics, events, status: status_tx, pushed_up_to: None };
     tasks.spawn_critical_infallible("the live hub", hub.run(tasks.token().clone()));
-    Live { events, status }
+    live
 }
 
 struct Hub {

@@ -16,6 +16,7 @@
 //! checkpoint, made on the connection that holds the writer lock (see [`lock`]), so a crash at
 //! any instant leaves all of a batch or none of it, and a restart continues exactly after it.
 
+mod backfill;
 mod budget;
 mod chain_view;
 mod completeness;
@@ -27,15 +28,13 @@ mod range;
 mod rewind;
 pub mod supervise;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use alloy::primitives::{Address, B256};
-use alloy::rpc::types::Log;
+use alloy::primitives::B256;
 use futures::StreamExt;
-use futures::stream::FuturesOrdered;
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, Span, debug, debug_span, field, info, instrument, trace_span, warn};
 
@@ -44,11 +43,10 @@ pub use config::{IndexerConfig, defaults};
 pub use range::{FetchError, RangeSizer, fetch_all_logs};
 pub use supervise::{Backoff, Writer};
 
-use budget::LogBudget;
 use completeness::IdCursor;
 
 use crate::chain::{BlockRef, ChainClient, ChainError, Header};
-use crate::contract::{IndexedEvent, LogError, SkippedLogs};
+use crate::contract::LogError;
 use crate::store::{self, Acquired, Batch, Board, StoreError};
 
 /// Why indexing stopped.
@@ -423,147 +421,6 @@ impl<'c> Indexer<'c> {
         Ok(())
     }
 
-    /// Indexes the final blocks `[from, to]`: fetching runs ahead on several concurrent requests
-    /// through a bounded, ordered pipeline; this task writes in bulk.
-    #[instrument(name = "range", skip(self, head, finalized, cancel), fields(blocks = to - from + 1))]
-    async fn backfill(
-        &mut self,
-        from: u64,
-        to: u64,
-        head: u64,
-        finalized: u64,
-        cancel: &CancellationToken,
-    ) -> Result<(), IndexerError> {
-        info!("backfilling");
-        // Memory is bounded in logs, not requests (a single block can hold tens of thousands):
-        // room for the batch being written, the next one filling, and a full read-ahead.
-        let budget = Arc::new(LogBudget::new(
-            2 * self.config.batch_events + self.config.fetch_concurrency * range::TARGET_LOGS_PER_CALL,
-        ));
-        let (tx, mut rx) = mpsc::channel(1);
-        let fetcher = tokio::spawn(fetch_pipeline(
-            Pipeline {
-                client: self.client.clone(),
-                sizer: self.sizer.clone(),
-                budget: budget.clone(),
-                contract: self.config.contract,
-                concurrency: self.config.fetch_concurrency,
-                skips: Arc::new(self.config.skip_logs.clone()),
-            },
-            from,
-            to,
-            tx,
-            cancel.clone(),
-        ));
-
-        let run = BackfillRun { to, head, finalized, budget: &budget };
-        let mut progress = progress::Progress::new(from, to);
-        let mut pending: Vec<IndexedEvent> = Vec::new();
-        let mut covered = None;
-        let mut last_write = Instant::now();
-        let mut result = Ok(());
-        while let Some(fetched) = rx.recv().await {
-            let (range_to, events) = match fetched {
-                Ok(fetched) => fetched,
-                Err(error) => {
-                    result = Err(error);
-                    break;
-                }
-            };
-            pending.extend(events);
-            covered = Some(range_to);
-            // A range far larger than a batch (dense blocks) is written in batch-sized runs of
-            // whole blocks, which bounds the write's own buffers.
-            if let Err(error) = self.write_whole_blocks(&mut pending, &run).await {
-                result = Err(error);
-                break;
-            }
-            let full = pending.len() >= self.config.batch_events;
-            let due = last_write.elapsed() >= Duration::from_secs(2);
-            if full || due || range_to == to || cancel.is_cancelled() {
-                let written = pending.len();
-                if let Err(error) = self.write_backfill_batch(&mut pending, range_to, &run).await {
-                    result = Err(error);
-                    break;
-                }
-                progress.advance(range_to, written);
-                last_write = Instant::now();
-                if cancel.is_cancelled() {
-                    break;
-                }
-            }
-        }
-        drop(rx);
-        fetcher.abort();
-        progress.finish();
-        result?;
-        if covered.is_some() && !pending.is_empty() {
-            return Err(IndexerError::Internal("backfill ended with unwritten events".into()));
-        }
-        let events = self.client.metrics().events_indexed();
-        info!(checkpoint = ?self.checkpoint(), events_total = events, "backfill range done");
-        Ok(())
-    }
-
-    /// While `pending` holds more than a batch, writes its oldest whole blocks as one batch
-    /// of at least `batch_events` (a block is never split: the checkpoint is a block).
-    async fn write_whole_blocks(
-        &mut self,
-        pending: &mut Vec<IndexedEvent>,
-        run: &BackfillRun<'_>,
-    ) -> Result<(), IndexerError> {
-        let batch = self.config.batch_events.max(1);
-        while pending.len() > batch {
-            let block_of = |i: usize| pending[i].position.block_number;
-            let Some(split) = (batch..pending.len()).find(|&i| block_of(i) != block_of(i - 1)) else {
-                return Ok(()); // the rest is one block: written with its range
-            };
-            let last_block = block_of(split - 1);
-            let rest = pending.split_off(split);
-            self.write_backfill_batch(pending, last_block, run).await?;
-            *pending = rest;
-        }
-        Ok(())
-    }
-
-    /// Writes `pending` as one batch ending at block `range_to`, then empties it and returns
-    /// its logs to the budget.
-    async fn write_backfill_batch(
-        &mut self,
-        pending: &mut Vec<IndexedEvent>,
-        range_to: u64,
-        run: &BackfillRun<'_>,
-    ) -> Result<(), IndexerError> {
-        let block = self.client.block_required(range_to).await?;
-        let ids = self.ids.advance(pending)?;
-        let write_started = Instant::now();
-        let window = [block];
-        let batch = Batch {
-            previous: self.checkpoint(),
-            checkpoint: block,
-            events: pending,
-            window: &window,
-            finalized: Some(run.finalized),
-            head: Some(run.head),
-            backfill_done: false,
-        };
-        self.write(&batch).await?;
-        let took = write_started.elapsed();
-        self.client.metrics().batch_written(pending.len(), range_to, took);
-        debug!(
-            to_block = range_to,
-            events = pending.len(),
-            ?took,
-            remaining_blocks = run.to - range_to,
-            "wrote batch"
-        );
-        run.budget.release(pending.len());
-        pending.clear();
-        self.checkpoint = Some((block.number, block.hash));
-        self.ids = ids;
-        Ok(())
-    }
-
     /// Indexes `[from, to]` above the finalized point: headers for every block, parent hashes
     /// checked against the checkpoint and each other, logs checked against those headers
     /// (see [`completeness`]), all from this step's one endpoint. Its spans (`range`, and
@@ -635,95 +492,4 @@ impl<'c> Indexer<'c> {
         self.ids = ids;
         Ok(true)
     }
-}
-
-/// What every batch of one backfill shares: where it ends, the chain as seen when it started,
-/// and the memory budget its written logs return to.
-struct BackfillRun<'b> {
-    to: u64,
-    head: u64,
-    finalized: u64,
-    budget: &'b LogBudget,
-}
-
-type Fetched = Result<(u64, Vec<IndexedEvent>), IndexerError>;
-
-/// What the backfill's fetching shares: the node, the range sizer and the memory budget.
-struct Pipeline {
-    client: ChainClient,
-    sizer: RangeSizer,
-    budget: Arc<LogBudget>,
-    contract: Address,
-    concurrency: usize,
-    skips: Arc<SkippedLogs>,
-}
-
-/// Fetches `[from, to]` in adaptive ranges, up to `concurrency` at a time while the log budget
-/// has room, and sends each range's decoded events in order.
-async fn fetch_pipeline(
-    pipeline: Pipeline,
-    from: u64,
-    to: u64,
-    tx: mpsc::Sender<Fetched>,
-    cancel: CancellationToken,
-) {
-    let Pipeline { client, sizer, budget, contract, concurrency, skips } = pipeline;
-    let mut next = from;
-    let mut in_flight: FuturesOrdered<tokio::task::JoinHandle<Fetched>> = FuturesOrdered::new();
-    loop {
-        let more = in_flight.len() < concurrency.max(1) && next <= to && !cancel.is_cancelled();
-        let end = to.min(next.saturating_add(sizer.current() - 1));
-        let expected = sizer.expected_logs(end.saturating_sub(next) + 1);
-        tokio::select! {
-            // Delivering first: a finished range waiting here may be what frees the budget.
-            biased;
-            Some(joined) = in_flight.next() => {
-                let result = joined
-                    .unwrap_or_else(|e| Err(IndexerError::Internal(format!("a fetch task failed: {e}"))));
-                let failed = result.is_err();
-                if tx.send(result).await.is_err() || failed {
-                    return;
-                }
-            }
-            () = budget.reserve(expected), if more => {
-                let (client, sizer, budget, skips) = (client.clone(), sizer.clone(), budget.clone(), skips.clone());
-                let start = next;
-                in_flight.push_back(tokio::spawn(async move {
-                    let logs = fetch_all_logs(&client, &sizer, contract, start, end).await?;
-                    budget.settle(expected, logs.len());
-                    let events = decode_with_timestamps(&client, &logs, &skips).await?;
-                    if events.len() < logs.len() {
-                        // Skipped logs are never written: their share of the budget returns now.
-                        budget.release(logs.len() - events.len());
-                    }
-                    Ok((end, events))
-                }));
-                next = end + 1;
-            }
-            else => return,
-        }
-    }
-}
-
-/// Decodes logs, fetching headers only for blocks whose logs lack `blockTimestamp`.
-async fn decode_with_timestamps(
-    client: &ChainClient,
-    logs: &[Log],
-    skips: &SkippedLogs,
-) -> Result<Vec<IndexedEvent>, IndexerError> {
-    let missing: BTreeSet<u64> =
-        logs.iter().filter(|l| l.block_timestamp.is_none()).filter_map(|l| l.block_number).collect();
-    let mut times = HashMap::with_capacity(missing.len());
-    let mut lookups = futures::stream::iter(missing)
-        .map(|number| async move { (number, client.block_required(number).await) })
-        .buffer_unordered(8);
-    while let Some((number, block)) = lookups.next().await {
-        times.insert(number, block?.time);
-    }
-    let mut events = Vec::with_capacity(logs.len());
-    for log in logs {
-        let time = log.block_number.and_then(|n| times.get(&n).copied());
-        events.extend(decode::decode_log(log, time, skips, client.metrics())?);
-    }
-    Ok(events)
 }

@@ -2,6 +2,9 @@
 //! against a real anvil, keys from the environment or a keystore made by `cast`, every
 //! `--json` answer checked against the chain, and the result indexed and served by
 //! `jobboard run` over a real PostgreSQL.
+//!
+//! Over 600 lines: one case per command and failure a user meets, sharing the key and keystore
+//! set-up; each case is short.
 
 use std::os::unix::fs::PermissionsExt;
 use std::process::{Command, Output, Stdio};

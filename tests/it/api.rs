@@ -1,6 +1,9 @@
 //! The GraphQL API against a real PostgreSQL filled by the real indexer from a real anvil:
 //! answers checked against the transactions the test sent, pagination, bad input, the
 //! statement count per page, X-Min-Block, and subscriptions over a real WebSocket.
+//!
+//! Over 600 lines because its cases share one fixture (a scenario indexed into a database, an
+//! in-process router); each case is short.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -9,21 +12,19 @@ use alloy::primitives::Address;
 use anyhow::{Context, Result, bail, ensure};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use futures::{SinkExt, StreamExt};
 use jobboard::api::{self, ApiConfig, ApiState};
 use jobboard::contract::ApplicationStatus;
 use jobboard::store::Reader;
 use jobboard::telemetry::Metrics;
 use serde_json::{Value, json};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 
 use crate::indexer::{board_of, index_to_head, test_config};
 use crate::support::db::{TestDatabase, test_database};
 use crate::support::scenario::{Scenario, TestChain};
+use crate::support::ws::WsClient;
 
 /// A chain with a generated history, indexed, and an API over it.
 struct Fixture {
@@ -672,57 +673,6 @@ async fn x_min_block_waits_for_the_indexer_then_answers() -> Result<()> {
     Ok(())
 }
 
-/// A graphql-transport-ws client on a real socket.
-pub struct WsClient {
-    socket: tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
-}
-
-impl WsClient {
-    pub async fn connect(addr: std::net::SocketAddr) -> Result<WsClient> {
-        let mut request = format!("ws://{addr}/graphql").into_client_request()?;
-        request.headers_mut().insert("sec-websocket-protocol", "graphql-transport-ws".parse()?);
-        let (mut socket, _) = tokio_tungstenite::connect_async(request).await?;
-        socket.send(Message::text(json!({"type": "connection_init"}).to_string())).await?;
-        let mut client = WsClient { socket };
-        let ack = client.next_message().await?;
-        ensure!(ack["type"] == "connection_ack", "no ack: {ack}");
-        Ok(client)
-    }
-
-    pub async fn subscribe(&mut self, id: &str, query: &str) -> Result<()> {
-        let message = json!({"id": id, "type": "subscribe", "payload": {"query": query}});
-        self.socket.send(Message::text(message.to_string())).await?;
-        Ok(())
-    }
-
-    async fn next_message(&mut self) -> Result<Value> {
-        loop {
-            let message = tokio::time::timeout(Duration::from_secs(20), self.socket.next())
-                .await
-                .context("no message within 20 s")?
-                .context("socket closed")??;
-            match message {
-                Message::Text(text) => return Ok(serde_json::from_str(&text)?),
-                Message::Ping(_) | Message::Pong(_) => {}
-                other => bail!("unexpected message {other:?}"),
-            }
-        }
-    }
-
-    /// The payload of the next `next` message of subscription `id`.
-    pub async fn next_event(&mut self, id: &str) -> Result<Value> {
-        loop {
-            let message = self.next_message().await?;
-            match message["type"].as_str() {
-                Some("next") if message["id"] == id => return Ok(message["payload"]["data"].clone()),
-                Some("ping") => self.socket.send(Message::text(json!({"type": "pong"}).to_string())).await?,
-                Some("error") => bail!("subscription error: {message}"),
-                _ => {}
-            }
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn subscriptions_push_committed_events_in_order_and_reorgs() -> Result<()> {
     let mut f = fixture(66, 10, ApiConfig::default()).await?;
@@ -739,8 +689,8 @@ async fn subscriptions_push_committed_events_in_order_and_reorgs() -> Result<()>
         first_meta["meta"]["block"]["number"] == json!(f.chain.head().await?.to_string()),
         "{first_meta}"
     );
-    // Let the subscription register before anything is committed.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Both subscriptions registered before anything is committed.
+    crate::support::serve::wait_for_subscribers(addr, 2).await?;
 
     let job = f.scenario.post_job(&f.chain).await?;
     let mut applied = 0;

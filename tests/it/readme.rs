@@ -15,9 +15,9 @@ use anyhow::{Context, Result, ensure};
 use clap::CommandFactory;
 use serde_json::Value;
 
-use crate::api::WsClient;
 use crate::support::dev::{DevPorts, DevProcess, jobboard_binary};
 use crate::support::harness::repo_root;
+use crate::support::ws::WsClient;
 
 /// A fenced block of the README.
 #[derive(Debug)]
@@ -98,8 +98,9 @@ async fn readme_graphql_and_shell_examples_run_against_the_demo() -> Result<()> 
     for (n, block) in subscriptions.iter().enumerate() {
         ws.subscribe(&format!("s{n}"), &block.code).await?;
     }
-    // Let the server register the subscriptions before anything happens on the chain.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The server has registered the subscriptions before anything happens on the chain.
+    let registered = u64::try_from(subscriptions.len())?;
+    crate::support::serve::wait_for_subscribers(api_addr, registered).await?;
 
     let shell: Vec<&Block> = blocks.iter().filter(|b| b.marker.as_deref() == Some("run")).collect();
     ensure!(shell.len() >= 2, "expected the curl and walk-through blocks, found {}", shell.len());

@@ -359,7 +359,12 @@ async fn stalls_delay_or_withhold_answers() -> Result<()> {
     let url = proxy.url.clone();
     let held =
         tokio::spawn(async move { post_raw(&reqwest::Client::new(), &url, chain_id.to_string()).await });
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // Held once the proxy has counted its stall (the third of eth_chainId).
+    let holding = Instant::now() + Duration::from_secs(10);
+    while proxy.stats().method("eth_chainId").stalled < 3 {
+        ensure!(Instant::now() < holding, "the proxy never took the third request");
+        tokio::task::yield_now().await;
+    }
     drop(proxy);
     let released = tokio::time::timeout(Duration::from_secs(5), held).await.context("still held")??;
     assert_ne!(released.ok().map(|(status, _)| status), Some(StatusCode::OK));

@@ -19,9 +19,11 @@ impl SubscriptionRoot {
         let wants_reorgs = filter.wants_reorgs();
         let filter = filter.to_store()?;
         let receiver = api(ctx).live.subscribe();
+        let counted = api(ctx).live.count_subscriber();
         let stream =
             async_graphql::futures_util::stream::unfold((receiver, false), move |(mut receiver, done)| {
                 let filter = filter.clone();
+                let _counted = &counted;
                 async move {
                     if done {
                         return None;
@@ -65,10 +67,12 @@ impl SubscriptionRoot {
     /// The index status, now and each time the indexed block moves.
     async fn meta(&self, ctx: &Context<'_>) -> impl Stream<Item = Meta> + use<> {
         let context = api(ctx).clone();
-        let status = tokio_stream_from_watch(context.live.status());
+        let status = tokio_stream::wrappers::WatchStream::new(context.live.status());
         // `None` until the first value, which is always pushed.
         let mut last_block: Option<Option<(u64, alloy::primitives::B256)>> = None;
+        let counted = context.live.count_subscriber();
         status.filter_map(move |status| {
+            let _counted = &counted;
             let block = status.as_ref().and_then(|s| s.block.as_ref()).map(|b| (b.number, b.hash));
             let moved = last_block.as_ref() != Some(&block);
             last_block = Some(block);
@@ -76,17 +80,4 @@ impl SubscriptionRoot {
             async move { meta }
         })
     }
-}
-
-/// The values of a watch channel as a stream: the current one first, then each change.
-pub(super) fn tokio_stream_from_watch<T: Clone + Send + Sync + 'static>(
-    receiver: tokio::sync::watch::Receiver<T>,
-) -> impl Stream<Item = T> {
-    async_graphql::futures_util::stream::unfold((receiver, true), |(mut receiver, first)| async move {
-        if !first && receiver.changed().await.is_err() {
-            return None;
-        }
-        let value = receiver.borrow_and_update().clone();
-        Some((value, (receiver, false)))
-    })
 }

@@ -10,3 +10,4 @@ pub mod harness;
 pub mod rpc_proxy;
 pub mod scenario;
 pub mod serve;
+pub mod ws;

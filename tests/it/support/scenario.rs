@@ -4,6 +4,9 @@
 //! predictable), choosing only actions that the contract's rules allow, and keeps its own model
 //! of the resulting state. The model is computed from what the test sent, never read back from
 //! the chain, so comparing the database with it checks the whole indexer.
+//!
+//! Over 600 lines: the model, the action generator and the comparison with the database are
+//! one piece (the model is what the generator keeps and the comparison reads).
 
 use std::collections::{BTreeMap, HashMap};
 

@@ -111,3 +111,24 @@ impl ServeProcess {
 pub fn first_code(answer: &Value) -> Option<&str> {
     answer["errors"][0]["extensions"]["code"].as_str()
 }
+
+/// Waits until the API at `addr` counts at least `count` open subscriptions on its
+/// `jobboard_live_subscribers` gauge: a subscription is registered (and sees every event
+/// committed after) once it is counted, which graphql-transport-ws does not acknowledge.
+pub async fn wait_for_subscribers(addr: std::net::SocketAddr, count: u64) -> Result<()> {
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let text = client.get(format!("http://{addr}/metrics")).send().await?.text().await?;
+        let open = text
+            .lines()
+            .find_map(|line| line.strip_prefix("jobboard_live_subscribers "))
+            .and_then(|n| n.trim().parse::<u64>().ok())
+            .context("no jobboard_live_subscribers in /metrics")?;
+        if open >= count {
+            return Ok(());
+        }
+        ensure!(Instant::now() < deadline, "{open} of {count} subscriptions registered after 30 s");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}

@@ -1,5 +1,5 @@
-//! Logging and metrics: `tracing` with an env-configurable filter (`RUST_LOG`, default `info`),
-//! and the indexer's counters rendered in Prometheus' text format.
+//! The indexer's and the API's counters, rendered in Prometheus' text format (ADR 0014 says why
+//! by hand), and the indexer's own `/metrics` endpoint.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -8,45 +8,14 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
-use tracing_subscriber::EnvFilter;
 
-/// Installs the global subscriber: human-readable lines on stderr, filtered by `RUST_LOG`, and a
-/// line as each of this crate's spans closes (a backfill range, a batch, a revert, a request)
-/// saying how long it took: the spans time the work, not hand-kept `Instant`s.
-///
-/// Logs go to stderr so that a command's stdout (e.g. `deploy --json`) stays machine-readable.
-pub fn init() {
-    use tracing_subscriber::fmt::format::FmtSpan;
-    use tracing_subscriber::prelude::*;
+/// One open subscription, counted by [`Metrics::live_subscriber`] while it lives.
+#[derive(Debug)]
+pub struct LiveSubscriber(Metrics);
 
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let events = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
-    // Only our own spans' closes: a dependency's (alloy opens an info span per RPC call) would
-    // drown the log. Events pass through `events` alone.
-    let span_times = tracing_subscriber::fmt::layer()
-        .with_writer(std::io::stderr)
-        .fmt_fields(SpanFields::default())
-        .with_span_events(FmtSpan::CLOSE)
-        .with_filter(tracing_subscriber::filter::filter_fn(|meta| {
-            meta.is_span() && meta.target().starts_with("jobboard")
-        }));
-    // A second init (e.g. from tests) keeps the first subscriber, which is what we want.
-    let _ = tracing_subscriber::registry().with(filter).with(events).with(span_times).try_init();
-}
-
-/// The default field format under a type of its own, for the span-closing layer: the two
-/// layers keep a span's formatted fields apart (sharing them, each layer appended every
-/// recorded value, so a field showed twice).
-#[derive(Debug, Default)]
-struct SpanFields(tracing_subscriber::fmt::format::DefaultFields);
-
-impl<'writer> tracing_subscriber::fmt::FormatFields<'writer> for SpanFields {
-    fn format_fields<R: tracing_subscriber::field::RecordFields>(
-        &self,
-        writer: tracing_subscriber::fmt::format::Writer<'writer>,
-        fields: R,
-    ) -> std::fmt::Result {
-        self.0.format_fields(writer, fields)
+impl Drop for LiveSubscriber {
+    fn drop(&mut self) {
+        self.0.inner.live_subscribers.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -78,6 +47,7 @@ struct MetricsInner {
     logs_refetched: AtomicU64,
     id_gaps: AtomicU64,
     live_events: AtomicU64,
+    live_subscribers: AtomicU64,
     live_reorgs: AtomicU64,
     ws_closes: Mutex<BTreeMap<u16, u64>>,
 }
@@ -302,6 +272,19 @@ impl Metrics {
         }
     }
 
+    /// Counts one open subscription until the returned guard drops (with its stream): the
+    /// `jobboard_live_subscribers` gauge, which also tells a client or a test that a
+    /// subscription is registered.
+    pub fn live_subscriber(&self) -> LiveSubscriber {
+        self.inner.live_subscribers.fetch_add(1, Ordering::Relaxed);
+        LiveSubscriber(self.clone())
+    }
+
+    /// Subscriptions open now.
+    pub fn live_subscribers(&self) -> u64 {
+        self.inner.live_subscribers.load(Ordering::Relaxed)
+    }
+
     /// Events written so far.
     pub fn events_indexed(&self) -> u64 {
         self.inner.events_indexed.load(Ordering::Relaxed)
@@ -314,7 +297,7 @@ impl Metrics {
         let indexed = m.indexed_block.load(Ordering::Relaxed);
         let head = m.head_block.load(Ordering::Relaxed);
         let load = |v: &AtomicU64| v.load(Ordering::Relaxed);
-        let series: [(&str, &str, &str, u64); 13] = [
+        let series: [(&str, &str, &str, u64); 14] = [
             ("jobboard_indexed_block", "gauge", "Last block whose events are all in the database.", indexed),
             ("jobboard_head_block", "gauge", "The node's latest block as last seen.", head),
             (
@@ -340,6 +323,12 @@ impl Metrics {
                 "counter",
                 "Events the API pushed to its subscriptions' queue.",
                 load(&m.live_events),
+            ),
+            (
+                "jobboard_live_subscribers",
+                "gauge",
+                "Subscriptions open on this API (activity and _meta).",
+                load(&m.live_subscribers),
             ),
             (
                 "jobboard_live_reorgs_pushed_total",
