@@ -15,14 +15,11 @@ export const LIMITS = {
 /** The largest uint64: salaries and deadlines are uint64 on-chain. */
 const UINT64_MAX = 2n ** 64n - 1n;
 
+/** The posting's text fields: exactly the ones the byte limits cover. */
+export type PostingText = { [field in keyof typeof LIMITS]: string };
+
 /** The form's values as typed (salaries as text, the deadline as epoch milliseconds or null). */
-export interface PostingInput {
-  title: string;
-  company: string;
-  location: string;
-  tags: string;
-  description: string;
-  salaryCurrency: string;
+export interface PostingInput extends PostingText {
   salaryMin: string;
   salaryMax: string;
   /** Milliseconds since the epoch; null: no deadline; NaN: not a valid time. */
@@ -30,13 +27,7 @@ export interface PostingInput {
 }
 
 /** The posting as the contract takes it. */
-export interface Posting {
-  title: string;
-  company: string;
-  location: string;
-  tags: string;
-  description: string;
-  salaryCurrency: string;
+export interface Posting extends PostingText {
   salaryMin: bigint;
   salaryMax: bigint;
   deadline: bigint;
