@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
+// Over 600 lines: the base fixture and one test contract per function of the board (post,
+// update, close, apply, status, batch, views), kept together because they share the fixture.
+
 import {Test} from "./utils/Test.sol";
 import {JobBoard} from "../src/JobBoard.sol";
 

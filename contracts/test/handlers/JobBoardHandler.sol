@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
+// Over 600 lines: the fuzz actions and the event-built model they feed are one piece (every
+// action records its logs into the model the invariant test compares).
+
 import {Vm} from "../utils/Test.sol";
 import {JobBoard} from "../../src/JobBoard.sol";
 
