@@ -19,6 +19,7 @@ use axum::{Json, Router};
 use serde_json::json;
 use tracing::{Span, field, instrument};
 
+use super::min_block::{MinBlockError, parse_min_block};
 use super::{ApiError, ApiState, ws};
 use crate::telemetry::WriterState;
 
@@ -137,12 +138,14 @@ async fn graphql_post(
         );
     };
     if let Some(value) = headers.get(MIN_BLOCK_HEADER) {
-        let Some(block) = value.to_str().ok().and_then(|v| v.trim().parse::<u64>().ok()) else {
-            return error_response(
-                StatusCode::BAD_REQUEST,
-                "BAD_USER_INPUT",
-                "X-Min-Block must be a decimal block number",
-            );
+        let chain_id = board.context.reader.board().chain_id;
+        let parsed =
+            value.to_str().map_err(|_| MinBlockError::Malformed).and_then(|v| parse_min_block(v, chain_id));
+        let block = match parsed {
+            Ok(block) => block,
+            Err(error) => {
+                return error_response(StatusCode::BAD_REQUEST, "BAD_USER_INPUT", error.to_string());
+            }
         };
         // The wait counts against the request's deadline: whichever ends first ends it.
         let deadline_first = limits.request_timeout < limits.min_block_wait;

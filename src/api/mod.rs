@@ -20,6 +20,7 @@ mod error;
 mod http;
 mod live;
 mod loaders;
+mod min_block;
 mod scalars;
 mod schema;
 mod ws;

@@ -61,9 +61,18 @@ async fn fixture(seed: u64, steps: usize, config: ApiConfig) -> Result<Fixture> 
 impl Fixture {
     /// POSTs a body to /graphql in-process; returns the status and the JSON answer.
     async fn post_raw(&self, body: impl Into<Body>, min_block: Option<u64>) -> Result<(StatusCode, Value)> {
+        self.post_with_min_block(body, min_block.map(|block| block.to_string())).await
+    }
+
+    /// POSTs a body with `X-Min-Block` set to `min_block` as given (any form, valid or not).
+    async fn post_with_min_block(
+        &self,
+        body: impl Into<Body>,
+        min_block: Option<String>,
+    ) -> Result<(StatusCode, Value)> {
         let mut request = Request::post("/graphql").header("content-type", "application/json");
-        if let Some(block) = min_block {
-            request = request.header("x-min-block", block.to_string());
+        if let Some(value) = min_block {
+            request = request.header("x-min-block", value);
         }
         let response = api::router(self.state.clone()).oneshot(request.body(body.into())?).await?;
         let status = response.status();
@@ -656,6 +665,24 @@ async fn x_min_block_waits_for_the_indexer_then_answers() -> Result<()> {
         answer?
     };
     ensure!(status == StatusCode::OK && body["data"]["job"]["id"] == json!(job.to_string()), "{body}");
+
+    // The chain-qualified form names this API's chain, or is refused naming both chains.
+    let query = json!({ "query": format!("{{ job(id: \"{job}\") {{ id }} }}") }).to_string();
+    let chain_id = f.chain.chain_id;
+    let (status, body) = f.post_with_min_block(query.clone(), Some(format!("{chain_id}:{block}"))).await?;
+    ensure!(status == StatusCode::OK && body["data"]["job"]["id"] == json!(job.to_string()), "{body}");
+    let other = chain_id + 1;
+    let (status, body) = f.post_with_min_block(query.clone(), Some(format!("{other}:{block}"))).await?;
+    let (code, message) = error_of(&body)?;
+    ensure!(status == StatusCode::BAD_REQUEST && code == "BAD_USER_INPUT", "{status} {body}");
+    ensure!(message.contains(&other.to_string()) && message.contains(&chain_id.to_string()), "{message}");
+    for malformed in ["0x10", "abc:1", "1:2:3"] {
+        let (status, body) = f.post_with_min_block(query.clone(), Some(malformed.to_owned())).await?;
+        ensure!(
+            status == StatusCode::BAD_REQUEST && error_of(&body)?.0 == "BAD_USER_INPUT",
+            "{malformed}: {body}"
+        );
+    }
 
     // Past the bound: NOT_YET_INDEXED, in about the bound.
     let config = ApiConfig { min_block_wait: Duration::from_millis(300), ..ApiConfig::default() };
