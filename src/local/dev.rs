@@ -20,7 +20,7 @@ use super::cluster_home::remove_cluster;
 use super::demo::{self, DemoError};
 use super::postgres::{EmbeddedPostgres, PostgresOptions};
 use crate::chain::{ChainError, deploy_board};
-use crate::store::admin;
+use crate::store::admin::{self, IfExists};
 
 /// The database the dev stack indexes into.
 pub const DEV_DATABASE: &str = "jobboard";
@@ -259,13 +259,13 @@ fn write_board(path: &Path, board: &DevBoard) -> Result<(), DevError> {
 
 /// Drops and recreates the dev database: a new board means the old index describes nothing.
 async fn recreate_database(postgres: &EmbeddedPostgres) -> Result<(), DevError> {
-    admin::create_database(&postgres.connect_options("postgres"), DEV_DATABASE, true).await?;
+    admin::create_database(&postgres.connect_options("postgres"), DEV_DATABASE, IfExists::Replace).await?;
     Ok(())
 }
 
 /// Creates the dev database unless it exists.
 async fn create_database_if_missing(postgres: &EmbeddedPostgres) -> Result<(), DevError> {
-    if admin::create_database(&postgres.connect_options("postgres"), DEV_DATABASE, false).await? {
+    if admin::create_database(&postgres.connect_options("postgres"), DEV_DATABASE, IfExists::Keep).await? {
         info!(database = DEV_DATABASE, "the cluster is new: created the dev database");
     }
     Ok(())

@@ -9,6 +9,7 @@
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read};
 use std::os::unix::process::CommandExt;
+use std::path::Path;
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -45,15 +46,15 @@ pub struct Lifeline<'a> {
     /// The signal sent to the program (`TERM`, `INT`).
     pub signal: &'static str,
     /// A file the program's stdout and stderr are appended to; `None` keeps the supervisor's.
-    pub log: Option<&'a std::path::Path>,
+    pub log: Option<&'a Path>,
     /// A directory deleted once the program stopped because the owner let go.
-    pub remove: Option<&'a std::path::Path>,
+    pub remove: Option<&'a Path>,
 }
 
 /// A command that runs `program` under the lifeline supervisor; the caller adds the program's
 /// arguments and must give the command a piped stdin it holds (as [`Stop::CloseStdin`] does).
-pub fn lifeline_command(program: &std::path::Path, lifeline: Lifeline<'_>) -> Command {
-    let path = |p: Option<&std::path::Path>| p.map(std::path::Path::as_os_str).unwrap_or_default().to_owned();
+pub fn lifeline_command(program: &Path, lifeline: Lifeline<'_>) -> Command {
+    let path = |p: Option<&Path>| p.map(Path::as_os_str).unwrap_or_default().to_owned();
     let mut command = Command::new("sh");
     command
         .arg("-c")

@@ -15,9 +15,17 @@ pub async fn data_directory(conn: &mut PgConnection) -> Result<String, sqlx::Err
     sqlx::query_scalar("SELECT current_setting('data_directory')").fetch_one(conn).await
 }
 
+/// What [`create_database`] does with a database of that name that exists already.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IfExists {
+    /// Drop it, with its sessions, and create it anew.
+    Replace,
+    /// Keep it: create the database only if it is missing.
+    Keep,
+}
+
 /// Creates the database `name` on the server `options` reach (connected to another database
-/// of it), first dropping it with its sessions when `replace`, or only when it does not exist
-/// yet otherwise; `true` if it was created.
+/// of it), doing with an existing one what `existing` says; `true` if it was created.
 ///
 /// `name` is written into the statement as an identifier: callers pass a constant, never input.
 ///
@@ -26,10 +34,10 @@ pub async fn data_directory(conn: &mut PgConnection) -> Result<String, sqlx::Err
 pub async fn create_database(
     options: &SessionOptions,
     name: &str,
-    replace: bool,
+    existing: IfExists,
 ) -> Result<bool, sqlx::Error> {
     let mut conn = PgConnection::connect_with(options).await?;
-    let create = if replace {
+    let create = if existing == IfExists::Replace {
         conn.execute(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)").as_str()).await?;
         true
     } else {

@@ -11,7 +11,7 @@ use std::time::Duration;
 use alloy::primitives::keccak256;
 use sqlx::{ConnectOptions as _, PgConnection};
 
-use super::{Board, SessionOptions as PgConnectOptions, StoreError};
+use super::{Board, SessionOptions, StoreError};
 
 /// The server-side TCP settings of the writer's (and standby's) session, in seconds: the
 /// server sends a keepalive probe after `idle` seconds of silence, then every `interval`
@@ -43,8 +43,8 @@ impl Keepalive {
 ///
 /// # Errors
 /// [`StoreError::Database`] (a configuration error, deterministic) if the URL does not parse.
-pub fn session_options(database_url: &str, keepalive: Keepalive) -> Result<PgConnectOptions, StoreError> {
-    let options: PgConnectOptions = database_url.parse()?;
+pub fn session_options(database_url: &str, keepalive: Keepalive) -> Result<SessionOptions, StoreError> {
+    let options: SessionOptions = database_url.parse()?;
     let k = keepalive;
     let user_timeout_ms = (u64::from(k.user_timeout) * 1000).to_string();
     Ok(options.application_name("jobboard-indexer").options([
@@ -60,10 +60,7 @@ pub fn session_options(database_url: &str, keepalive: Keepalive) -> Result<PgCon
 ///
 /// # Errors
 /// [`StoreError::Database`] if connecting fails, [`StoreError::Timeout`] if it takes too long.
-pub(super) async fn connect(
-    options: &PgConnectOptions,
-    timeout: Duration,
-) -> Result<PgConnection, StoreError> {
+pub(super) async fn connect(options: &SessionOptions, timeout: Duration) -> Result<PgConnection, StoreError> {
     match tokio::time::timeout(timeout, options.connect()).await {
         Ok(conn) => Ok(conn?),
         Err(_) => Err(StoreError::Timeout { what: "connecting", after: timeout }),
