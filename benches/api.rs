@@ -5,10 +5,12 @@
 //! 1. generates N board events exactly as the indexer bench does (`benches/common`),
 //! 2. starts `jobboard run` (the release binary: indexer + API in one process) and waits until
 //!    `/readyz` answers 200 and the checkpoint is at the head,
-//! 3. drives three typical frontend queries over HTTP POST `/graphql` from a fixed number of
-//!    keep-alive connections, each for a 2 s warm-up and then a fixed time, checking every answer,
-//! 4. reports requests/s and p50 / p99 / max latency per query against the target, and the
-//!    peak RSS of the `jobboard run` process;
+//! 3. starts `jobboard serve --result-cache-bytes 0` on the same database, and drives four
+//!    typical frontend queries over HTTP POST `/graphql` from a fixed number of keep-alive
+//!    connections against both (`run`, with the result cache on as by default, and that
+//!    `serve`, without it), each for a 2 s warm-up and then a fixed time, checking every answer,
+//! 4. reports requests/s and p50 / p99 / max latency per query and server against the target,
+//!    and the peak RSS of the `jobboard run` process;
 //! 5. then, on a second database of `--activity-events` (default 1M) events generated in SQL
 //!    (`tests/fixtures/generated_board.sql`: the indexer would take too long), starts
 //!    `jobboard serve` and times `activity(where: { address })` for a known and an unknown
@@ -45,6 +47,8 @@ const TARGET_P99: Duration = Duration::from_millis(10);
 
 const NEWEST_OPEN_JOBS: &str = "{ jobs(where: {status: OPEN}, orderBy: NEWEST, first: 20) { nodes { id title company salaryMin salaryMax tags postedAt employer { address } } } }";
 const JOB_WITH_APPLICATIONS: &str = "query($id: ID!) { job(id: $id) { id title applicationCount applications(first: 20) { nodes { id status applicant { address } submittedAt } } } }";
+const SEARCH: &str =
+    "query($q: String!) { jobs(search: $q, first: 20) { nodes { id title company location } } }";
 const APPLICANT_APPLICATIONS: &str = "query($a: Address!) { applicant(address: $a) { applicationCount applications(first: 20) { nodes { id status job { id title } } } } }";
 
 struct Args {
@@ -421,6 +425,38 @@ async fn bench(args: Args) -> Result<()> {
         "ready       jobboard run indexed {indexed} events to block {head} and answered /readyz in {ready_after:.1?}"
     ));
 
+    // The same index served without the result cache, by `jobboard serve` beside `run`: each
+    // query is timed against both, one after the other, so both see the same machine.
+    let uncached_port = free_port()?;
+    let uncached_base = format!("http://127.0.0.1:{uncached_port}");
+    let serve_log_path = work.path().join("serve.log");
+    let serve_log = std::fs::File::create(&serve_log_path)?;
+    let mut uncached = ChildGuard(
+        Command::new(env!("CARGO_BIN_EXE_jobboard"))
+            .args(["serve", "--database-url", &db_url, "--contract", &chain.board.to_string()])
+            .args(["--listen", &format!("127.0.0.1:{uncached_port}"), "--result-cache-bytes", "0"])
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(serve_log)
+            .spawn()
+            .context("starting jobboard serve")?,
+    );
+    let serve_started = Instant::now();
+    loop {
+        if let Some(status) = uncached.0.try_wait()? {
+            bail!("jobboard serve exited with {status}:\n{}", log_tail(&serve_log_path));
+        }
+        ensure!(serve_started.elapsed() < Duration::from_secs(60), "jobboard serve not ready in 60 s");
+        if let Ok(response) = probe.get(format!("{uncached_base}/readyz")).send().await
+            && response.status() == reqwest::StatusCode::OK
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let servers = [("on", base.as_str(), pid), ("off", uncached_base.as_str(), uncached.0.id())];
+
     let applicants = (1..=APPLICANTS)
         .map(|i| Ok(format!("{:#x}", chain.anvil.address(i).context("dev account")?)))
         .collect::<Result<Vec<String>>>()?;
@@ -442,6 +478,17 @@ async fn bench(args: Args) -> Result<()> {
             )?,
             &["applicant", "applications", "nodes"][..],
         ),
+        (
+            Query::new(
+                "search",
+                SEARCH,
+                ["rust", "indexer", "remote", "postgres", "acme"]
+                    .iter()
+                    .map(|q| serde_json::json!({ "q": q }))
+                    .collect(),
+            )?,
+            &["jobs", "nodes"][..],
+        ),
     ];
     say(format!(
         "queries     cycle over {} job ids and {} applicant addresses; {} s warm-up, then {} s each",
@@ -451,24 +498,35 @@ async fn bench(args: Args) -> Result<()> {
         args.seconds
     ));
 
-    let graphql = format!("{base}/graphql");
     let target_rps = PEER_BEST_RPS * TARGET_FACTOR;
     let mut results = Vec::new();
     say(format!(
-        "{:<30} {:>9} {:>8} {:>8} {:>8} {:>9} {:>8}  {:<22}",
-        "query", "req/s", "p50 ms", "p99 ms", "max ms", "requests", "failures", "cores run/pg/cli/other"
+        "{:<30} {:>5} {:>9} {:>8} {:>8} {:>8} {:>9} {:>8}  {:<22}",
+        "query",
+        "cache",
+        "req/s",
+        "p50 ms",
+        "p99 ms",
+        "max ms",
+        "requests",
+        "failures",
+        "cores api/pg/cli/other"
     ));
-    for (query, path) in &queries {
+    for ((query, path), (cache, server, server_pid)) in
+        queries.iter().flat_map(|query| servers.iter().map(move |server| (query, server)))
+    {
+        let graphql = format!("{server}/graphql");
         sanity_check(&graphql, query, path).await?;
         let warm_up = drive(&graphql, query, args.connections, WARM_UP).await?;
-        let cpu_before = Cpu::now(pid, postmaster);
+        let cpu_before = Cpu::now(*server_pid, postmaster);
         let run = drive(&graphql, query, args.connections, Duration::from_secs(args.seconds)).await?;
-        let cores = cpu_before.cores_until(&Cpu::now(pid, postmaster), run.elapsed);
+        let cores = cpu_before.cores_until(&Cpu::now(*server_pid, postmaster), run.elapsed);
         let failures = warm_up.failures + run.failures;
         let meets = run.rate() >= target_rps && run.percentile(99.0) < TARGET_P99 && failures == 0;
         say(format!(
-            "{:<30} {:>9.0} {:>8.2} {:>8.2} {:>8.2} {:>9} {:>8}  {:<22}  {}",
+            "{:<30} {:>5} {:>9.0} {:>8.2} {:>8.2} {:>8.2} {:>9} {:>8}  {:<22}  {}",
             query.name,
+            cache,
             run.rate(),
             ms(run.percentile(50.0)),
             ms(run.percentile(99.0)),
@@ -479,16 +537,34 @@ async fn bench(args: Args) -> Result<()> {
             if meets { "meets target" } else { "BELOW target" },
         ));
         let first_failure = warm_up.first_failure.or(run.first_failure);
-        results.push((query.name, failures, first_failure, meets));
+        results.push((query.name, *cache, failures, first_failure, meets));
     }
     say(
-        "            (cores: CPU used during the timed run by jobboard run / PostgreSQL / this load generator / anything else)",
+        "            (cores: CPU used during the timed run by the API process (run with the cache, serve without) / PostgreSQL / this load generator / anything else)",
     );
-    let met = results.iter().filter(|(_, _, _, meets)| *meets).count();
+    for cache in ["on", "off"] {
+        let timed = results.iter().filter(|r| r.1 == cache);
+        let met = timed.clone().filter(|r| r.4).count();
+        say(format!(
+            "target      >= {TARGET_FACTOR:.0}x the faster peer (Subsquid 510-670 req/s) = >= {target_rps:.0} req/s with p99 < {} ms, cache {cache}: met by {met} of {} queries",
+            TARGET_P99.as_millis(),
+            timed.count()
+        ));
+    }
+    let metrics = probe.get(format!("{base}/metrics")).send().await?.text().await?;
+    let count = |result: &str| -> u64 {
+        let prefix = format!("jobboard_api_result_cache_requests_total{{result=\"{result}\"}} ");
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(prefix.as_str()))
+            .and_then(|n| n.trim().parse().ok())
+            .unwrap_or(0)
+    };
+    let (hits, misses, bypasses) = (count("hit"), count("miss"), count("bypass"));
     say(format!(
-        "target      >= {TARGET_FACTOR:.0}x the faster peer (Subsquid 510-670 req/s) = >= {target_rps:.0} req/s with p99 < {} ms: met by {met} of {} queries",
-        TARGET_P99.as_millis(),
-        results.len()
+        "result cache of jobboard run: {hits} hits, {misses} misses, {bypasses} bypasses ({:.2} % hits; the bodies cycle over {} distinct requests)",
+        100.0 * hits as f64 / (hits + misses + bypasses).max(1) as f64,
+        queries.iter().map(|(q, _)| q.bodies.len()).sum::<usize>(),
     ));
     say(format!(
         "peak RSS of jobboard run (indexing, then serving): {:.1} MiB",
@@ -504,9 +580,12 @@ async fn bench(args: Args) -> Result<()> {
 
     let failed: Vec<String> = results
         .into_iter()
-        .filter(|(_, failures, _, _)| *failures > 0)
-        .map(|(name, failures, first, _)| {
-            format!("{name}: {failures} failed requests, the first: {}", first.unwrap_or_default())
+        .filter(|(_, _, failures, _, _)| *failures > 0)
+        .map(|(name, cache, failures, first, _)| {
+            format!(
+                "{name} (cache {cache}): {failures} failed requests, the first: {}",
+                first.unwrap_or_default()
+            )
         })
         .collect();
     ensure!(failed.is_empty(), "some requests failed:\n{}", failed.join("\n"));

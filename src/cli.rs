@@ -170,6 +170,15 @@ pub struct ApiArgs {
     /// of one level of a query before it runs.
     #[arg(long = "batch-wait", env = "JOBBOARD_BATCH_WAIT", default_value = shown(api::defaults::BATCH_WAIT), value_parser = parse_duration)]
     pub batch_wait: Duration,
+    /// Most bytes of answers kept by the result cache (0 turns it off). Answers are keyed by
+    /// query and variables, forgotten whenever the index moves, and only kept while change
+    /// notices arrive (docs/adr/0017-result-cache.md).
+    #[arg(long = "result-cache-bytes", env = "JOBBOARD_RESULT_CACHE_BYTES", default_value_t = api::defaults::RESULT_CACHE_BYTES)]
+    pub result_cache_bytes: usize,
+    /// Longest a cached answer is served, for what changes with time alone (a deadline
+    /// passing, `_meta.head`).
+    #[arg(long = "result-cache-ttl", env = "JOBBOARD_RESULT_CACHE_TTL", default_value = shown(api::defaults::RESULT_CACHE_TTL), value_parser = parse_duration)]
+    pub result_cache_ttl: Duration,
     /// A JSON-RPC URL of the board's chain that the web page may offer to a browser wallet
     /// lacking the chain (`wallet_addEthereumChain`), shown in `_meta.publicRpcUrls`; repeat or
     /// comma-separate. Only public endpoints: everyone can read it.
@@ -340,6 +349,8 @@ impl TryFrom<&ApiArgs> for ApiConfig {
                 (Some(dir), false) => PageConfig::Directory(dir.clone()),
                 (None, false) => PageConfig::Embedded,
             },
+            result_cache_bytes: api.result_cache_bytes,
+            result_cache_ttl: api.result_cache_ttl,
         })
     }
 }

@@ -52,6 +52,10 @@ pub mod defaults {
     pub const BATCH_WAIT: Duration = Duration::from_millis(2);
     /// `--db-connections`.
     pub const DB_CONNECTIONS: u32 = 16;
+    /// `--result-cache-bytes`.
+    pub const RESULT_CACHE_BYTES: usize = 32 * 1024 * 1024;
+    /// `--result-cache-ttl`: the precision of deadlines, which decide whether a job is open.
+    pub const RESULT_CACHE_TTL: Duration = Duration::from_secs(1);
 }
 
 /// How the API behaves; every field is a `serve`/`run` flag (docs/adr/0011-api-limits.md).
@@ -87,6 +91,11 @@ pub struct ApiConfig {
     pub public_rpc_urls: Vec<String>,
     /// The web page served beside the API (`/` and every path the API does not answer).
     pub page: crate::web::PageConfig,
+    /// Most bytes of answers the result cache keeps; 0 turns it off.
+    pub result_cache_bytes: usize,
+    /// Longest a cached answer is served, for what changes with time alone (a deadline
+    /// passing, `_meta.head`); the index moving invalidates answers at once.
+    pub result_cache_ttl: Duration,
 }
 
 impl Default for ApiConfig {
@@ -106,6 +115,8 @@ impl Default for ApiConfig {
             cors: CorsLayer::permissive(),
             public_rpc_urls: Vec::new(),
             page: crate::web::PageConfig::default(),
+            result_cache_bytes: defaults::RESULT_CACHE_BYTES,
+            result_cache_ttl: defaults::RESULT_CACHE_TTL,
         }
     }
 }

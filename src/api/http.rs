@@ -20,6 +20,7 @@ use serde_json::json;
 use tracing::{Span, field, instrument};
 
 use super::min_block::{MinBlockError, parse_min_block};
+use super::result_cache::Lookup;
 use super::{ApiError, ApiState, ws};
 use crate::telemetry::WriterState;
 
@@ -137,6 +138,7 @@ async fn graphql_post(
             ApiError::BoardNotIndexed.to_string(),
         );
     };
+    let mut min_block = None;
     if let Some(value) = headers.get(MIN_BLOCK_HEADER) {
         let chain_id = board.context.reader.board().chain_id;
         let parsed =
@@ -164,10 +166,24 @@ async fn graphql_post(
             finished(None, "not_yet_indexed");
             return error_response(StatusCode::OK, error.code(), error.to_string());
         }
+        min_block = Some(block);
     }
     let operation = match &request {
         BatchRequest::Single(r) => r.operation_name.clone(),
         BatchRequest::Batch(_) => Some("batch".to_owned()),
+    };
+    let live = &board.context.live;
+    let lookup = match &request {
+        BatchRequest::Single(single) => live.results().lookup(single, live.indexed_block(), min_block),
+        BatchRequest::Batch(_) => Lookup::Bypass,
+    };
+    let ticket = match lookup {
+        Lookup::Hit(answer) => {
+            finished(operation.as_deref(), "ok");
+            return json_answer(answer);
+        }
+        Lookup::Miss(ticket) => Some(ticket),
+        Lookup::Bypass => None,
     };
     let deadline = limits.request_timeout.saturating_sub(started.elapsed());
     let Ok(response) = tokio::time::timeout(deadline, board.schema.execute_batch(request)).await else {
@@ -186,7 +202,18 @@ async fn graphql_post(
         return error_response(StatusCode::OK, error.code(), error.to_string());
     }
     finished(operation.as_deref(), outcome);
-    ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], answer.bytes).into_response()
+    let answer = Bytes::from(answer.bytes);
+    if let Some(ticket) = ticket
+        && response.is_ok()
+    {
+        live.results().store(ticket, answer.clone());
+    }
+    json_answer(answer)
+}
+
+/// A GraphQL answer already serialised.
+fn json_answer(answer: Bytes) -> axum::response::Response {
+    ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], answer).into_response()
 }
 
 /// A buffer that refuses to grow past `limit` bytes: the answer is serialised into it, and a
@@ -301,6 +328,21 @@ async fn metrics(State(state): State<ApiState>) -> impl IntoResponse {
         "# HELP jobboard_api_sql_statements_total SQL statements run by API reads.\n\
          # TYPE jobboard_api_sql_statements_total counter\njobboard_api_sql_statements_total {statements}\n",
     ));
+    if let Some(board) = state.board() {
+        let cache = board.context.live.results().stats();
+        text.push_str(&format!(
+            "# HELP jobboard_api_result_cache_requests_total Requests by what the result cache did: hit (answered from it), miss (run, then kept), bypass (cache off, no change notices, a batch or extensions).\n\
+             # TYPE jobboard_api_result_cache_requests_total counter\n\
+             jobboard_api_result_cache_requests_total{{result=\"hit\"}} {}\n\
+             jobboard_api_result_cache_requests_total{{result=\"miss\"}} {}\n\
+             jobboard_api_result_cache_requests_total{{result=\"bypass\"}} {}\n\
+             # HELP jobboard_api_result_cache_bytes Bytes of answers the result cache holds.\n\
+             # TYPE jobboard_api_result_cache_bytes gauge\njobboard_api_result_cache_bytes {}\n\
+             # HELP jobboard_api_result_cache_entries Answers the result cache holds.\n\
+             # TYPE jobboard_api_result_cache_entries gauge\njobboard_api_result_cache_entries {}\n",
+            cache.hits, cache.misses, cache.bypasses, cache.bytes, cache.entries,
+        ));
+    }
     let status = match state.board() {
         Some(board) => board.context.reader.status_unmetered().await.ok().flatten(),
         None => None,

@@ -14,6 +14,7 @@ use tokio::sync::{broadcast, watch};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, warn};
 
+use super::result_cache::ResultCache;
 use crate::store::notify::{self, Change};
 use crate::store::{ActivityRow, IndexStatus, Reader};
 use crate::tasks::Tasks;
@@ -42,9 +43,20 @@ pub struct Live {
     events: broadcast::Sender<Arc<LiveEvent>>,
     status: watch::Receiver<Option<IndexStatus>>,
     metrics: Metrics,
+    results: Arc<ResultCache>,
 }
 
 impl Live {
+    /// The board's result cache, which the hub invalidates on every change notice.
+    pub fn results(&self) -> &ResultCache {
+        &self.results
+    }
+
+    /// The last block the hub has seen indexed.
+    pub fn indexed_block(&self) -> Option<u64> {
+        self.status.borrow().as_ref().and_then(|s| s.block.as_ref()).map(|b| b.number)
+    }
+
     /// A receiver of every event pushed from now on.
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<LiveEvent>> {
         self.events.subscribe()
@@ -76,11 +88,14 @@ impl Live {
 }
 
 /// Starts the hub for `reader`'s board as one of `tasks`; it stops when their token fires.
-pub fn spawn(reader: Reader, metrics: Metrics, tasks: &Tasks) -> Live {
+/// It keeps `results` valid: invalidated on every change notice, and off while it cannot
+/// listen for them.
+pub fn spawn(reader: Reader, metrics: Metrics, results: ResultCache, tasks: &Tasks) -> Live {
     let (events, _) = broadcast::channel(4096);
     let (status_tx, status) = watch::channel(None);
-    let live = Live { events: events.clone(), status, metrics: metrics.clone() };
-    let hub = Hub { reader, metrics, events, status: status_tx, pushed_up_to: None };
+    let results = Arc::new(results);
+    let live = Live { events: events.clone(), status, metrics: metrics.clone(), results: results.clone() };
+    let hub = Hub { reader, metrics, events, status: status_tx, pushed_up_to: None, results };
     tasks.spawn_critical_infallible("the live hub", hub.run(tasks.token().clone()));
     live
 }
@@ -93,6 +108,8 @@ struct Hub {
     status: watch::Sender<Option<IndexStatus>>,
     /// The last block whose events were pushed (`None` until the first status read).
     pushed_up_to: Option<u64>,
+    /// Invalidated on every notice; caching only while the listener is up.
+    results: Arc<ResultCache>,
 }
 
 impl Hub {
@@ -103,8 +120,14 @@ impl Hub {
         loop {
             if listener.is_none() {
                 match notify::listen(self.reader.pool()).await {
-                    Ok(l) => listener = Some(l),
-                    Err(error) => warn!(%error, "cannot listen for change notices; polling every second"),
+                    Ok(l) => {
+                        listener = Some(l);
+                        // Changes made while nobody listened went unseen: start afresh.
+                        self.results.set_listening(true);
+                    }
+                    Err(error) => {
+                        warn!(%error, "cannot listen for change notices; polling every second, caching no answers");
+                    }
                 }
             }
             let notice = tokio::select! {
@@ -119,7 +142,13 @@ impl Hub {
             };
             match notice {
                 Some(Ok(notification)) => {
-                    if let Some(notice) = notify::parse_notice(notification.payload())
+                    let parsed = notify::parse_notice(notification.payload());
+                    // Any notice about this board, or one this version cannot read, may mean
+                    // the data moved.
+                    if parsed.as_ref().is_none_or(|notice| notice.is_for(&self.reader.board())) {
+                        self.results.invalidate();
+                    }
+                    if let Some(notice) = parsed
                         && notice.is_for(&self.reader.board())
                         && let Change::Reverted { to, hash } = notice.change
                     {
@@ -129,6 +158,7 @@ impl Hub {
                 Some(Err(error)) => {
                     warn!(%error, "change notice connection lost; reconnecting");
                     listener = None;
+                    self.results.set_listening(false);
                 }
                 None => {}
             }
@@ -152,6 +182,11 @@ impl Hub {
         // the per-request statement counts in /metrics depend on when a tick fell.
         let status = self.reader.status_unmetered().await?;
         let indexed = status.as_ref().and_then(|s| s.block.as_ref()).map(|b| (b.number, b.hash));
+        let seen = self.status.borrow().as_ref().and_then(|s| s.block.as_ref()).map(|b| (b.number, b.hash));
+        if seen.is_some() && seen != indexed {
+            // A move no notice announced (one is always sent; this guards the cache anyway).
+            self.results.invalidate();
+        }
         self.status.send_if_modified(|current| {
             if *current == status {
                 false

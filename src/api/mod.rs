@@ -21,6 +21,7 @@ mod http;
 mod live;
 mod loaders;
 mod min_block;
+mod result_cache;
 mod scalars;
 mod schema;
 mod ws;
@@ -103,7 +104,8 @@ impl ApiState {
             return false;
         }
         let config = &self.config;
-        let live = live::spawn(reader.clone(), self.metrics.clone(), tasks);
+        let results = result_cache::ResultCache::new(config.result_cache_bytes, config.result_cache_ttl);
+        let live = live::spawn(reader.clone(), self.metrics.clone(), results, tasks);
         let context = schema::ApiContext {
             loaders: Arc::new(loaders::loaders(reader.clone(), config.batch_wait)),
             reader,

@@ -114,6 +114,16 @@ impl Fixture {
     /// runs meanwhile. The live hub's once-a-second status read and `/metrics`' own read are
     /// unmetered (`Reader::status_unmetered`), and the hub's catch-up reads run only as the
     /// index moves while someone subscribes, which never happens in a counting test.
+    /// `jobboard_api_result_cache_requests_total` for `result` (hit, miss, bypass).
+    async fn cache_requests(&self, result: &str) -> Result<u64> {
+        let (_, text) = self.get("/metrics").await?;
+        let prefix = format!("jobboard_api_result_cache_requests_total{{result=\"{result}\"}} ");
+        text.lines()
+            .find_map(|l| l.strip_prefix(prefix.as_str()))
+            .and_then(|n| n.trim().parse().ok())
+            .with_context(|| format!("no {result} count of the result cache in /metrics"))
+    }
+
     async fn sql_statements(&self) -> Result<u64> {
         let (_, text) = self.get("/metrics").await?;
         text.lines()
@@ -531,7 +541,10 @@ async fn a_page_costs_the_same_statements_whatever_its_size() -> Result<()> {
     // The loader gathers a level's keys for --batch-wait; under the default 2 ms, a test thread
     // stalled by the tests running beside this one split a level of 40 rows in every run once
     // (CI, {2: 8, 10: 8, 40: 10}). 100 ms leaves only real batching bugs to show.
-    let config = ApiConfig { batch_wait: Duration::from_millis(100), ..ApiConfig::default() };
+    // The result cache would answer the repeated runs with no statement at all: off here, as
+    // this counts what executing a request costs.
+    let config =
+        ApiConfig { batch_wait: Duration::from_millis(100), result_cache_bytes: 0, ..ApiConfig::default() };
     let f = fixture(64, 250, config).await?;
     let query = "query($n: Int) { jobs(first: $n) { totalCount nodes { id employer { address openJobCount } \
                    revisions { title } applications(first: 5) { totalCount nodes { id applicant { address } \
@@ -697,6 +710,78 @@ async fn x_min_block_waits_for_the_indexer_then_answers() -> Result<()> {
     let (status, body) = f.post_raw("{\"query\": \"{ _meta { synced } }\"}", Some(block + 5)).await?;
     ensure!(status == StatusCode::OK && error_of(&body)?.0 == "NOT_YET_INDEXED", "{body}");
     ensure!(started.elapsed() < Duration::from_secs(3), "the wait was not bounded");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cached_answer_is_never_older_than_the_index_a_client_was_promised() -> Result<()> {
+    // Answers would live a minute: only invalidation can make them change within the test.
+    let config = ApiConfig {
+        min_block_wait: Duration::from_secs(10),
+        result_cache_ttl: Duration::from_secs(60),
+        ..ApiConfig::default()
+    };
+    let mut f = fixture(68, 10, config).await?;
+    let query = "{ jobs(first: 100, orderBy: NEWEST) { totalCount nodes { id title } } }";
+    let ids = |data: &Value| -> Vec<String> {
+        data["jobs"]["nodes"].as_array().into_iter().flatten().map(|n| n["id"].to_string()).collect()
+    };
+    let answer = |body: Value| -> Result<Value> {
+        ensure!(body.get("errors").is_none(), "{body}");
+        Ok(body["data"].clone())
+    };
+    // The hub caches only once it listens for change notices: the first requests may bypass.
+    let first = f.query(query, json!({})).await?;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while f.cache_requests("hit").await? == 0 {
+        ensure!(std::time::Instant::now() < deadline, "no answer came from the cache");
+        ensure!(f.query(query, json!({})).await? == first, "a repeated answer differs");
+    }
+    let hits = f.cache_requests("hit").await?;
+    ensure!(f.query(query, json!({})).await? == first, "the cached answer differs from the read one");
+    ensure!(f.cache_requests("hit").await? == hits + 1, "a repeat was not answered from the cache");
+
+    // A new job: a client promised its block sees it, and so does every request after.
+    let job = f.scenario.post_job(&f.chain).await?;
+    let block = f.chain.head().await?;
+    index_to_head(&f.chain, &f.db, test_config(&f.chain)).await?;
+    // Another query, promised the block, says the API has seen it; the cached answer of the
+    // first must be gone by then.
+    let meta = json!({ "query": "{ _meta { block { number } } }" }).to_string();
+    answer(f.post_raw(meta.clone(), Some(block)).await?.1)?;
+    let seen = f.query(query, json!({})).await?;
+    ensure!(ids(&seen).contains(&format!("\"{job}\"")), "a cached answer outlived block {block}: {seen}");
+    let body = json!({ "query": query }).to_string();
+    let promised = answer(f.post_raw(body.clone(), Some(block)).await?.1)?;
+    ensure!(promised == seen, "X-Min-Block {block} answered otherwise: {promised}");
+
+    // The job's block reverted and the fork grown past it: a client promised the new head
+    // no longer sees the job, and neither does any request after.
+    f.chain.reorg(1).await?;
+    f.chain.mine(1).await?;
+    let head = f.chain.head().await?;
+    index_to_head(&f.chain, &f.db, test_config(&f.chain)).await?;
+    answer(f.post_raw(meta, Some(head)).await?.1)?;
+    let reverted = f.query(query, json!({})).await?;
+    ensure!(ids(&reverted) == ids(&first), "a cached answer still sees the reverted job: {reverted}");
+    let promised = answer(f.post_raw(body, Some(head)).await?.1)?;
+    ensure!(promised == reverted, "X-Min-Block {head} answered otherwise: {promised}");
+
+    // Off: every request runs.
+    let off = ApiConfig { result_cache_bytes: 0, ..ApiConfig::default() };
+    f.state = ApiState::new(
+        Reader::new(f.db.pool.clone(), board_of(&f.chain))?,
+        off,
+        Metrics::default(),
+        f.cancel.clone(),
+    );
+    for _ in 0..3 {
+        f.query(query, json!({})).await?;
+    }
+    ensure!(
+        f.cache_requests("hit").await? == 0 && f.cache_requests("bypass").await? == 3,
+        "the cache answered while off"
+    );
     Ok(())
 }
 
