@@ -77,6 +77,11 @@ pub struct DevArgs {
     /// The embedded PostgreSQL's port on 127.0.0.1.
     #[arg(long = "postgres-port", env = "JOBBOARD_DEV_POSTGRES_PORT", default_value_t = 54320)]
     pub postgres_port: u16,
+    /// How many chains to run: anvils on consecutive ports from --anvil-port with chain ids
+    /// 31337, 31338, ..., the board deployed and seeded on each, all indexed by this process
+    /// from a boards file it writes to the data directory. The API and the page show the first.
+    #[arg(long, env = "JOBBOARD_DEV_CHAINS", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=16))]
+    pub chains: u16,
     /// How often the indexer polls the chain for new blocks.
     #[arg(long = "poll-interval", env = "JOBBOARD_POLL_INTERVAL", default_value = shown(DEV_POLL_INTERVAL), value_parser = parse_duration)]
     pub poll_interval: Duration,
