@@ -2,14 +2,16 @@
 //! chain id, the board at the same address on each) and a real PostgreSQL: each chain's data
 //! equals an index of that chain alone; one chain's node down (an RPC proxy failing every
 //! request) and another board on the wrong chain stop neither the live chain nor each other,
-//! and say so in `board_status`; boards-file mistakes fail the start naming file, board and key.
+//! and say so in `board_status`; a standby with the same file takes every board over from a
+//! writer killed mid-backfill, exactly; boards-file mistakes fail the start naming file, board
+//! and key.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail, ensure};
-use jobboard::store::{BoardState, BoardStatus, board_statuses};
+use jobboard::store::{BoardState, BoardStatus, board_statuses, load_state};
 
 use crate::indexer::{board_of, index_to_head, test_config, wait_for_checkpoint};
 use crate::support::db::{TestDatabase, test_database};
@@ -25,13 +27,32 @@ struct BoardEntry<'a> {
     chain: &'a TestChain,
 }
 
+/// A board per chain, named `names` in order, read from the chain's own anvil.
+fn entries_named<'a>(names: &[&'a str], chains: &'a [TestChain]) -> Vec<BoardEntry<'a>> {
+    names
+        .iter()
+        .zip(chains)
+        .map(|(name, chain)| BoardEntry {
+            name,
+            chain_id: chain.chain_id,
+            rpc_url: chain.anvil.endpoint.as_str(),
+            chain,
+        })
+        .collect()
+}
+
 /// Writes a boards file for `boards` into `dir`, polling every 50 ms.
 fn boards_file(dir: &Path, boards: &[BoardEntry<'_>]) -> Result<PathBuf> {
+    boards_file_with(dir, boards, "")
+}
+
+/// [`boards_file`] with `extra` keys in every board.
+fn boards_file_with(dir: &Path, boards: &[BoardEntry<'_>], extra: &str) -> Result<PathBuf> {
     let mut text = String::from("# written by tests/it/chains.rs\n");
     for entry in boards {
         text.push_str(&format!(
             "\n[[board]]\nname = \"{}\"\nchain_id = {}\nrpc_urls = [\"{}\"]\ncontract = \"{}\"\n\
-             start_block = {}\npoll_interval = \"50ms\"\n",
+             start_block = {}\npoll_interval = \"50ms\"\n{extra}\n",
             entry.name, entry.chain_id, entry.rpc_url, entry.chain.board, entry.chain.deploy_block
         ));
     }
@@ -96,16 +117,7 @@ async fn wait_for_status(
 async fn two_and_three_chains_at_once_each_equal_an_index_of_that_chain_alone() -> Result<()> {
     let (chains, mut scenarios) = chains_with_history(3, 60).await?;
     let dir = tempfile::tempdir()?;
-    let entries: Vec<BoardEntry<'_>> = ["alpha", "beta", "gamma"]
-        .iter()
-        .zip(&chains)
-        .map(|(name, chain)| BoardEntry {
-            name,
-            chain_id: chain.chain_id,
-            rpc_url: chain.anvil.endpoint.as_str(),
-            chain,
-        })
-        .collect();
+    let entries = entries_named(&["alpha", "beta", "gamma"], &chains);
     ensure!(chains.iter().all(|c| c.board == chains[0].board), "the board is at one address on every chain");
 
     for count in [2, 3] {
@@ -222,6 +234,59 @@ async fn a_chain_whose_node_is_down_stops_neither_the_live_chain_nor_itself_for_
         assert_board_equals_single_index(&db, chain).await?;
     }
     ensure!(board_of(flaky) != board_of(live), "two boards");
+    Ok(())
+}
+
+/// The stored checkpoint of `chain`'s board in `db`.
+async fn checkpoint(db: &TestDatabase, chain: &TestChain) -> Result<Option<u64>> {
+    let state = load_state(&mut *db.pool.acquire().await?, &board_of(chain)).await?;
+    Ok(state.and_then(|s| s.checkpoint.map(|c| c.0)))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_mid_backfill_hands_every_board_to_the_standby_with_zero_diff() -> Result<()> {
+    let (chains, mut scenarios) = chains_with_history(2, 200).await?;
+    let dir = tempfile::tempdir()?;
+    let entries = entries_named(&["one", "two"], &chains);
+    // Small batches and ranges make the backfill long, so the kill lands inside it.
+    let file =
+        boards_file_with(dir.path(), &entries, "batch_events = 3\nmax_range = 8\nfetch_concurrency = 2")?;
+    let db = test_database().await?;
+    let mut first = index_with_config(&file, &db)?;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    for chain in &chains {
+        while checkpoint(&db, chain).await?.is_none() {
+            ensure!(Instant::now() < deadline, "chain {} never started:\n{}", chain.chain_id, first.log());
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    let second = index_with_config(&file, &db)?;
+    second.wait_for_log("waiting as standby", 2, Duration::from_secs(30)).await?;
+    let mid: Vec<Option<u64>> =
+        futures::future::try_join_all(chains.iter().map(|c| checkpoint(&db, c))).await?;
+    let mut heads = Vec::new();
+    for chain in &chains {
+        heads.push(chain.head().await?);
+    }
+    first.kill()?;
+    for (chain, scenario) in chains.iter().zip(&mut scenarios) {
+        scenario.run(chain, 5).await?;
+    }
+    for ((chain, at), head) in chains.iter().zip(&mid).zip(heads) {
+        ensure!(
+            at.is_some_and(|at| at < head),
+            "chain {} was at {at:?} of {head} at the kill",
+            chain.chain_id
+        );
+        wait_for_checkpoint(&db, chain, chain.head().await?, Duration::from_secs(120))
+            .await
+            .with_context(|| second.log())?;
+    }
+    ensure!(second.log().matches("writer lock acquired").count() == 2, "{}", second.log());
+    drop(second);
+    for chain in &chains {
+        assert_board_equals_single_index(&db, chain).await?;
+    }
     Ok(())
 }
 
