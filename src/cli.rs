@@ -2,6 +2,7 @@
 //! parsed into typed form at start-up so a bad one fails fast, naming the flag.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use alloy::primitives::Address;
@@ -12,6 +13,7 @@ use url::Url;
 use crate::api::{self, ApiConfig, WsLimits};
 use crate::args::{NodeArgs, parse_duration};
 use crate::chain::RetryPolicy;
+use crate::config::BoardConfig;
 use crate::contract::LogAt;
 use crate::indexer::{self, IndexerConfig};
 use crate::web::PageConfig;
@@ -27,6 +29,7 @@ pub struct Cli {
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
+#[allow(clippy::large_enum_variant, reason = "parsed once at start-up and moved once: boxing buys nothing")]
 pub enum Command {
     /// Deploy a new JobBoard contract, signing with the key in JOBBOARD_PRIVATE_KEY or
     /// --keystore; prints its address and deploy block (the indexer's --contract and
@@ -74,6 +77,11 @@ pub struct DevArgs {
     /// The embedded PostgreSQL's port on 127.0.0.1.
     #[arg(long = "postgres-port", env = "JOBBOARD_DEV_POSTGRES_PORT", default_value_t = 54320)]
     pub postgres_port: u16,
+    /// How many chains to run: anvils on consecutive ports from --anvil-port with chain ids
+    /// 31337, 31338, ..., the board deployed and seeded on each, all indexed by this process
+    /// from a boards file it writes to the data directory. The API and the page show the first.
+    #[arg(long, env = "JOBBOARD_DEV_CHAINS", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=16))]
+    pub chains: u16,
     /// How often the indexer polls the chain for new blocks.
     #[arg(long = "poll-interval", env = "JOBBOARD_POLL_INTERVAL", default_value = shown(DEV_POLL_INTERVAL), value_parser = parse_duration)]
     pub poll_interval: Duration,
@@ -204,53 +212,70 @@ pub struct DatabaseArgs {
     pub database_url: String,
 }
 
-/// Arguments of `jobboard index`.
+/// Arguments of `jobboard index`: one board by flags, or several from a boards file
+/// (`--config`); the two exclude each other.
 #[derive(Debug, Clone, Args)]
 pub struct IndexArgs {
+    /// A boards file (TOML) listing the boards to index, on one or more chains, each in its own
+    /// task (see jobboard.example.toml); replaces the board flags (--rpc-url, --contract, ...).
+    #[arg(long, env = "JOBBOARD_CONFIG", value_name = "PATH")]
+    pub config: Option<PathBuf>,
     /// JSON-RPC URL of an Ethereum node; repeat (or comma-separate) for failover: all must be on
     /// one chain, and the first whose head is near the highest is read from.
-    #[arg(long = "rpc-url", env = "JOBBOARD_RPC_URL", required = true, value_delimiter = ',')]
+    #[arg(
+        long = "rpc-url",
+        env = "JOBBOARD_RPC_URL",
+        value_delimiter = ',',
+        required_unless_present = "config",
+        conflicts_with = "config"
+    )]
     pub rpc_urls: Vec<Url>,
     /// The JobBoard contract's address.
-    #[arg(long, env = "JOBBOARD_CONTRACT")]
-    pub contract: Address,
+    #[arg(long, env = "JOBBOARD_CONTRACT", required_unless_present = "config", conflicts_with = "config")]
+    pub contract: Option<Address>,
     /// The block to start from: the contract's deploy block (`jobboard deploy` prints it).
-    #[arg(long = "start-block", env = "JOBBOARD_START_BLOCK")]
-    pub start_block: u64,
+    #[arg(
+        long = "start-block",
+        env = "JOBBOARD_START_BLOCK",
+        required_unless_present = "config",
+        conflicts_with = "config"
+    )]
+    pub start_block: Option<u64>,
     /// The chain id the node must report (guards against indexing the wrong network).
-    #[arg(long = "chain-id", env = "JOBBOARD_CHAIN_ID")]
+    #[arg(long = "chain-id", env = "JOBBOARD_CHAIN_ID", conflicts_with = "config")]
     pub chain_id: Option<u64>,
-    #[command(flatten)]
-    #[allow(missing_docs, reason = "flattened group")]
-    pub database: DatabaseArgs,
+    /// PostgreSQL connection URL (with --config, overrides the file's `database_url`).
+    #[arg(long = "database-url", env = "JOBBOARD_DATABASE_URL", value_parser = parse_database_url, required_unless_present = "config")]
+    pub database_url: Option<String>,
     /// Blocks below the head treated as final when the node has no `finalized` tag.
-    #[arg(long, env = "JOBBOARD_CONFIRMATIONS", default_value_t = indexer::defaults::CONFIRMATIONS)]
+    #[arg(long, env = "JOBBOARD_CONFIRMATIONS", default_value_t = indexer::defaults::CONFIRMATIONS, conflicts_with = "config")]
     pub confirmations: u64,
     /// How often to poll the node for new blocks once caught up (e.g. 500ms, 2s, 1m).
-    #[arg(long = "poll-interval", env = "JOBBOARD_POLL_INTERVAL", default_value = shown(indexer::defaults::POLL_INTERVAL), value_parser = parse_duration)]
+    #[arg(long = "poll-interval", env = "JOBBOARD_POLL_INTERVAL", default_value = shown(indexer::defaults::POLL_INTERVAL), value_parser = parse_duration, conflicts_with = "config")]
     pub poll_interval: Duration,
     /// WebSocket URL of the node (ws:// or wss://): new heads announced over it wake the indexer
     /// at once instead of at the next poll; polling goes on as the fallback.
-    #[arg(long = "ws-url", env = "JOBBOARD_WS_URL", value_parser = parse_ws_url)]
+    #[arg(long = "ws-url", env = "JOBBOARD_WS_URL", value_parser = parse_ws_url, conflicts_with = "config")]
     pub ws_url: Option<Url>,
     /// Time-out of one JSON-RPC request.
-    #[arg(long = "rpc-timeout", env = "JOBBOARD_RPC_TIMEOUT", default_value = shown(RetryPolicy::default().timeout), value_parser = parse_duration)]
+    #[arg(long = "rpc-timeout", env = "JOBBOARD_RPC_TIMEOUT", default_value = shown(RetryPolicy::default().timeout), value_parser = parse_duration, conflicts_with = "config")]
     pub rpc_timeout: Duration,
     /// eth_getLogs requests in flight during backfill.
-    #[arg(long = "fetch-concurrency", env = "JOBBOARD_FETCH_CONCURRENCY", default_value_t = indexer::defaults::FETCH_CONCURRENCY, value_parser = clap::value_parser!(u16).range(1..=64))]
+    #[arg(long = "fetch-concurrency", env = "JOBBOARD_FETCH_CONCURRENCY", default_value_t = indexer::defaults::FETCH_CONCURRENCY, value_parser = clap::value_parser!(u16).range(1..=64), conflicts_with = "config")]
     pub fetch_concurrency: u16,
     /// Events per database transaction during backfill.
-    #[arg(long = "batch-events", env = "JOBBOARD_BATCH_EVENTS", default_value_t = indexer::defaults::BATCH_EVENTS, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long = "batch-events", env = "JOBBOARD_BATCH_EVENTS", default_value_t = indexer::defaults::BATCH_EVENTS, value_parser = clap::value_parser!(u32).range(1..), conflicts_with = "config")]
     pub batch_events: u32,
     /// Longest eth_getLogs block range to request (ranges adapt below it).
-    #[arg(long = "max-range", env = "JOBBOARD_MAX_RANGE", default_value_t = indexer::defaults::MAX_RANGE, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long = "max-range", env = "JOBBOARD_MAX_RANGE", default_value_t = indexer::defaults::MAX_RANGE, value_parser = clap::value_parser!(u64).range(1..), conflicts_with = "config")]
     pub max_range: u64,
-    /// Serve Prometheus metrics on this address (e.g. 127.0.0.1:9100); off if unset.
+    /// Serve Prometheus metrics on this address (e.g. 127.0.0.1:9100); off if unset. With
+    /// --config, overrides the file's `metrics_listen`.
     #[arg(long = "metrics-listen", env = "JOBBOARD_METRICS_LISTEN")]
     pub metrics_listen: Option<SocketAddr>,
     /// At start, revert the index to block N (one transaction, as a reorg revert) and index
     /// again from N+1: the way past a reorg deeper than the reorg window. Unset it afterwards.
-    #[arg(long = "rewind-to", env = "JOBBOARD_REWIND_TO", value_name = "N")]
+    #[arg(long = "rewind-to", env = "JOBBOARD_REWIND_TO", value_name = "N", conflicts_with = "config")]
     pub rewind_to: Option<u64>,
     /// Leave out a log that does not decode as a board event, at BLOCK:LOGINDEX as the
     /// indexer's error names it (repeat or comma-separate); a log that decodes is never skipped.
@@ -258,7 +283,8 @@ pub struct IndexArgs {
         long = "skip-log",
         env = "JOBBOARD_SKIP_LOG",
         value_delimiter = ',',
-        value_name = "BLOCK:LOGINDEX"
+        value_name = "BLOCK:LOGINDEX",
+        conflicts_with = "config"
     )]
     pub skip_logs: Vec<LogAt>,
 }
@@ -273,11 +299,12 @@ impl IndexArgs {
         database_url: String,
     ) -> IndexArgs {
         IndexArgs {
+            config: None,
             rpc_urls: vec![rpc_url],
-            contract,
-            start_block,
+            contract: Some(contract),
+            start_block: Some(start_block),
             chain_id: None,
-            database: DatabaseArgs { database_url },
+            database_url: Some(database_url),
             confirmations: indexer::defaults::CONFIRMATIONS,
             poll_interval: indexer::defaults::POLL_INTERVAL,
             ws_url: None,
@@ -290,18 +317,27 @@ impl IndexArgs {
             skip_logs: Vec::new(),
         }
     }
-}
 
-impl From<&IndexArgs> for IndexerConfig {
-    fn from(args: &IndexArgs) -> IndexerConfig {
-        let mut config = IndexerConfig::new(args.contract, args.start_block);
-        config.confirmations = args.confirmations;
-        config.poll_interval = args.poll_interval;
-        config.fetch_concurrency = usize::from(args.fetch_concurrency);
-        config.batch_events = args.batch_events as usize;
-        config.max_range = args.max_range;
-        config.skip_logs = args.skip_logs.iter().copied().collect();
-        config
+    /// The one board the flags describe, on `chain_id` (`--chain-id`, or the node's answer
+    /// when it is unset), named by its chain id; `None` with `--config` (clap makes the board
+    /// flags required otherwise).
+    pub fn board_config(&self, chain_id: u64) -> Option<BoardConfig> {
+        let (contract, start_block) = (self.contract?, self.start_block?);
+        let mut config = IndexerConfig::new(contract, start_block);
+        config.confirmations = self.confirmations;
+        config.poll_interval = self.poll_interval;
+        config.fetch_concurrency = usize::from(self.fetch_concurrency);
+        config.batch_events = self.batch_events as usize;
+        config.max_range = self.max_range;
+        config.skip_logs = self.skip_logs.iter().copied().collect();
+        Some(BoardConfig {
+            name: chain_id.to_string(),
+            chain_id,
+            rpc_urls: self.rpc_urls.clone(),
+            ws_url: self.ws_url.clone(),
+            rpc_timeout: self.rpc_timeout,
+            indexer: config,
+        })
     }
 }
 
@@ -397,8 +433,12 @@ pub fn parse_ws_url(text: &str) -> Result<Url, String> {
     }
 }
 
-/// Checks that a database URL is a PostgreSQL URL, so a typo fails at start-up.
-fn parse_database_url(text: &str) -> Result<String, String> {
+/// Checks that a database URL is a PostgreSQL URL, so a typo fails at start-up (a flag, or the
+/// boards file's `database_url`).
+///
+/// # Errors
+/// A message naming the expected form.
+pub fn parse_database_url(text: &str) -> Result<String, String> {
     let url =
         Url::parse(text).map_err(|e| format!("not a URL ({e}); expected postgres://user@host:port/db"))?;
     if url.scheme() != "postgres" && url.scheme() != "postgresql" {
@@ -517,14 +557,49 @@ mod tests {
             panic!("expected run")
         };
         let url: Url = "http://127.0.0.1:8545".parse().expect("a URL");
-        let by_hand = IndexArgs::with_defaults(url, args.index.contract, 7, "postgres://x@h/db".into());
+        let contract: Address = contract.parse().expect("an address");
+        let by_hand = IndexArgs::with_defaults(url, contract, 7, "postgres://x@h/db".into());
         assert_eq!(format!("{:?}", args.index), format!("{by_hand:?}"));
-        let from_flags = IndexerConfig::from(&args.index);
-        let library = IndexerConfig::new(args.index.contract, 7);
+        let from_flags = args.index.board_config(1).expect("flags, not a file").indexer;
+        let library = IndexerConfig::new(contract, 7);
         assert_eq!(format!("{from_flags:?}"), format!("{library:?}"));
         let from_flags = ApiConfig::try_from(&args.api).expect("the default origin is valid");
         let library = ApiConfig::default();
         assert_eq!(format!("{from_flags:?}"), format!("{library:?}"));
+    }
+
+    #[test]
+    fn a_boards_file_replaces_the_board_flags_and_refuses_them_beside_it() {
+        let command = || Cli::command().mut_subcommand("index", |index| index.mut_args(|arg| arg.env(None)));
+        let matches = command()
+            .try_get_matches_from(["jobboard", "index", "--config", "boards.toml"])
+            .expect("--config alone suffices");
+        let Command::Index(args) = Cli::from_arg_matches(&matches).expect("index's flags").command else {
+            panic!("expected index")
+        };
+        assert_eq!(args.config.as_deref(), Some(std::path::Path::new("boards.toml")));
+        assert!(args.board_config(1).is_none());
+        for flag in [["--contract", "0x5fbdb2315678afecb367f032d93f642f64180aa3"], ["--poll-interval", "1s"]]
+        {
+            let err = command()
+                .try_get_matches_from(["jobboard", "index", "--config", "boards.toml", flag[0], flag[1]])
+                .expect_err("a board flag beside --config is refused");
+            let text = err.to_string();
+            assert!(text.contains("--config") && text.contains(flag[0]), "{text}");
+        }
+        // --database-url and --metrics-listen are the process's, not a board's: they go with it.
+        command()
+            .try_get_matches_from([
+                "jobboard",
+                "index",
+                "--config",
+                "boards.toml",
+                "--database-url",
+                "postgres://x@h/db",
+                "--metrics-listen",
+                "127.0.0.1:9100",
+            ])
+            .expect("process-wide flags beside --config");
     }
 
     #[test]

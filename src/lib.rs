@@ -29,6 +29,7 @@ pub mod app;
 pub mod args;
 pub mod chain;
 pub mod cli;
+pub mod config;
 pub mod contract;
 pub mod indexer;
 pub mod local;

@@ -3,12 +3,13 @@
 //! its own module (`chain`, `indexer`, `store`, `api`), this one only wires them together.
 //!
 //! ```text
-//! index: check the node -> writer (+ metrics server)             \
-//! serve: listen -> API; wait for the board's index -> live hub     > critical tasks (crate::tasks):
-//! run:   listen -> check the node -> writer + API + live hub       /  one ends, all stop
+//! index: boards (flags or --config) -> a writer per board (+ metrics server)  \
+//! serve: listen -> API; wait for the board's index -> live hub                  > critical tasks (crate::tasks):
+//! run:   listen -> boards -> writers + API (first board) + live hub            /  one ends, all stop
 //! dev:   local stack (anvil, PostgreSQL, demo) -> run -> stack stopped
 //! ```
 
+mod boards;
 mod database;
 mod dev;
 mod node;
@@ -19,6 +20,7 @@ use std::net::SocketAddr;
 
 use alloy::primitives::Address;
 
+pub use boards::{BoardStopped, NoDatabaseUrl};
 pub use database::{migrate, unreachable_database};
 pub use dev::dev;
 pub use run::{index, run};
@@ -26,6 +28,7 @@ pub use serve::serve;
 
 use crate::chain::ChainError;
 use crate::cli::FlagError;
+use crate::config::ConfigError;
 use crate::local::dev::DevError;
 use crate::store::StoreError;
 use crate::tasks::TaskError;
@@ -36,6 +39,17 @@ pub enum AppError {
     /// A flag's value parsed but cannot be used.
     #[error(transparent)]
     Flag(#[from] FlagError),
+    /// The boards file (`--config`) cannot be used.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The boards file sets no `database_url` and no `--database-url` was given.
+    #[error(transparent)]
+    NoDatabaseUrl(NoDatabaseUrl),
+    /// Neither `--config` nor the board flags (clap requires one of them: a bug if seen).
+    #[error(
+        "give the board by --rpc-url, --contract, --start-block and --database-url, or a boards file by --config"
+    )]
+    MissingFlags,
     /// `--database-url` does not parse as PostgreSQL connect options.
     #[error("parsing --database-url")]
     DatabaseUrl(#[source] sqlx::Error),

@@ -1,42 +1,45 @@
-//! `jobboard index` and `jobboard run`: the writer alone (with its metrics server), or the
-//! writer and the API in one process; each a set of critical tasks that stop together.
+//! `jobboard index` and `jobboard run`: the writers of every board (with their metrics server),
+//! or the writers and the API in one process; each a set of critical tasks that stop together.
 
 use tokio_util::sync::CancellationToken;
-use tracing::info;
+use tracing::{info, warn};
 
-use super::database::{api_pool_lazy, unreachable_database};
-use super::node::connect_node;
+use super::boards::{index_boards, plan, writers};
+use super::database::api_pool_lazy;
 use super::{AppError, listen};
 use crate::api::{self, ApiConfig, ApiState};
-use crate::chain::{ChainClient, redact, watch_new_heads};
 use crate::cli::{IndexArgs, RunArgs};
-use crate::indexer::{IndexerConfig, Writer, lock};
-use crate::store::{Board, Reader};
+use crate::store::Reader;
 use crate::tasks::Tasks;
-use crate::telemetry::{self, Metrics};
+use crate::telemetry;
 
-/// `jobboard index`: the writer, and `/metrics` on `--metrics-listen` if set, until `cancel`
-/// fires or one of them stops.
+/// `jobboard index`: a writer per board, and `/metrics` on `--metrics-listen` (or the boards
+/// file's `metrics_listen`) if set, until `cancel` fires or every board has stopped.
 ///
 /// # Errors
-/// A start-up check that failed, or the task that stopped the process.
+/// A start-up check that failed (a boards file that cannot be used, or the flags' board's
+/// node), or the task that stopped the process.
 pub async fn index(args: IndexArgs, cancel: CancellationToken) -> Result<(), AppError> {
+    let plan = plan(&args).await?;
     let tasks = Tasks::new(cancel);
-    let metrics = Metrics::default();
-    let (client, board) = connect_node(&args, &metrics).await?;
-    if let Some(addr) = args.metrics_listen {
-        let listener = listen(addr, "serving metrics", "--metrics-listen").await?;
+    if let Some(addr) = plan.metrics_listen {
+        let flag = if args.metrics_listen.is_some() { "--metrics-listen" } else { "metrics_listen" };
+        let listener = listen(addr, "serving metrics", flag).await?;
         let token = tasks.token().clone();
-        tasks.spawn_critical("serving metrics", telemetry::serve_metrics(listener, metrics.clone(), token));
+        let boards = plan.boards.iter().map(|b| (b.config.chain_id, b.metrics.clone())).collect();
+        tasks.spawn_critical("serving metrics", telemetry::serve_metrics(listener, boards, token));
         info!(%addr, "metrics at /metrics");
     }
-    let writer = writer(&args, client, board, metrics, tasks.token())?;
+    let writers = writers(plan, &tasks)?;
     let cancel = tasks.token().clone();
-    Ok(tasks.wait_with("indexing", writer.run(&cancel)).await?)
+    Ok(tasks.wait_with("indexing", index_boards(writers, &cancel)).await?)
 }
 
-/// `jobboard run`: `index` and `serve` in one process, until `cancel` fires or one of the
-/// writer, the API server and the live hub stops (then all stop).
+/// `jobboard run`: `index` and `serve` in one process, until `cancel` fires or the API server
+/// or the live hub stops, or every board has stopped (then all stop).
+///
+/// With several boards, the API serves the first board listed (and says so in the log) until
+/// it learns to serve several; every board is indexed.
 ///
 /// # Errors
 /// A start-up check that failed (the listen address first, so a taken port fails before the
@@ -44,44 +47,27 @@ pub async fn index(args: IndexArgs, cancel: CancellationToken) -> Result<(), App
 pub async fn run(args: RunArgs, cancel: CancellationToken) -> Result<(), AppError> {
     let config = ApiConfig::try_from(&args.api)?;
     let listener = listen(args.api.listen, "listening", "--listen").await?;
+    let plan = plan(&args.index).await?;
     let tasks = Tasks::new(cancel);
-    let metrics = Metrics::default();
-    let (client, board) = connect_node(&args.index, &metrics).await?;
+    let first = plan.boards.first().ok_or(AppError::MissingFlags)?;
+    let served = first.board();
+    if plan.boards.len() > 1 {
+        warn!(
+            board = %first.config.name,
+            chain_id = served.chain_id,
+            others = plan.boards.len() - 1,
+            "the API serves only the first board of the boards file for now; every board is indexed \
+             (`jobboard serve --chain-id` serves any one of them)"
+        );
+    }
     // The writer migrates; until then (or while the database is away) reads fail and /readyz
     // says why, but the API answers.
-    let pool = api_pool_lazy(&args.index.database.database_url, &args.api)?;
-    let state = ApiState::waiting(config, metrics.clone());
-    state.attach(Reader::new(pool, board)?, &tasks);
+    let pool = api_pool_lazy(&plan.database_url, &args.api)?;
+    let state = ApiState::waiting(config, first.metrics.clone());
+    state.attach(Reader::new(pool, served)?, &tasks);
     info!(addr = %args.api.listen, "GraphQL API at /graphql (GraphiQL in a browser)");
     tasks.spawn_critical("serving the API", api::serve_on(listener, state, tasks.token().clone()));
-    let writer = writer(&args.index, client, board, metrics, tasks.token())?;
+    let writers = writers(plan, &tasks)?;
     let cancel = tasks.token().clone();
-    Ok(tasks.wait_with("indexing", writer.run(&cancel)).await?)
-}
-
-/// The writer, the critical task of `index` and `run`: it migrates the database, waits as a
-/// standby while another process holds the writer lock, and waits out database and node
-/// outages itself (see [`crate::indexer::supervise`]), so it stops only on shutdown or a
-/// deterministic error.
-fn writer(
-    args: &IndexArgs,
-    client: ChainClient,
-    board: Board,
-    metrics: Metrics,
-    cancel: &CancellationToken,
-) -> Result<Writer, AppError> {
-    let urls: Vec<String> = args.rpc_urls.iter().map(redact).collect();
-    info!(chain_id = board.chain_id, contract = %args.contract, start_block = args.start_block, rpc = ?urls, "starting indexer");
-    let wake = args.ws_url.clone().map(|url| watch_new_heads(url, client.metrics().clone(), cancel.clone()));
-    let database_url = &args.database.database_url;
-    Ok(Writer {
-        client,
-        database: lock::writer_options(database_url).map_err(AppError::WriterDatabaseUrl)?,
-        board,
-        config: IndexerConfig::from(args),
-        wake,
-        metrics,
-        hint: unreachable_database(database_url),
-        rewind_to: args.rewind_to,
-    })
+    Ok(tasks.wait_with("indexing", index_boards(writers, &cancel)).await?)
 }

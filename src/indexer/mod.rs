@@ -26,6 +26,7 @@ pub mod lock;
 mod progress;
 mod range;
 mod rewind;
+pub mod status;
 pub mod supervise;
 
 use std::collections::HashMap;
@@ -41,13 +42,15 @@ use tracing::{Instrument, Span, debug, debug_span, field, info, instrument, trac
 pub use completeness::{IdGap, IdKind};
 pub use config::{IndexerConfig, defaults};
 pub use range::{FetchError, RangeSizer, fetch_all_logs};
+pub use status::{StatusReporter, Statuses};
 pub use supervise::{Backoff, Writer};
 
 use completeness::IdCursor;
 
 use crate::chain::{BlockRef, ChainClient, ChainError, Header};
 use crate::contract::LogError;
-use crate::store::{self, Acquired, Batch, Board, StoreError};
+use crate::store::health::SYNC_TOLERANCE_BLOCKS;
+use crate::store::{self, Acquired, Batch, Board, BoardState, StoreError};
 
 /// Why indexing stopped.
 #[derive(Debug, thiserror::Error)]
@@ -100,6 +103,17 @@ pub enum IndexerError {
     /// repeat it or hide it.
     #[error("internal error in the indexer (a bug, please report it): {0}")]
     Internal(String),
+    /// The board's contract has no code on the node's chain: a wrong `contract`, or a node on
+    /// another network.
+    #[error(
+        "no contract at {contract} on chain {chain_id}: check the board's contract and that its RPC URLs point at the right network"
+    )]
+    NoContract {
+        /// The board's contract.
+        contract: alloy::primitives::Address,
+        /// The node's chain.
+        chain_id: u64,
+    },
     /// A job or application id skipped: the node left logs out; the batch is not written.
     #[error("{0}; fetching again")]
     IdGap(#[from] IdGap),
@@ -116,6 +130,7 @@ impl IndexerError {
             IndexerError::Log(_)
             | IndexerError::ReorgTooDeep { .. }
             | IndexerError::RewindOutOfRange { .. }
+            | IndexerError::NoContract { .. }
             | IndexerError::Internal(_) => false,
         }
     }
@@ -152,6 +167,12 @@ pub struct Indexer<'c> {
     last_finalized: Option<u64>,
     /// The job and application ids written so far, which the next batch must continue.
     ids: IdCursor,
+    /// Where the board's status goes after each step (see [`status`]); `None` in tests.
+    status: Option<StatusReporter>,
+    /// The node's head as the last step saw it.
+    last_head: Option<u64>,
+    /// Set by a step that found the node behind the checkpoint.
+    node_behind: Option<u64>,
 }
 
 impl<'c> Indexer<'c> {
@@ -206,6 +227,9 @@ impl<'c> Indexer<'c> {
             wake: None,
             last_finalized: None,
             ids,
+            status: None,
+            last_head: None,
+            node_behind: None,
         })
     }
 
@@ -214,6 +238,14 @@ impl<'c> Indexer<'c> {
     #[must_use]
     pub fn with_wake_up(mut self, wake: Arc<Notify>) -> Indexer<'c> {
         self.wake = Some(wake);
+        self
+    }
+
+    /// Reports the board's status to `status` after every step: SYNCING or LIVE when it went
+    /// well, STALLED or ERROR (with the failure) when the node failed it.
+    #[must_use]
+    pub fn with_status(mut self, status: StatusReporter) -> Indexer<'c> {
+        self.status = Some(status);
         self
     }
 
@@ -260,6 +292,7 @@ impl<'c> Indexer<'c> {
     /// # Errors
     /// Any [`IndexerError`] that is not a transient node failure.
     pub async fn step(&mut self, cancel: &CancellationToken) -> Result<bool, IndexerError> {
+        self.node_behind = None;
         let result = match self.endpoints.session().await {
             Ok(session) => {
                 self.client = session;
@@ -267,6 +300,7 @@ impl<'c> Indexer<'c> {
             }
             Err(error) => Err(IndexerError::Chain(error)),
         };
+        self.report_status(&result);
         match result {
             Err(error) if error.is_node_failure() => {
                 if matches!(error, IndexerError::IdGap(_)) {
@@ -284,6 +318,39 @@ impl<'c> Indexer<'c> {
         }
     }
 
+    /// Reports how the step ended: a node failure as ERROR (unreachable, failing) or STALLED
+    /// (answering, but lagging or incompletely); otherwise LIVE within
+    /// [`SYNC_TOLERANCE_BLOCKS`] of the head after the backfill, else SYNCING. Errors that end
+    /// the run are reported by the supervisor, which decides what they mean.
+    fn report_status(&self, result: &Result<bool, IndexerError>) {
+        let Some(status) = &self.status else { return };
+        match result {
+            Err(error) if error.is_node_failure() => {
+                let state = match error {
+                    IndexerError::Inconsistent(_) | IndexerError::IdGap(_) => BoardState::Stalled,
+                    _ => BoardState::Error,
+                };
+                status.report(state, Some(error.to_string()));
+            }
+            Err(_) => {}
+            Ok(_) => match (self.node_behind, self.last_head) {
+                (Some(head), _) => status.report(
+                    BoardState::Stalled,
+                    Some(format!(
+                        "the node's head {head} is behind the indexed block {}; waiting for it",
+                        self.checkpoint().unwrap_or_default()
+                    )),
+                ),
+                (None, Some(head)) => {
+                    let behind = head.saturating_sub(self.checkpoint().unwrap_or(0));
+                    let live = self.backfill_done && behind <= SYNC_TOLERANCE_BLOCKS;
+                    status.report(if live { BoardState::Live } else { BoardState::Syncing }, None);
+                }
+                (None, None) => status.report(BoardState::Syncing, None),
+            },
+        }
+    }
+
     async fn step_on_session(&mut self, cancel: &CancellationToken) -> Result<bool, IndexerError> {
         let (head, finalized) = async {
             let head = self.client.head().await?;
@@ -292,9 +359,11 @@ impl<'c> Indexer<'c> {
         .instrument(trace_span!("chain_view"))
         .await?;
         self.client.metrics().chain_seen(head, finalized);
+        self.last_head = Some(head);
 
         if let Some((number, hash)) = self.checkpoint {
             if number > head {
+                self.node_behind = Some(head);
                 // The node is behind us (a lagging failover node): wait, this is not a reorg.
                 debug!(head, checkpoint = number, "node is behind the checkpoint; waiting");
                 return Ok(false);

@@ -22,9 +22,10 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
+use super::status::StatusReporter;
 use super::{Indexer, IndexerConfig, IndexerError};
 use crate::chain::ChainClient;
-use crate::store::{self, Acquired, Board, Session, SessionOptions, StoreError};
+use crate::store::{self, Acquired, Board, BoardState, Session, SessionOptions, StoreError};
 use crate::telemetry::{Metrics, WriterState};
 
 /// Capped exponential backoff: 250 ms, 0.5, 1, 2, 4, 8 s, then 10 s for as long as it takes.
@@ -89,6 +90,12 @@ pub struct Writer {
     pub hint: String,
     /// `--rewind-to`: revert the store to this block once, under the lock, before indexing.
     pub rewind_to: Option<u64>,
+    /// Check, once the lock is held and before indexing, that the node serves the board's
+    /// chain and holds its contract (a board from the boards file, whose node was not checked
+    /// at start-up: it may be down then, and must not hold up the other boards).
+    pub verify_node: bool,
+    /// Where the board's status goes (see [`super::status`]).
+    pub status: Option<StatusReporter>,
 }
 
 /// How often a standby tries the lock: a takeover costs at most this on top of the
@@ -116,9 +123,20 @@ impl Writer {
                 Err(error) if error.is_transient() => error,
                 Err(error) => {
                     self.metrics.writer_state(WriterState::Off, Some(error.to_string()));
+                    if let Some(status) = &self.status {
+                        status.report(BoardState::Error, Some(error.to_string()));
+                        status.released();
+                    }
                     return Err(error);
                 }
             };
+            if let Some(status) = &self.status {
+                // The node check failed under the lock: the board is this process's to report.
+                if error.is_node_failure() {
+                    status.report(BoardState::Error, Some(error.to_string()));
+                }
+                status.released();
+            }
             if started.elapsed() > backoff.cap() {
                 backoff.reset();
             }
@@ -142,6 +160,9 @@ impl Writer {
             }
         }
         self.metrics.writer_state(WriterState::Off, None);
+        if let Some(status) = &self.status {
+            status.released();
+        }
         Ok(())
     }
 
@@ -166,9 +187,15 @@ impl Writer {
         let Some(writer) = self.wait_for_lock(session, cancel).await? else {
             return Ok(());
         };
+        if self.verify_node {
+            self.check_node().await?;
+        }
         let mut indexer = Indexer::start(self.client.clone(), writer, self.config.clone()).await?;
         if let Some(wake) = &self.wake {
             indexer = indexer.with_wake_up(wake.clone());
+        }
+        if let Some(status) = &self.status {
+            indexer = indexer.with_status(status.clone());
         }
         if let Some(to) = *rewind_to {
             indexer.rewind_to(to).await?;
@@ -176,6 +203,21 @@ impl Writer {
         }
         self.metrics.writer_state(WriterState::Writing, None);
         indexer.run(cancel).await
+    }
+
+    /// Checks that every RPC URL serves the board's chain and that the board's contract has
+    /// code there.
+    ///
+    /// # Errors
+    /// [`IndexerError::Chain`] with [`crate::chain::ChainError::WrongChain`] (deterministic) for
+    /// a node on another chain, [`IndexerError::NoContract`] (deterministic) for a contract
+    /// without code, a transient [`IndexerError::Chain`] when no node answers.
+    async fn check_node(&self) -> Result<(), IndexerError> {
+        let chain_id = self.client.connect(Some(self.board.chain_id)).await?;
+        if !self.client.has_code(self.board.contract).await? {
+            return Err(IndexerError::NoContract { contract: self.board.contract, chain_id });
+        }
+        Ok(())
     }
 
     /// Takes the lock on `session`, polling every [`STANDBY_POLL`] while another process holds

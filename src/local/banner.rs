@@ -37,6 +37,24 @@ pub fn dev_banner(stack: &DevStack, listen: SocketAddr) -> String {
         "  chain      {rpc}   chain id {}; JobBoard at {} (deployed in block {})",
         board.chain_id, board.address, board.deploy_block
     );
+    for other in &stack.others {
+        let _ = writeln!(
+            text,
+            "  chain      {}   chain id {}; JobBoard at {} (deployed in block {})",
+            other.anvil.endpoint.as_str().trim_end_matches('/'),
+            other.board.chain_id,
+            other.board.address,
+            other.board.deploy_block
+        );
+    }
+    if !stack.others.is_empty() {
+        let _ = writeln!(
+            text,
+            "  boards     {}   (every chain, indexed by this process; the page and the API show chain {} for now)",
+            stack.boards_path().display(),
+            board.chain_id
+        );
+    }
     let _ = writeln!(text, "  database   {}", stack.database_url());
     let _ = writeln!(
         text,

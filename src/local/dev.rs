@@ -1,5 +1,6 @@
-//! `jobboard dev`'s stack: an embedded PostgreSQL cluster and an anvil chain, both keeping their
-//! data in one project-local directory, with the board deployed and the demo seeded once.
+//! `jobboard dev`'s stack: an embedded PostgreSQL cluster and an anvil chain (or several, with
+//! `--chains N`: chain ids 31337, 31338, ... on consecutive ports), all keeping their data in
+//! one project-local directory, with the board deployed and the demo seeded once on each.
 //!
 //! A second run resumes: the cluster reuses its data directory, anvil reloads its state file
 //! (blocks, logs and all), and the indexer continues from its checkpoint. If the chain no
@@ -33,8 +34,6 @@ const STATE_INTERVAL: &str = "5";
 const MARKER: &str = ".jobboard-dev";
 /// The cluster directory, inside the data directory (as root, a link to where it lives).
 const POSTGRES_DIR: &str = "postgres";
-/// Where the deployed board is recorded.
-const BOARD_FILE: &str = "board.json";
 
 /// How to run the dev stack.
 #[derive(Debug, Clone)]
@@ -49,7 +48,13 @@ pub struct DevOptions {
     pub reset: bool,
     /// Seed the demo on a fresh board.
     pub seed: bool,
+    /// How many chains to run (at least 1): chain ids [`FIRST_CHAIN_ID`] and up, anvil ports
+    /// `anvil_port` and up.
+    pub chains: u16,
 }
+
+/// The first dev chain's id (anvil's default); the others count up from it.
+pub const FIRST_CHAIN_ID: u64 = 31337;
 
 /// Why the dev stack could not come up or go down.
 #[derive(Debug, thiserror::Error)]
@@ -114,15 +119,26 @@ pub struct DevBoard {
     pub seeded_through: u64,
 }
 
-/// The running stack. Stop it with [`DevStack::down`]; dropping it stops both processes too.
+/// A dev chain beyond the first (`--chains N`), with the board on it.
 #[derive(Debug)]
-pub struct DevStack {
-    /// The cluster.
-    pub postgres: EmbeddedPostgres,
+pub struct DevChain {
     /// The chain.
     pub anvil: AnvilProcess,
     /// The board on it.
     pub board: DevBoard,
+}
+
+/// The running stack. Stop it with [`DevStack::down`]; dropping it stops every process too.
+#[derive(Debug)]
+pub struct DevStack {
+    /// The cluster.
+    pub postgres: EmbeddedPostgres,
+    /// The first chain: the one the API and the page show.
+    pub anvil: AnvilProcess,
+    /// The board on it.
+    pub board: DevBoard,
+    /// The other chains (`--chains N`), in chain id order; empty by default.
+    pub others: Vec<DevChain>,
     /// Whether this run found the board of an earlier run (false: deployed and seeded now).
     pub resumed: bool,
     /// The data directory, absolute.
@@ -136,11 +152,16 @@ impl DevStack {
     /// # Errors
     /// [`DevError`], whose message says what to do.
     pub async fn up(options: &DevOptions) -> Result<DevStack, DevError> {
-        for (port, flag) in [(options.anvil_port, "--anvil-port"), (options.postgres_port, "--postgres-port")]
-        {
+        let chains = options.chains.max(1);
+        for index in 0..chains {
+            let port = chain_port(options.anvil_port, index);
             if port != 0 && TcpListener::bind(("127.0.0.1", port)).is_err() {
-                return Err(DevError::PortInUse { port, flag });
+                return Err(DevError::PortInUse { port, flag: "--anvil-port" });
             }
+        }
+        let port = options.postgres_port;
+        if port != 0 && TcpListener::bind(("127.0.0.1", port)).is_err() {
+            return Err(DevError::PortInUse { port, flag: "--postgres-port" });
         }
         let anvil_binary = find_anvil(&std::env::current_dir().unwrap_or_default())
             .or_else(|_| find_anvil(Path::new(env!("CARGO_MANIFEST_DIR"))))?;
@@ -155,46 +176,72 @@ impl DevStack {
             other => DevError::Postgres(other),
         })?;
 
-        let state_file = data_dir.join("anvil-state.json");
-        let port = options.anvil_port.to_string();
-        let state = state_file.to_string_lossy().into_owned();
-        let anvil = AnvilProcess::start(
-            &anvil_binary,
-            &["--port", &port, "--accounts", ACCOUNTS, "--state", &state, "--state-interval", STATE_INTERVAL],
-        )?;
-        let provider =
-            ProviderBuilder::new().disable_recommended_fillers().connect_http(anvil.endpoint.clone());
-        let provider = provider.root().clone();
-
-        let board_file = data_dir.join(BOARD_FILE);
-        let recorded = read_board(&board_file)?;
-        let resumed = match recorded {
-            Some(board) => {
-                let code =
-                    provider.get_code_at(board.address).await.map_err(|e| DevError::Node(e.to_string()))?;
-                !code.is_empty()
-            }
-            None => false,
-        };
-        let board = match recorded {
-            Some(board) if resumed => {
-                info!(address = %board.address, "resuming the dev board");
-                // A cluster made anew (its directory was deleted) has no database yet; the
-                // indexer then indexes the chain again from the deploy block.
-                create_database_if_missing(&postgres).await?;
-                board
-            }
-            _ => {
-                if recorded.is_some() {
-                    info!("the dev chain no longer holds the recorded board; deploying and seeding again");
+        let mut started = Vec::with_capacity(usize::from(chains));
+        for index in 0..chains {
+            started.push(ChainFiles::of(&data_dir, index).start(&anvil_binary, options.anvil_port).await?);
+        }
+        // The index is kept only if every chain still holds its recorded board: a chain that
+        // lost it is deployed and seeded again, and the database describes no chain that is gone.
+        let resumed = started.iter().all(|chain| chain.recorded.is_some());
+        if resumed {
+            info!("resuming the dev board");
+            // A cluster made anew (its directory was deleted) has no database yet; the
+            // indexer then indexes the chain again from the deploy block.
+            create_database_if_missing(&postgres).await?;
+        } else {
+            recreate_database(&postgres).await?;
+        }
+        let mut chains = Vec::with_capacity(started.len());
+        for chain in started {
+            let board = match chain.recorded {
+                Some(board) => board,
+                None => {
+                    let board =
+                        deploy_and_seed(&chain.anvil, &chain.provider, &chain.files.demo, options.seed)
+                            .await?;
+                    write_board(&chain.files.board, &board)?;
+                    board
                 }
-                recreate_database(&postgres).await?;
-                let board = deploy_and_seed(&anvil, &provider, &data_dir, options.seed).await?;
-                write_board(&board_file, &board)?;
-                board
+            };
+            chains.push(DevChain { anvil: chain.anvil, board });
+        }
+        let mut chains = chains.into_iter();
+        let DevChain { anvil, board } = chains.next().ok_or_else(|| DevError::Node("no dev chain".into()))?;
+        Ok(DevStack { postgres, anvil, board, others: chains.collect(), resumed, data_dir })
+    }
+
+    /// Where `jobboard dev --chains N` writes [`DevStack::boards_file`] (and the banner says).
+    pub fn boards_path(&self) -> PathBuf {
+        self.data_dir.join("boards.toml")
+    }
+
+    /// The boards file of every chain of the stack, polling every `poll_interval` and woken by
+    /// each anvil's WebSocket: what `jobboard dev --chains N` indexes, and an example to copy.
+    pub fn boards_file(&self, poll_interval: std::time::Duration) -> String {
+        use std::fmt::Write as _;
+        let mut text = String::from(
+            "# The boards `jobboard dev` indexes: one anvil chain each (see jobboard.example.toml).\n",
+        );
+        let first = std::iter::once((&self.anvil, &self.board));
+        for (anvil, board) in first.chain(self.others.iter().map(|c| (&c.anvil, &c.board))) {
+            let _ = write!(
+                text,
+                "\n[[board]]\nname = \"anvil-{chain_id}\"\nchain_id = {chain_id}\nrpc_urls = [\"{rpc}\"]\n",
+                chain_id = board.chain_id,
+                rpc = anvil.endpoint,
+            );
+            if let Some(ws) = anvil.ws_endpoint() {
+                let _ = writeln!(text, "ws_url = \"{ws}\"");
             }
-        };
-        Ok(DevStack { postgres, anvil, board, resumed, data_dir })
+            let _ = writeln!(
+                text,
+                "contract = \"{}\"\nstart_block = {}\npoll_interval = \"{}ms\"",
+                board.address,
+                board.deploy_block,
+                poll_interval.as_millis()
+            );
+        }
+        text
     }
 
     /// The indexer's and the API's database URL.
@@ -207,12 +254,97 @@ impl DevStack {
     /// # Errors
     /// [`DevError::Postgres`] if the cluster does not stop.
     pub async fn down(self) -> Result<(), DevError> {
-        let DevStack { postgres, anvil, .. } = self;
-        if !anvil.stop() {
-            tracing::warn!("anvil did not stop in time and was killed; its last state dump is kept");
+        let DevStack { postgres, anvil, others, .. } = self;
+        for anvil in std::iter::once(anvil).chain(others.into_iter().map(|c| c.anvil)) {
+            if !anvil.stop() {
+                tracing::warn!("anvil did not stop in time and was killed; its last state dump is kept");
+            }
         }
         postgres.stop().await?;
         Ok(())
+    }
+}
+
+/// Chain `index`'s anvil port: consecutive from `first` (0, an OS-chosen port, stays 0).
+fn chain_port(first: u16, index: u16) -> u16 {
+    if first == 0 { 0 } else { first.saturating_add(index) }
+}
+
+/// Where chain `index` keeps its state, its board record and its demo documents: the first
+/// chain's names are those of a one-chain stack, so `--chains 2` resumes a `make dev` chain.
+struct ChainFiles {
+    index: u16,
+    chain_id: u64,
+    state: PathBuf,
+    board: PathBuf,
+    demo: PathBuf,
+}
+
+/// A chain's anvil, started, with the board recorded for it if the chain still holds it.
+struct StartedChain {
+    files: ChainFiles,
+    anvil: AnvilProcess,
+    provider: RootProvider,
+    recorded: Option<DevBoard>,
+}
+
+impl ChainFiles {
+    fn of(data_dir: &Path, index: u16) -> ChainFiles {
+        let chain_id = FIRST_CHAIN_ID + u64::from(index);
+        let name = |base: &str, ext: &str| match index {
+            0 => data_dir.join(format!("{base}{ext}")),
+            _ => data_dir.join(format!("{base}-{chain_id}{ext}")),
+        };
+        ChainFiles {
+            index,
+            chain_id,
+            state: name("anvil-state", ".json"),
+            board: name("board", ".json"),
+            demo: name("demo", ""),
+        }
+    }
+
+    /// Starts this chain's anvil (resuming its state file) and reads back its board record,
+    /// kept only if the chain still holds the board.
+    async fn start(self, binary: &Path, first_port: u16) -> Result<StartedChain, DevError> {
+        let port = chain_port(first_port, self.index).to_string();
+        let chain_id = self.chain_id.to_string();
+        let state = self.state.to_string_lossy().into_owned();
+        let anvil = AnvilProcess::start(
+            binary,
+            &[
+                "--port",
+                &port,
+                "--chain-id",
+                &chain_id,
+                "--accounts",
+                ACCOUNTS,
+                "--state",
+                &state,
+                "--state-interval",
+                STATE_INTERVAL,
+            ],
+        )?;
+        let provider =
+            ProviderBuilder::new().disable_recommended_fillers().connect_http(anvil.endpoint.clone());
+        let provider = provider.root().clone();
+        let recorded = match read_board(&self.board)? {
+            Some(board) => {
+                let code =
+                    provider.get_code_at(board.address).await.map_err(|e| DevError::Node(e.to_string()))?;
+                if code.is_empty() {
+                    info!(
+                        chain_id = self.chain_id,
+                        "the dev chain no longer holds the recorded board; deploying and seeding again"
+                    );
+                    None
+                } else {
+                    Some(board)
+                }
+            }
+            None => None,
+        };
+        Ok(StartedChain { files: self, anvil, provider, recorded })
     }
 }
 
@@ -271,11 +403,12 @@ async fn create_database_if_missing(postgres: &EmbeddedPostgres) -> Result<(), D
     Ok(())
 }
 
-/// Deploys the board from dev account 0 and seeds the demo from the others.
+/// Deploys the board from dev account 0 and seeds the demo from the others, keeping the demo's
+/// documents in `demo_dir`.
 async fn deploy_and_seed(
     anvil: &AnvilProcess,
     provider: &RootProvider,
-    data_dir: &Path,
+    demo_dir: &Path,
     seed: bool,
 ) -> Result<DevBoard, DevError> {
     let wallet = anvil.wallet().ok_or_else(|| DevError::Node("anvil printed no dev keys".into()))?;
@@ -291,8 +424,7 @@ async fn deploy_and_seed(
     if seed {
         let accounts: Vec<Address> = anvil.keys.iter().map(|key| key.address()).collect();
         let seeded =
-            demo::seed(provider, deployment.address, deployment.chain_id, &accounts, &data_dir.join("demo"))
-                .await?;
+            demo::seed(provider, deployment.address, deployment.chain_id, &accounts, demo_dir).await?;
         info!(
             transactions = seeded.transactions,
             applications = seeded.applications.len(),

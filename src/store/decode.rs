@@ -10,6 +10,7 @@ use std::fmt;
 use alloy::primitives::{Address, B256};
 use chrono::{DateTime, Utc};
 
+use super::board_status::BoardState;
 use crate::contract::{ApplicationStatus, EventKind};
 
 /// A stored value that is not a valid value of its domain type.
@@ -87,6 +88,14 @@ pub(crate) fn event_kind_from(name: &str, column: &'static str) -> Result<EventK
 /// [`BadValue`] for a time before 1970.
 pub(crate) fn unix_seconds_from(time: DateTime<Utc>, column: &'static str) -> Result<u64, BadValue> {
     u64::try_from(time.timestamp()).map_err(|_| BadValue::new(column, time, "a time after 1970"))
+}
+
+/// A `TEXT` board state (`board_status.status`).
+///
+/// # Errors
+/// [`BadValue`] for a name that is not one of the four states.
+pub(crate) fn board_state_from(name: &str, column: &'static str) -> Result<BoardState, BadValue> {
+    BoardState::from_name(name).ok_or_else(|| BadValue::new(column, name, "SYNCING, LIVE, STALLED or ERROR"))
 }
 
 fn hex(bytes: &[u8]) -> String {

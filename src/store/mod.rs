@@ -8,6 +8,7 @@
 //! so a crash leaves all of a batch or none of it, and a second writer can never interleave.
 
 pub mod admin;
+mod board_status;
 mod copy;
 mod decode;
 mod error;
@@ -26,6 +27,7 @@ use alloy::primitives::Address;
 use chrono::{DateTime, Utc};
 use sqlx::migrate::Migrator;
 
+pub use board_status::{BoardReport, BoardState, BoardStatus, StatusWriter, board_statuses};
 pub use error::StoreError;
 pub use ids::LastIds;
 pub use read::{

@@ -498,25 +498,29 @@ impl Metrics {
 }
 
 /// Serves `GET /metrics` on `listener` until `cancel` fires: the indexer's own endpoint when it
-/// runs without the API (a critical task of `jobboard index`).
+/// runs without the API (a critical task of `jobboard index`), every board's metrics labelled
+/// by its chain id (see [`super::render_boards`]).
 ///
 /// # Errors
 /// The I/O error that stopped the server.
 pub async fn serve_metrics(
     listener: tokio::net::TcpListener,
-    metrics: Metrics,
+    boards: Vec<(u64, Metrics)>,
     cancel: CancellationToken,
 ) -> std::io::Result<()> {
-    let app =
-        axum::Router::new().route(
-            "/metrics",
-            axum::routing::get(move || {
-                let metrics = metrics.clone();
-                async move {
-                    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], metrics.render())
-                }
-            }),
-        );
+    let boards = Arc::new(boards);
+    let app = axum::Router::new().route(
+        "/metrics",
+        axum::routing::get(move || {
+            let boards = boards.clone();
+            async move {
+                (
+                    [(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+                    super::render_boards(&boards),
+                )
+            }
+        }),
+    );
     axum::serve(listener, app).with_graceful_shutdown(cancel.cancelled_owned()).await
 }
 

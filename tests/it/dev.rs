@@ -29,6 +29,16 @@ fn processes_mentioning(needle: &str) -> Vec<String> {
         .collect()
 }
 
+/// The database URL the banner prints.
+fn banner_database_url(dev: &DevProcess) -> Result<String> {
+    Ok(dev
+        .banner
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("database").map(str::trim))
+        .context("no database line in the banner")?
+        .to_owned())
+}
+
 fn count(data: &Value, pointer: &str) -> i64 {
     data.pointer(pointer).and_then(Value::as_i64).unwrap_or(-1)
 }
@@ -127,12 +137,7 @@ async fn dev_serves_the_demo_stops_on_ctrl_c_and_resumes() -> Result<()> {
         dev.banner
     );
     // The printed database URL works as is; without its password the cluster refuses.
-    let database_url = dev
-        .banner
-        .lines()
-        .find_map(|line| line.trim().strip_prefix("database").map(str::trim))
-        .context("no database line in the banner")?
-        .to_owned();
+    let database_url = banner_database_url(&dev)?;
     let conn = <sqlx::PgConnection as sqlx::Connection>::connect(&database_url).await?;
     sqlx::Connection::close(conn).await?;
     let mut no_password = url::Url::parse(&database_url)?;
@@ -253,4 +258,45 @@ async fn newcomer_errors_say_what_to_do() -> Result<()> {
         "{stderr}"
     );
     Ok(())
+}
+
+#[tokio::test]
+async fn dev_with_two_chains_seeds_and_indexes_both_in_one_process() -> Result<()> {
+    let temp = TempDevDir::new()?;
+    let data_dir = temp.path().join("dev");
+    let ports = DevPorts::free()?;
+    let dev = DevProcess::start(&data_dir, ports, &["--chains", "2"])?;
+    for needle in
+        ["chain id 31337", "chain id 31338", "boards.toml", &format!("127.0.0.1:{}", ports.anvil + 1)]
+    {
+        ensure!(dev.banner.contains(needle), "{needle:?} not in the banner:\n{}", dev.banner);
+    }
+    // The boards file dev wrote is a boards file `index --config` reads.
+    let file = jobboard::config::ConfigFile::load(&data_dir.join("boards.toml"))?;
+    let chain_ids: Vec<u64> = file.boards.iter().map(|b| b.chain_id).collect();
+    ensure!(chain_ids == [31337, 31338], "{chain_ids:?}");
+
+    let database_url = banner_database_url(&dev)?;
+    let pool = sqlx::PgPool::connect(&database_url).await?;
+    // The banner waits for both boards' demos to be indexed: the same demo on each chain.
+    let events: Vec<(i64, i64)> =
+        sqlx::query_as("SELECT chain_id, count(*) FROM events GROUP BY chain_id ORDER BY chain_id")
+            .fetch_all(&pool)
+            .await?;
+    ensure!(events.len() == 2 && events[0].1 == events[1].1 && events[0].1 > 0, "{events:?}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let statuses = jobboard::store::board_statuses(&pool).await?;
+        let live = statuses.iter().filter(|s| s.state == jobboard::store::BoardState::Live).count();
+        if live == 2 {
+            break;
+        }
+        ensure!(std::time::Instant::now() < deadline, "both boards never LIVE: {statuses:#?}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    pool.close().await;
+    // The API serves the first chain for now.
+    let data = dev.query("{ jobs(first: 1) { totalCount } }").await?;
+    ensure!(count(&data, "/jobs/totalCount") == 30, "{data}");
+    dev.interrupt()
 }

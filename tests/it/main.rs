@@ -11,6 +11,7 @@ mod api_hostile;
 mod api_limits;
 mod api_plans;
 mod api_serve;
+mod chains;
 mod contract;
 mod dev;
 mod hostile_values;

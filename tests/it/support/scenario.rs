@@ -613,23 +613,43 @@ pub async fn assert_db_matches_model(pool: &PgPool, model: &Model) -> Result<()>
     Ok(())
 }
 
+/// Every data table and its key order.
+const DATA_TABLES: [(&str, &str); 7] = [
+    ("events", "chain_id, block_number, log_index"),
+    ("jobs", "chain_id, contract, job_id"),
+    ("job_revisions", "chain_id, contract, job_id, block_number, log_index"),
+    ("applications", "chain_id, contract, application_id"),
+    ("application_status_changes", "chain_id, contract, application_id, block_number, log_index"),
+    ("employers", "chain_id, contract, address"),
+    ("applicants", "chain_id, contract, address"),
+];
+
 /// Every row of every data table as text, in key order: two databases that index the same
 /// chain must produce identical dumps.
 pub async fn dump_tables(pool: &PgPool) -> Result<BTreeMap<&'static str, Vec<String>>> {
-    let tables: [(&str, &str); 7] = [
-        ("events", "chain_id, block_number, log_index"),
-        ("jobs", "chain_id, contract, job_id"),
-        ("job_revisions", "chain_id, contract, job_id, block_number, log_index"),
-        ("applications", "chain_id, contract, application_id"),
-        ("application_status_changes", "chain_id, contract, application_id, block_number, log_index"),
-        ("employers", "chain_id, contract, address"),
-        ("applicants", "chain_id, contract, address"),
-    ];
     let mut out = BTreeMap::new();
-    for (table, key) in tables {
+    for (table, key) in DATA_TABLES {
         let rows: Vec<String> = sqlx::query_scalar(&format!("SELECT t::text FROM {table} t ORDER BY {key}"))
             .fetch_all(pool)
             .await?;
+        out.insert(table, rows);
+    }
+    Ok(out)
+}
+
+/// [`dump_tables`] of one board's rows only: a database holding several boards must hold, for
+/// each, what a database indexing it alone holds.
+pub async fn dump_board(
+    pool: &PgPool,
+    chain_id: u64,
+    contract: Address,
+) -> Result<BTreeMap<&'static str, Vec<String>>> {
+    let mut out = BTreeMap::new();
+    for (table, key) in DATA_TABLES {
+        let sql =
+            format!("SELECT t::text FROM {table} t WHERE chain_id = $1 AND contract = $2 ORDER BY {key}");
+        let rows: Vec<String> =
+            sqlx::query_scalar(&sql).bind(chain_id as i64).bind(contract.to_vec()).fetch_all(pool).await?;
         out.insert(table, rows);
     }
     Ok(out)
