@@ -21,7 +21,9 @@ use tracing::{Span, field, instrument};
 
 use super::min_block::{MinBlockError, parse_min_block};
 use super::result_cache::Lookup;
+use super::schema::BoardMeta;
 use super::{ApiError, ApiState, ws};
+use crate::store;
 use crate::telemetry::WriterState;
 
 /// The header a client sets to read its own writes: the block its transaction landed in.
@@ -293,6 +295,34 @@ async fn readyz(State(state): State<ApiState>) -> axum::response::Response {
         return not_ready(reason);
     };
     let reader = &board.context.reader;
+    // Every board of the database, for the operator: which chain is unhealthy. Readiness is
+    // this API's own board's: another chain's outage must not take this one out of service.
+    let boards: Vec<serde_json::Value> = match reader.board_statuses_unmetered().await {
+        Ok(statuses) => statuses
+            .into_iter()
+            .map(|status| {
+                let meta = BoardMeta::from_status(status, state.config.stall_after);
+                json!({
+                    "chainId": meta.chain_id.0,
+                    "name": meta.name,
+                    "status": store::BoardState::from(meta.status).as_str(),
+                    "block": meta.block.map(|b| b.number.0),
+                    "head": meta.head_block.map(|h| h.0),
+                    "lastError": meta.last_error,
+                })
+            })
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+    let unhealthy: Vec<&serde_json::Value> = boards
+        .iter()
+        .filter(|b| matches!(b["status"].as_str(), Some("ERROR" | "STALLED")))
+        .map(|b| &b["name"])
+        .collect();
+    let not_ready = |reason: String| {
+        let body = json!({ "ready": false, "reason": reason, "indexer": indexer, "boards": boards, "unhealthy": unhealthy });
+        (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
+    };
     let status = match reader.status().await {
         Ok(Some(status)) => status,
         Ok(None) => return not_ready("the indexer has not registered this board yet".into()),
@@ -315,6 +345,8 @@ async fn readyz(State(state): State<ApiState>) -> axum::response::Response {
         "head": status.head_block,
         "synced": health.synced,
         "indexer": indexer,
+        "boards": boards,
+        "unhealthy": unhealthy,
     });
     (StatusCode::OK, Json(body)).into_response()
 }

@@ -7,6 +7,7 @@ mod support;
 
 mod actions;
 mod api;
+mod api_boards;
 mod api_hostile;
 mod api_limits;
 mod api_plans;

@@ -93,6 +93,23 @@ pub enum ApplicationOrderBy {
     RecentlyUpdated,
 }
 
+/// What a board's indexer is doing.
+// The store's `BoardState` under its public name: `remote` checks both list the same variants.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "store::BoardState")]
+pub enum BoardState {
+    /// Backfilling, or catching up with the head.
+    Syncing,
+    /// Within a few blocks of the node's head.
+    Live,
+    /// The node answers but the index cannot advance, or the indexer has not reported for
+    /// `--stall-after`.
+    Stalled,
+    /// The node cannot be reached, or the board stopped on an error an operator must fix
+    /// (`lastError` says which).
+    Error,
+}
+
 /// What an activity event records.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ActivityKind {

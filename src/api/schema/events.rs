@@ -82,8 +82,75 @@ impl BlockRef {
     }
 }
 
+/// One board indexed in this database (a chain and its board contract), as its indexer last
+/// reported: what an operator or a multi-chain frontend checks per chain.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct BoardMeta {
+    /// The chain's EIP-155 id.
+    pub chain_id: BigInt,
+    /// The board contract on that chain.
+    pub contract: Address,
+    /// The board's name in the indexer's boards file (its chain id when given by flags).
+    pub name: String,
+    /// What its indexer is doing; STALLED also when it has not reported for `--stall-after`.
+    pub status: BoardState,
+    /// The last block whose events are all in the database (null before the first).
+    pub block: Option<IndexedBlock>,
+    /// The node's latest block as the indexer last saw it.
+    pub head_block: Option<BigInt>,
+    /// Head minus indexed block, in blocks (null until both are known).
+    pub lag: Option<BigInt>,
+    /// The last failure reported, kept after the board recovers.
+    pub last_error: Option<String>,
+    /// When that failure was last reported.
+    pub last_error_at: Option<DateTime>,
+    /// When the indexer last reported this board's status.
+    pub updated_at: DateTime,
+}
+
+/// A block by number and hash.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct IndexedBlock {
+    /// Number.
+    pub number: BigInt,
+    /// Hash.
+    pub hash: Bytes32,
+}
+
+impl BoardMeta {
+    /// The board's entry from its stored status; a report older than `stall_after` reads as
+    /// STALLED whatever it said, since the indexer is no longer there to say otherwise.
+    pub fn from_status(status: store::BoardStatus, stall_after: std::time::Duration) -> BoardMeta {
+        let silent = (chrono::Utc::now() - status.updated_at).to_std().is_ok_and(|ago| ago > stall_after);
+        let state = if silent && status.state != store::BoardState::Error {
+            store::BoardState::Stalled
+        } else {
+            status.state
+        };
+        let lag = match (status.head_block, status.indexed) {
+            (Some(head), Some((block, _))) => Some(BigInt(head.saturating_sub(block))),
+            _ => None,
+        };
+        BoardMeta {
+            chain_id: BigInt(status.board.chain_id),
+            contract: Address(status.board.contract),
+            name: status.name,
+            status: state.into(),
+            block: status
+                .indexed
+                .map(|(number, hash)| IndexedBlock { number: BigInt(number), hash: Bytes32(hash) }),
+            head_block: status.head_block.map(BigInt),
+            lag,
+            last_error: status.last_error,
+            last_error_at: status.last_error_at.map(DateTime),
+            updated_at: DateTime(status.updated_at),
+        }
+    }
+}
+
 /// Where the index stands.
 #[derive(SimpleObject, Debug, Clone)]
+#[graphql(complex)]
 pub struct Meta {
     /// The indexed chain.
     pub chain_id: BigInt,
@@ -105,6 +172,18 @@ pub struct Meta {
     /// JSON-RPC endpoints of the board's chain that the operator offers to browser wallets
     /// (`--public-rpc-url`), for `wallet_addEthereumChain`; empty when none is given.
     pub public_rpc_urls: Vec<String>,
+}
+
+#[ComplexObject]
+impl Meta {
+    /// Every board indexed in this database, one per chain and contract, ordered by chain id:
+    /// each chain is indexed on its own, so one chain's outage shows here as its own ERROR
+    /// while the others stay LIVE. Empty when the indexer predates per-board statuses.
+    async fn boards(&self, ctx: &Context<'_>) -> Result<Vec<BoardMeta>> {
+        let context = api(ctx);
+        let statuses = context.reader.board_statuses().await.map_err(read_failed)?;
+        Ok(statuses.into_iter().map(|status| BoardMeta::from_status(status, context.stall_after)).collect())
+    }
 }
 
 impl Meta {

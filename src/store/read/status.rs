@@ -148,3 +148,28 @@ impl Reader {
         }))
     }
 }
+
+impl Reader {
+    /// Every board's status in this database (SYNCING, LIVE, STALLED, ERROR, with the last
+    /// error), for `_meta.boards` and `/readyz`; empty for a database whose indexer predates
+    /// per-board statuses (no `board_status` table yet).
+    ///
+    /// # Errors
+    /// [`StoreError::Database`] on a failed statement, [`StoreError::BadValue`] on a bad row.
+    pub async fn board_statuses(&self) -> Result<Vec<crate::store::BoardStatus>, StoreError> {
+        self.count_statement();
+        self.board_statuses_unmetered().await
+    }
+
+    /// [`Reader::board_statuses`] without counting the statement: `/readyz` and `/metrics`
+    /// are not client reads.
+    ///
+    /// # Errors
+    /// As [`Reader::board_statuses`].
+    pub async fn board_statuses_unmetered(&self) -> Result<Vec<crate::store::BoardStatus>, StoreError> {
+        match crate::store::board_statuses(&self.pool).await {
+            Err(error) if error.is_schema_missing() => Ok(Vec::new()),
+            read => read,
+        }
+    }
+}
