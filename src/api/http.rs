@@ -295,8 +295,17 @@ async fn readyz(State(state): State<ApiState>) -> axum::response::Response {
         return not_ready(reason);
     };
     let reader = &board.context.reader;
+    let status = match reader.status().await {
+        Ok(status) => status,
+        Err(error) => {
+            tracing::warn!(%error, "readiness check cannot read the database");
+            return not_ready("the database is unreachable".into());
+        }
+    };
     // Every board of the database, for the operator: which chain is unhealthy. Readiness is
     // this API's own board's: another chain's outage must not take this one out of service.
+    // Read only once the database answered: a second wait on an unreachable one would double
+    // the probe's time.
     let boards: Vec<serde_json::Value> = match reader.board_statuses_unmetered().await {
         Ok(statuses) => statuses
             .into_iter()
@@ -323,13 +332,8 @@ async fn readyz(State(state): State<ApiState>) -> axum::response::Response {
         let body = json!({ "ready": false, "reason": reason, "indexer": indexer, "boards": boards, "unhealthy": unhealthy });
         (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
     };
-    let status = match reader.status().await {
-        Ok(Some(status)) => status,
-        Ok(None) => return not_ready("the indexer has not registered this board yet".into()),
-        Err(error) => {
-            tracing::warn!(%error, "readiness check cannot read the database");
-            return not_ready("the database is unreachable".into());
-        }
+    let Some(status) = status else {
+        return not_ready("the indexer has not registered this board yet".into());
     };
     if !status.backfill_done {
         let at = status.block.as_ref().map(|b| b.number);
