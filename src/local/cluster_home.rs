@@ -114,6 +114,16 @@ impl ClusterHome {
             source: std::io::Error::other(e.to_string()),
         })?;
         let password = Password(alloy::hex::encode(bytes));
+        self.write_password(&password, user)?;
+        Ok(password)
+    }
+
+    /// Writes `password` as the cluster's (0600, owned by the server's user): a standby's,
+    /// which is its primary's, since the base backup copies the roles.
+    ///
+    /// # Errors
+    /// [`LocalError::Io`] if the file cannot be written.
+    pub fn write_password(&self, password: &Password, user: Option<ServerUser>) -> Result<(), LocalError> {
         let path = self.password_file();
         let _ = std::fs::remove_file(&path);
         std::fs::OpenOptions::new()
@@ -127,7 +137,7 @@ impl ClusterHome {
             std::os::unix::fs::lchown(&path, Some(user.uid), Some(user.gid))
                 .map_err(io_error("handing to the postgres user", &path))?;
         }
-        Ok(password)
+        Ok(())
     }
 
     /// The password of an existing cluster.

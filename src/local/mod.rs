@@ -55,6 +55,14 @@ pub enum LocalError {
         /// What initdb printed.
         output: String,
     },
+    /// `pg_basebackup` failed to copy the primary for a standby.
+    #[error("pg_basebackup failed for standby data directory {data_dir}: {output}")]
+    BaseBackup {
+        /// The standby's data directory.
+        data_dir: PathBuf,
+        /// What pg_basebackup printed.
+        output: String,
+    },
     /// The server exited before it accepted connections.
     #[error(
         "PostgreSQL exited while starting on port {port} (data directory {data_dir}); server log:\n{log_tail}"
@@ -122,6 +130,7 @@ impl LocalError {
             LocalError::PostgresNotInstalled
             | LocalError::NoServerUser
             | LocalError::Initdb { .. }
+            | LocalError::BaseBackup { .. }
             | LocalError::ServerExited { .. }
             | LocalError::UnsafeClusterDir { .. }
             | LocalError::Io { .. } => false,

@@ -151,6 +151,34 @@ impl EmbeddedPostgres {
         }
     }
 
+    /// Starts a streaming replica of `primary` in `options.data_dir`, a hot standby that
+    /// answers reads and replays the primary's writes: a base backup (`pg_basebackup -R`, which
+    /// also writes the connection to the primary) on first start, then the server; waits until
+    /// it accepts connections. Its superuser and password are the primary's.
+    ///
+    /// # Errors
+    /// As [`EmbeddedPostgres::start`]; [`LocalError::BaseBackup`] when the backup fails.
+    pub async fn start_standby(
+        primary: &EmbeddedPostgres,
+        options: PostgresOptions,
+    ) -> Result<EmbeddedPostgres, LocalError> {
+        let binaries = find_binaries()?;
+        let user = server_user()?;
+        let home = ClusterHome::prepare(&options.data_dir, user)?;
+        let data_dir = home.pgdata.clone();
+        wait_for_previous_server(&data_dir).await?;
+        if !home.is_initialised() {
+            home.write_password(&primary.password, user)?;
+            base_backup(&binaries.pg_basebackup, &home, user, primary, options.durable).await?;
+        }
+        let password = home.password()?;
+        let remove = if options.ephemeral { Some(home.dir.as_path()) } else { None };
+        let server = Server { postgres: &binaries.postgres, data_dir: &data_dir, remove, password, user };
+        let standby = Self::spawn_until_ready(&server, &options).await?;
+        info!(port = standby.port, primary = primary.port, data_dir = %data_dir.display(), "PostgreSQL standby started");
+        Ok(standby)
+    }
+
     /// Spawns the supervised server, retrying with another port when the caller let us choose
     /// and the chosen one was taken before the server could bind it.
     async fn spawn_until_ready(
@@ -382,6 +410,7 @@ impl Drop for EmbeddedPostgres {
 struct Binaries {
     initdb: PathBuf,
     postgres: PathBuf,
+    pg_basebackup: PathBuf,
 }
 
 /// Finds a directory holding both `initdb` and `postgres`: on `PATH` first, else the newest
@@ -406,7 +435,17 @@ fn find_binaries() -> Result<Binaries, LocalError> {
         .into_iter()
         .chain(packaged.into_iter().map(|(_, dir)| dir))
         .find(|dir| dir.join("initdb").is_file() && dir.join("postgres").is_file())
-        .map(|dir| Binaries { initdb: dir.join("initdb"), postgres: dir.join("postgres") })
+        .map(|dir| {
+            // PATH often holds only links to initdb and postgres (as here: /usr/local/bin);
+            // the client tools are beside the server's real binary.
+            let real = std::fs::canonicalize(dir.join("postgres")).ok();
+            let beside = real.as_deref().and_then(Path::parent).unwrap_or(&dir).to_owned();
+            Binaries {
+                initdb: dir.join("initdb"),
+                postgres: dir.join("postgres"),
+                pg_basebackup: beside.join("pg_basebackup"),
+            }
+        })
         .ok_or(LocalError::PostgresNotInstalled)
 }
 
@@ -462,20 +501,58 @@ async fn initdb(
         .current_dir(&home.dir)
         .stdin(Stdio::null())
         .kill_on_drop(true);
+    match run_tool(command, initdb, user, durable).await? {
+        None => Ok(()),
+        Some(output) => Err(LocalError::Initdb { data_dir: data_dir.to_owned(), output }),
+    }
+}
+
+/// Runs one of PostgreSQL's tools (`--no-sync` unless `durable`, as the server's user): `None`
+/// when it succeeded, else what it printed.
+async fn run_tool(
+    mut command: tokio::process::Command,
+    program: &Path,
+    user: Option<ServerUser>,
+    durable: bool,
+) -> Result<Option<String>, LocalError> {
     if !durable {
         command.arg("--no-sync");
     }
     if let Some(user) = user {
         command.uid(user.uid).gid(user.gid);
     }
-    let output = command.output().await.map_err(io_error(format!("running {}", initdb.display())))?;
-    if !output.status.success() {
-        return Err(LocalError::Initdb {
-            data_dir: data_dir.to_owned(),
-            output: String::from_utf8_lossy(&[output.stdout, output.stderr].concat()).trim().to_owned(),
-        });
+    let output = command.output().await.map_err(io_error(format!("running {}", program.display())))?;
+    Ok((!output.status.success())
+        .then(|| String::from_utf8_lossy(&[output.stdout, output.stderr].concat()).trim().to_owned()))
+}
+
+/// Copies `primary` into `home` with `pg_basebackup`, streaming the WAL written meanwhile, and
+/// with `-R` (a `standby.signal` and the primary's connection in `postgresql.auto.conf`).
+async fn base_backup(
+    pg_basebackup: &Path,
+    home: &ClusterHome,
+    user: Option<ServerUser>,
+    primary: &EmbeddedPostgres,
+    durable: bool,
+) -> Result<(), LocalError> {
+    let data_dir = &home.pgdata;
+    if data_dir.exists() {
+        std::fs::remove_dir_all(data_dir).map_err(io_error(format!("clearing {}", data_dir.display())))?;
     }
-    Ok(())
+    let mut command = tokio::process::Command::new(pg_basebackup);
+    command
+        .arg("--pgdata")
+        .arg(data_dir)
+        .args(["--write-recovery-conf", "--wal-method=stream", "--checkpoint=fast"])
+        .args(["--host=127.0.0.1", &format!("--port={}", primary.port), "--username=postgres"])
+        .env("PGPASSWORD", primary.password.as_str())
+        .current_dir(&home.dir)
+        .stdin(Stdio::null())
+        .kill_on_drop(true);
+    match run_tool(command, pg_basebackup, user, durable).await? {
+        None => Ok(()),
+        Some(output) => Err(LocalError::BaseBackup { data_dir: data_dir.to_owned(), output }),
+    }
 }
 
 /// What start-up needs from a `postmaster.pid` (see PostgreSQL's `pidfile.h`).

@@ -32,8 +32,9 @@ pub use error::StoreError;
 pub use ids::LastIds;
 pub use read::{
     ActivityFilter, ActivityRow, ApplicantRow, ApplicationFilter, ApplicationOrder, ApplicationParent,
-    ApplicationRow, ApplicationScope, BlockInfo, EmployerRow, IndexStatus, JobFilter, JobOrder, JobRow,
-    JobStatus, Page, PageRequest, PostingRow, Reader, RevisionRow, Scope, SortKey, StatusChangeRow,
+    ApplicationRow, ApplicationScope, BlockInfo, EmployerRow, IndexStatus, IndexedWindow, JobFilter,
+    JobOrder, JobRow, JobStatus, Page, PageRequest, PostingRow, Reader, RevisionRow, Scope, SortKey,
+    StatusChangeRow,
 };
 pub use revert::RevertSummary;
 /// How a writer session connects (see [`lock::session_options`]): the store's name for its

@@ -68,6 +68,12 @@ pub async fn listen(pool: &PgPool) -> Result<PgListener, StoreError> {
     Ok(listener)
 }
 
+/// Whether `error` is a hot standby refusing `LISTEN` ("cannot execute LISTEN during
+/// recovery", SQLSTATE 25006): no notice will come from this database while it replays.
+pub fn is_standby_refusal(error: &StoreError) -> bool {
+    matches!(error, StoreError::Database(sqlx::Error::Database(db)) if db.code().as_deref() == Some("25006"))
+}
+
 /// Parses a notice's payload; `None` for a payload this version does not understand.
 pub fn parse_notice(payload: &str) -> Option<Notice> {
     serde_json::from_str(payload).ok()

@@ -22,6 +22,7 @@ mod outages;
 mod postgres;
 mod random_reorgs;
 mod readme;
+mod replica;
 mod rewind;
 mod rpc_faults;
 mod rpc_proxy;

@@ -39,7 +39,7 @@ pub use filters::{
 use filters::{OrderSql, SortExpression};
 pub use jobs::{JobRow, PostingRow, RevisionRow};
 pub use parties::{ApplicantRow, EmployerRow};
-pub use status::{BlockInfo, IndexStatus};
+pub use status::{BlockInfo, IndexStatus, IndexedWindow};
 
 use super::{Board, StoreError};
 

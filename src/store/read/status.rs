@@ -173,3 +173,46 @@ impl Reader {
         }
     }
 }
+
+/// Which of some indexed blocks are still in the index, for a follower that cannot hear
+/// revert notices (a hot standby) and must find a fork point itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexedWindow {
+    /// The hashes now held for the blocks asked about that are in the reorg window.
+    pub hashes: std::collections::HashMap<u64, B256>,
+    /// The lowest block of the reorg window: blocks below it are final, never reverted.
+    /// `None` when the window is empty.
+    pub floor: Option<u64>,
+}
+
+impl Reader {
+    /// The reorg window's hashes of `numbers`, and its floor (unmetered: the live hub's).
+    ///
+    /// # Errors
+    /// [`StoreError::Database`] on a failed statement, [`StoreError::BadValue`] on a bad row.
+    pub async fn indexed_window(&self, numbers: &[u64]) -> Result<IndexedWindow, StoreError> {
+        let numbers = numbers
+            .iter()
+            .map(|&n| crate::store::to_sql_i64(n, "block number"))
+            .collect::<Result<Vec<i64>, _>>()?;
+        let rows: Vec<(i64, Vec<u8>)> = sqlx::query_as(
+            "SELECT number, hash FROM blocks WHERE chain_id = $1 AND contract = $2 AND number = ANY($3)",
+        )
+        .bind(self.chain_id)
+        .bind(&self.contract)
+        .bind(&numbers)
+        .fetch_all(&self.pool)
+        .await?;
+        let floor: Option<i64> =
+            sqlx::query_scalar("SELECT min(number) FROM blocks WHERE chain_id = $1 AND contract = $2")
+                .bind(self.chain_id)
+                .bind(&self.contract)
+                .fetch_one(&self.pool)
+                .await?;
+        let hashes = rows
+            .into_iter()
+            .map(|(number, hash)| Ok((u64_from(number, "blocks.number")?, b256_from(&hash, "blocks.hash")?)))
+            .collect::<Result<_, StoreError>>()?;
+        Ok(IndexedWindow { hashes, floor: floor.map(|f| u64_from(f, "blocks.number")).transpose()? })
+    }
+}

@@ -79,3 +79,43 @@ pub async fn test_database() -> Result<TestDatabase> {
     let pool = PgPoolOptions::new().max_connections(4).connect(&url).await?;
     Ok(TestDatabase { url, pool })
 }
+
+/// A primary cluster of its own with a migrated database `jobboard`, and a hot standby
+/// streaming from it (`pg_basebackup -R`): the replication the scale-out tests read from. Both
+/// are ephemeral; they stop when dropped (or when this process exits).
+pub struct ReplicatedPair {
+    /// The primary, which the indexer writes to (through `database`).
+    #[expect(dead_code, reason = "held so that the primary runs as long as the pair")]
+    primary: EmbeddedPostgres,
+    /// The standby, read-only, replaying the primary's WAL.
+    pub standby: EmbeddedPostgres,
+    /// The primary's `jobboard` database.
+    pub database: TestDatabase,
+}
+
+impl ReplicatedPair {
+    /// Starts both; the standby is made after the database is migrated (and so holds it).
+    pub async fn start() -> Result<ReplicatedPair> {
+        let dir = tempfile::Builder::new().prefix("jobboard-test-replica").tempdir()?.keep();
+        let mut options = PostgresOptions::new(dir.join("primary"));
+        options.ephemeral = true;
+        options.max_connections = 100;
+        let primary = EmbeddedPostgres::start(options).await?;
+        let mut admin = PgConnection::connect(&primary.url("postgres")).await?;
+        sqlx::query("CREATE DATABASE jobboard").execute(&mut admin).await?;
+        admin.close().await?;
+        let url = primary.url("jobboard");
+        let pool = PgPoolOptions::new().max_connections(4).connect(&url).await?;
+        jobboard::store::MIGRATOR.run(&pool).await.context("migrating the primary")?;
+        let mut options = PostgresOptions::new(dir.join("standby"));
+        options.ephemeral = true;
+        options.max_connections = 100;
+        let standby = EmbeddedPostgres::start_standby(&primary, options).await?;
+        Ok(ReplicatedPair { primary, standby, database: TestDatabase { url, pool } })
+    }
+
+    /// The standby's URL of the `jobboard` database.
+    pub fn standby_url(&self) -> String {
+        self.standby.url("jobboard")
+    }
+}

@@ -78,12 +78,24 @@ impl ServeProcess {
 
     /// POSTs a raw body to /graphql: the status and the JSON answer.
     pub async fn post(&self, body: String) -> Result<(u16, Value)> {
-        let response = reqwest::Client::new()
+        self.post_at(body, None).await
+    }
+
+    /// Runs `query` with `X-Min-Block: min_block`: its whole answer.
+    pub async fn query_at(&self, query: &str, min_block: u64) -> Result<Value> {
+        Ok(self.post_at(json!({ "query": query }).to_string(), Some(min_block)).await?.1)
+    }
+
+    /// [`ServeProcess::post`] with `X-Min-Block` when `min_block` is given.
+    pub async fn post_at(&self, body: String, min_block: Option<u64>) -> Result<(u16, Value)> {
+        let mut request = reqwest::Client::new()
             .post(format!("{}/graphql", self.base))
             .header("content-type", "application/json")
-            .body(body)
-            .send()
-            .await?;
+            .body(body);
+        if let Some(block) = min_block {
+            request = request.header("x-min-block", block.to_string());
+        }
+        let response = request.send().await?;
         let status = response.status().as_u16();
         let text = response.text().await?;
         let value =
