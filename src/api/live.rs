@@ -3,6 +3,8 @@
 //!
 //! Notices can be lost (a dropped connection, a restart), so they are only a wake-up: the hub
 //! also re-reads the index status every second and pushes whatever it has not pushed yet.
+//! Behind a transaction pooler with no direct connection to `LISTEN` on, that poll is all it
+//! has (see `store::ReadPool::notices`).
 //! Events reach subscribers only after their transaction committed, in chain order; a revert
 //! is pushed as a REORG before the events that replace the reverted ones.
 
@@ -101,8 +103,10 @@ impl Hub {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut listener = None;
         loop {
-            if listener.is_none() {
-                match notify::listen(self.reader.pool()).await {
+            if listener.is_none()
+                && let Some(notices) = self.reader.notices()
+            {
+                match notify::listen(notices).await {
                     Ok(l) => listener = Some(l),
                     Err(error) => warn!(%error, "cannot listen for change notices; polling every second"),
                 }

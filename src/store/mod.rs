@@ -17,6 +17,7 @@ pub mod lock;
 pub mod notify;
 mod project;
 mod read;
+mod read_pool;
 mod revert;
 mod state;
 mod write;
@@ -33,6 +34,7 @@ pub use read::{
     ApplicationRow, ApplicationScope, BlockInfo, EmployerRow, IndexStatus, JobFilter, JobOrder, JobRow,
     JobStatus, Page, PageRequest, PostingRow, Reader, RevisionRow, Scope, SortKey, StatusChangeRow,
 };
+pub use read_pool::ReadPool;
 pub use revert::RevertSummary;
 /// How a writer session connects (see [`lock::session_options`]): the store's name for its
 /// driver's connect options, so callers outside `store` need not name the driver.

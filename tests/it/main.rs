@@ -17,6 +17,7 @@ mod hostile_values;
 mod indexer;
 mod node_errors;
 mod outages;
+mod pgbouncer;
 mod postgres;
 mod random_reorgs;
 mod readme;
