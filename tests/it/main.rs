@@ -12,6 +12,7 @@ mod api_limits;
 mod api_plans;
 mod api_serve;
 mod contract;
+mod deploy;
 mod dev;
 mod hostile_values;
 mod indexer;
