@@ -9,7 +9,7 @@ FORGE := $(CURDIR)/node_modules/@foundry-rs/forge-linux-amd64/bin/forge
 # figures depend on the inputs drawn, which change with the number of runs.
 SNAPSHOT_FLAGS := --match-path 'test/JobBoard{.t,.gas.t}.sol'
 
-.PHONY: dev dev-reset test tools browser contracts-test web-test rust-test artifact snapshot web fmt
+.PHONY: dev dev-reset test tools browser pgbouncer contracts-test web-test rust-test artifact snapshot web fmt
 
 # Extra flags for `jobboard dev`, e.g. `make dev DEV_ARGS="--listen 127.0.0.1:8001"`.
 DEV_ARGS ?=
@@ -26,7 +26,7 @@ dev-reset: tools
 
 ## Run every test: contracts (format, build, tests, gas snapshot, artifact), the page's build and
 ## logic, and Rust (which includes the page's tests in a real browser).
-test: tools browser contracts-test web-test rust-test
+test: tools browser pgbouncer contracts-test web-test rust-test
 
 ## Install the pinned npm toolchain (forge, anvil, cast, solc) if it is missing or stale.
 tools: node_modules/.package-lock.json
@@ -38,6 +38,10 @@ node_modules/.package-lock.json: package.json package-lock.json
 ## Debian's Chromium for the page's browser tests (installed with apt-get when run as root).
 browser:
 	scripts/chromium
+
+## Debian's pgbouncer for the test of `serve` behind a connection pooler (apt-get as root).
+pgbouncer:
+	scripts/pgbouncer
 
 contracts-test:
 	cd contracts && $(FORGE) fmt --check

@@ -33,8 +33,12 @@ use serde::de::IgnoredAny;
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{Connection, PgConnection};
 
+#[path = "common/api_queries.rs"]
+mod api_queries;
 #[path = "common/mod.rs"]
 mod common;
+
+use api_queries::{APPLICANT_APPLICATIONS, JOB_WITH_APPLICATIONS, NEWEST_OPEN_JOBS};
 
 use common::{APPLICANTS, checkpoint, free_port, peak_rss_kib, say, start_and_generate};
 
@@ -45,11 +49,8 @@ const PEER_BEST_RPS: f64 = 670.0;
 const TARGET_FACTOR: f64 = 5.0;
 const TARGET_P99: Duration = Duration::from_millis(10);
 
-const NEWEST_OPEN_JOBS: &str = "{ jobs(where: {status: OPEN}, orderBy: NEWEST, first: 20) { nodes { id title company salaryMin salaryMax tags postedAt employer { address } } } }";
-const JOB_WITH_APPLICATIONS: &str = "query($id: ID!) { job(id: $id) { id title applicationCount applications(first: 20) { nodes { id status applicant { address } submittedAt } } } }";
 const SEARCH: &str =
     "query($q: String!) { jobs(search: $q, first: 20) { nodes { id title company location } } }";
-const APPLICANT_APPLICATIONS: &str = "query($a: Address!) { applicant(address: $a) { applicationCount applications(first: 20) { nodes { id status job { id title } } } } }";
 
 struct Args {
     events: usize,

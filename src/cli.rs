@@ -37,6 +37,8 @@ pub enum Command {
     Deploy(DeployArgs),
     /// Follow the board's events into PostgreSQL: backfill from the start block, then follow
     /// the head. One writer per board and database; a second one waits as a hot standby.
+    /// Connect it to PostgreSQL directly: its writer lock is session-level, which a pooler in
+    /// transaction mode does not keep.
     Index(IndexArgs),
     /// Apply the database migrations and exit.
     Migrate(DatabaseArgs),
@@ -104,7 +106,35 @@ pub struct ServeArgs {
     pub chain_id: Option<u64>,
     #[command(flatten)]
     #[allow(missing_docs, reason = "flattened group")]
+    pub pooler: PoolerArgs,
+    #[command(flatten)]
+    #[allow(missing_docs, reason = "flattened group")]
     pub api: ApiArgs,
+}
+
+/// What sits between `serve` and PostgreSQL (docs/adr/0018-connection-poolers.md).
+#[derive(Debug, Clone, Args)]
+pub struct PoolerArgs {
+    /// What --database-url reaches: `none` (PostgreSQL itself, or a pooler in session mode),
+    /// or `transaction` (a pooler in transaction mode, e.g. pgbouncer's pool_mode =
+    /// transaction): every read then runs in its own read-only transaction as an unnamed
+    /// statement, with --statement-timeout set for it; no startup options, no statement cache.
+    #[arg(long = "db-pooler", env = "JOBBOARD_DB_POOLER", value_enum, default_value_t = Pooler::None)]
+    pub db_pooler: Pooler,
+    /// A direct PostgreSQL URL (never through a transaction pooler) on which subscriptions
+    /// LISTEN for the indexer's change notices; one connection. Default: --database-url, unless
+    /// --db-pooler transaction, where subscriptions then poll the index every second instead.
+    #[arg(long = "listen-database-url", env = "JOBBOARD_LISTEN_DATABASE_URL", value_parser = parse_database_url)]
+    pub listen_database_url: Option<String>,
+}
+
+/// The kinds of connection pooler `serve` knows how to read through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Pooler {
+    /// No pooler, or one in session mode: the API's connections are sessions of their own.
+    None,
+    /// A pooler in transaction mode: a server connection is lent for one transaction.
+    Transaction,
 }
 
 /// Arguments of `jobboard run`.
@@ -207,7 +237,9 @@ pub struct ApiArgs {
 /// Where the database is.
 #[derive(Debug, Clone, Args)]
 pub struct DatabaseArgs {
-    /// PostgreSQL connection URL.
+    /// PostgreSQL connection URL. `index`, `run` and `migrate` need a session of their own (the
+    /// writer's lock is session-level): PostgreSQL itself or a pooler in session mode, never one
+    /// in transaction mode; `serve` can use one with --db-pooler transaction.
     #[arg(long = "database-url", env = "JOBBOARD_DATABASE_URL", value_parser = parse_database_url)]
     pub database_url: String,
 }

@@ -3,9 +3,10 @@
 //!
 //! Notices can be lost (a dropped connection, a restart), so they are only a wake-up: the hub
 //! also re-reads the index status every second and pushes whatever it has not pushed yet. Where
-//! it cannot listen at all (a hot standby refuses `LISTEN` during recovery) it follows the
-//! replayed index by reading the status every 200 ms, and finds reverts itself: a checkpoint it
-//! pushed whose hash the reorg window no longer holds (docs/adr/0018-serving-from-a-standby.md).
+//! it cannot listen at all (a hot standby refuses `LISTEN` during recovery; a transaction
+//! pooler with no direct connection given, see `store::ReadPool::notices`) it follows the
+//! index by reading the status every 200 ms, and finds reverts itself: a checkpoint it pushed
+//! whose hash the reorg window no longer holds (docs/adr/0019-serving-from-a-standby.md).
 //! Events reach subscribers only after their transaction committed, in chain order; a revert
 //! is pushed as a REORG before the events that replace the reverted ones.
 
@@ -136,9 +137,21 @@ impl Hub {
         let mut listener = None;
         let mut next_listen = Instant::now();
         let mut deaf_reported = false;
+        let mut started = false;
         loop {
             if listener.is_none() && Instant::now() >= next_listen {
-                match notify::listen(self.reader.pool()).await {
+                let Some(notices) = self.reader.notices() else {
+                    // Behind a transaction pooler with no direct URL: nothing to listen on.
+                    if !deaf_reported {
+                        info!(
+                            "no connection to LISTEN on: following the index every 200 ms, caching no answers"
+                        );
+                        deaf_reported = true;
+                    }
+                    next_listen = Instant::now() + RELISTEN_STANDBY;
+                    continue;
+                };
+                match notify::listen(notices).await {
                     Ok(l) => {
                         listener = Some(l);
                         // Changes made while nobody listened went unseen: start afresh.
@@ -164,6 +177,14 @@ impl Hub {
                         }
                     }
                 }
+            }
+            if !started {
+                // The status is published at once, not a poll interval later: subscriptions
+                // and `X-Min-Block` read it from the first request.
+                if let Err(error) = self.sync(listener.is_some()).await {
+                    debug!(%error, "reading the index status failed; retrying on the next tick");
+                }
+                started = true;
             }
             let poll = if listener.is_some() { POLL_LISTENING } else { POLL_DEAF };
             let notice = tokio::select! {

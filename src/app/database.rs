@@ -8,8 +8,8 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use tracing::info;
 
 use super::AppError;
-use crate::cli::{ApiArgs, DatabaseArgs};
-use crate::store::MIGRATOR;
+use crate::cli::{ApiArgs, DatabaseArgs, Pooler, ServeArgs};
+use crate::store::{MIGRATOR, ReadPool};
 
 /// `jobboard migrate`: applies the migrations over one connection.
 ///
@@ -37,6 +37,45 @@ pub async fn migrate(args: &DatabaseArgs) -> Result<(), AppError> {
 pub(super) fn api_pool_lazy(database_url: &str, api: &ApiArgs) -> Result<PgPool, AppError> {
     Ok(api_pool_options(api).connect_lazy_with(api_connect_options(database_url, api)?))
 }
+
+/// `serve`'s connections, connecting on first use: the API's pool as `--db-pooler` needs it,
+/// and the one connection the change-notice listener takes from `--listen-database-url`
+/// (docs/adr/0018-connection-poolers.md).
+///
+/// # Errors
+/// [`AppError::DatabaseUrl`] when a URL does not parse.
+pub(super) fn serve_pool_lazy(args: &ServeArgs) -> Result<ReadPool, AppError> {
+    let database_url = &args.database.database_url;
+    let notices = args.pooler.listen_database_url.as_deref().map(listen_pool_lazy).transpose()?;
+    Ok(match (args.pooler.db_pooler, notices) {
+        (Pooler::None, None) => ReadPool::direct(api_pool_lazy(database_url, &args.api)?),
+        (Pooler::None, Some(notices)) => {
+            ReadPool::direct(api_pool_lazy(database_url, &args.api)?).with_notices(notices)
+        }
+        (Pooler::Transaction, notices) => {
+            let options: PgConnectOptions = database_url.parse().map_err(AppError::DatabaseUrl)?;
+            // No startup options (pgbouncer refuses parameters it does not track: `options`,
+            // `extra_float_digits`): the statement timeout is SET LOCAL in each read's
+            // transaction instead. No statement cache: nothing prepared outlives a transaction.
+            let options = options.extra_float_digits(None).statement_cache_capacity(0);
+            let reads = api_pool_options(&args.api).connect_lazy_with(options);
+            ReadPool::behind_transaction_pooler(reads, args.api.statement_timeout, notices)
+        }
+    })
+}
+
+/// One connection for `LISTEN`, named in `pg_stat_activity` so an operator can tell it from
+/// the reads.
+fn listen_pool_lazy(database_url: &str) -> Result<PgPool, AppError> {
+    let options: PgConnectOptions = database_url.parse().map_err(AppError::DatabaseUrl)?;
+    Ok(PgPoolOptions::new()
+        .max_connections(1)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect_lazy_with(options.application_name(LISTENER_NAME)))
+}
+
+/// The `application_name` of `serve`'s change-notice connection.
+pub const LISTENER_NAME: &str = "jobboard-listen";
 
 fn api_connect_options(database_url: &str, api: &ApiArgs) -> Result<PgConnectOptions, AppError> {
     let options: PgConnectOptions = database_url.parse().map_err(AppError::DatabaseUrl)?;

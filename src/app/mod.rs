@@ -21,7 +21,7 @@ use std::net::SocketAddr;
 use alloy::primitives::Address;
 
 pub use boards::{BoardStopped, NoDatabaseUrl};
-pub use database::{migrate, unreachable_database};
+pub use database::{LISTENER_NAME, migrate, unreachable_database};
 pub use dev::dev;
 pub use run::{index, run};
 pub use serve::serve;

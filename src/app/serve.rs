@@ -4,15 +4,14 @@
 
 use std::time::Duration;
 
-use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
-use super::database::{api_pool_lazy, unreachable_database};
+use super::database::{serve_pool_lazy, unreachable_database};
 use super::{AppError, listen};
 use crate::api::{self, ApiConfig, ApiState};
 use crate::cli::ServeArgs;
-use crate::store::{Board, Reader, chains_indexing};
+use crate::store::{Board, ReadPool, Reader, chains_indexing};
 use crate::tasks::Tasks;
 use crate::telemetry::Metrics;
 
@@ -27,7 +26,12 @@ pub async fn serve(args: ServeArgs, cancel: CancellationToken) -> Result<(), App
     let config = ApiConfig::try_from(&args.api)?;
     // Lazy: `serve` starts, answers /healthz and says why it is not ready while the database
     // is away or the board is not indexed yet; `find_board` waits for both.
-    let pool = api_pool_lazy(&args.database.database_url, &args.api)?;
+    let pool = serve_pool_lazy(&args)?;
+    if pool.notices().is_none() {
+        info!(
+            "no --listen-database-url behind a transaction pooler: subscriptions follow the index by polling it every second"
+        );
+    }
     let listener = listen(args.api.listen, "listening", "--listen").await?;
     let addr = listener.local_addr().map_err(|source| AppError::Listen {
         doing: "listening",
@@ -73,7 +77,7 @@ async fn stop_with(tasks: Tasks, error: AppError) -> Result<(), AppError> {
 /// # Errors
 /// [`AppError::AmbiguousChain`]: the contract is indexed on several chains and no `--chain-id`
 /// says which.
-async fn find_board(pool: &PgPool, args: &ServeArgs, state: &ApiState) -> Result<Board, AppError> {
+async fn find_board(pool: &ReadPool, args: &ServeArgs, state: &ApiState) -> Result<Board, AppError> {
     let mut reported = false;
     let mut unreadable = false;
     loop {

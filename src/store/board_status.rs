@@ -158,14 +158,14 @@ type StatusRow = (
 ///
 /// # Errors
 /// [`StoreError::Database`] on a failed query, [`StoreError::BadValue`] on a malformed row.
-pub async fn board_statuses(pool: &PgPool) -> Result<Vec<BoardStatus>, StoreError> {
+pub async fn board_statuses<'e>(executor: impl sqlx::PgExecutor<'e>) -> Result<Vec<BoardStatus>, StoreError> {
     let rows: Vec<StatusRow> = sqlx::query_as(
         "SELECT s.chain_id, s.contract, s.name, s.status, s.last_error, s.last_error_at, s.updated_at, \
                 i.block_number, i.block_hash, i.head_block \
          FROM board_status s LEFT JOIN indexer_state i USING (chain_id, contract) \
          ORDER BY s.chain_id, s.contract",
     )
-    .fetch_all(pool)
+    .fetch_all(executor)
     .await?;
     rows.into_iter().map(status_from_row).collect()
 }

@@ -18,6 +18,7 @@ pub mod lock;
 pub mod notify;
 mod project;
 mod read;
+mod read_pool;
 mod revert;
 mod state;
 mod write;
@@ -36,6 +37,7 @@ pub use read::{
     JobOrder, JobRow, JobStatus, Page, PageRequest, PostingRow, Reader, RevisionRow, Scope, SortKey,
     StatusChangeRow,
 };
+pub use read_pool::ReadPool;
 pub use revert::RevertSummary;
 /// How a writer session connects (see [`lock::session_options`]): the store's name for its
 /// driver's connect options, so callers outside `store` need not name the driver.

@@ -150,7 +150,7 @@ pub(crate) fn hash_from_sql(bytes: &[u8]) -> Result<B256, StoreError> {
 /// # Errors
 /// [`StoreError::Database`] on a failed query.
 pub async fn chains_indexing(
-    pool: &sqlx::PgPool,
+    pool: &super::ReadPool,
     contract: &alloy::primitives::Address,
 ) -> Result<Vec<u64>, StoreError> {
     let rows: Vec<i64> =

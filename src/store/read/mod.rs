@@ -30,6 +30,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use sqlx::{PgPool, Postgres, QueryBuilder};
 
+use super::read_pool::ReadPool;
+
 pub use activity::ActivityRow;
 pub use applications::{ApplicationRow, StatusChangeRow};
 pub use filters::{
@@ -47,7 +49,7 @@ use super::{Board, StoreError};
 /// figure that shows the loaders keep a page at a fixed number of statements).
 #[derive(Debug, Clone)]
 pub struct Reader {
-    pool: PgPool,
+    pool: ReadPool,
     board: Board,
     chain_id: i64,
     contract: Vec<u8>,
@@ -104,11 +106,12 @@ const ACTIVITY_FROM: &str = "events e \
        AND a.application_id = e.application_id";
 
 impl Reader {
-    /// A reader of `board`'s data through `pool`.
+    /// A reader of `board`'s data through `pool` (a [`PgPool`] reads and listens directly).
     ///
     /// # Errors
     /// [`StoreError::OutOfRange`] for a chain id above `i64::MAX`.
-    pub fn new(pool: PgPool, board: Board) -> Result<Self, StoreError> {
+    pub fn new(pool: impl Into<ReadPool>, board: Board) -> Result<Self, StoreError> {
+        let pool = pool.into();
         Ok(Self {
             chain_id: board.chain_id_sql()?,
             contract: board.contract.to_vec(),
@@ -123,9 +126,10 @@ impl Reader {
         self.board
     }
 
-    /// The pool reads go through.
-    pub fn pool(&self) -> &PgPool {
-        &self.pool
+    /// The pool the change-notice listener connects from; `None` behind a transaction pooler
+    /// with no direct connection given.
+    pub fn notices(&self) -> Option<&PgPool> {
+        self.pool.notices()
     }
 
     /// SQL statements run so far by this reader and its clones.
