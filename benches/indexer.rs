@@ -6,6 +6,10 @@
 //! 3. runs `jobboard index` (the release binary) as a separate process on an empty database and
 //!    reports events/s, RPC calls per 1000 events, peak RSS, and the ratio to the raw fetch,
 //! 4. measures how soon a new block's events are in the database while following the head.
+//!
+//! With `--chains N` (N >= 2) it instead generates the same load on N anvils with distinct
+//! chain ids and compares one `jobboard index --config` over all of them with the first chain
+//! alone, in the same run (`indexer/chains.rs`).
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -25,6 +29,9 @@ use sqlx::{Connection, PgConnection};
 #[path = "common/mod.rs"]
 mod common;
 
+#[path = "indexer/chains.rs"]
+mod chains;
+
 use common::{Sender, checkpoint, free_port, peak_rss_kib, rpc, say, start_and_generate};
 
 const POLL_INTERVAL_MS: u64 = 200;
@@ -32,10 +39,12 @@ const POLL_INTERVAL_MS: u64 = 200;
 struct Args {
     events: usize,
     live_samples: usize,
+    /// 1: the single-chain bench; more: the several-chains comparison.
+    chains: u64,
 }
 
 fn parse_args() -> Result<Args> {
-    let mut args = Args { events: 100_000, live_samples: 20 };
+    let mut args = Args { events: 100_000, live_samples: 20, chains: 1 };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         match arg.as_str() {
@@ -43,8 +52,12 @@ fn parse_args() -> Result<Args> {
             "--live-samples" => {
                 args.live_samples = it.next().context("--live-samples takes a number")?.parse()?
             }
+            "--chains" => {
+                args.chains = it.next().context("--chains takes a number")?.parse()?;
+                ensure!((1..=8).contains(&args.chains), "--chains takes 1 to 8");
+            }
             "--bench" => {} // passed by `cargo bench`
-            other => bail!("unknown argument {other}; use --events N --live-samples N"),
+            other => bail!("unknown argument {other}; use --events N --live-samples N --chains N"),
         }
     }
     Ok(args)
@@ -121,10 +134,14 @@ async fn main() -> Result<()> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let work = tempfile::tempdir()?;
     say(format!(
-        "== jobboard indexer bench: {} events, {} cores",
+        "== jobboard indexer bench: {} events{}, {} cores",
         args.events,
+        if args.chains > 1 { format!(" on each of {} chains", args.chains) } else { String::new() },
         std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
     ));
+    if args.chains > 1 {
+        return chains::run(&root, work.path(), args.events, args.chains).await;
+    }
 
     let chain = start_and_generate(&root, args.events).await?;
     let (anvil, provider, board, generated, head_after) =

@@ -124,6 +124,53 @@ pub enum ConfigError {
         /// Their contract.
         contract: Address,
     },
+    /// Two boards share a name: the status rows and `--chain` tell boards apart by it.
+    #[error("config file {}: {second} has the same name as {first}: give each board its own name", path.display())]
+    DuplicateName {
+        /// The file.
+        path: PathBuf,
+        /// The board listed first.
+        first: String,
+        /// The board listed again.
+        second: String,
+    },
+    /// The file lists several boards and a command that talks to one was not told which.
+    #[error(
+        "config file {} lists {count} boards: pick one with --chain <name or chain id> \
+         (JOBBOARD_CHAIN): {boards}",
+        path.display()
+    )]
+    NoChainPicked {
+        /// The file.
+        path: PathBuf,
+        /// How many boards it lists.
+        count: usize,
+        /// Its boards, as `"name" (chain N)`.
+        boards: String,
+    },
+    /// `--chain` is neither the name nor the chain id of a board in the file.
+    #[error("config file {} has no board {chain:?} (by name or chain id): it lists {boards}", path.display())]
+    NoSuchBoard {
+        /// The file.
+        path: PathBuf,
+        /// What `--chain` said.
+        chain: String,
+        /// Its boards, as `"name" (chain N)`.
+        boards: String,
+    },
+    /// `--chain` is a chain id with several boards on it (several contracts on one chain).
+    #[error(
+        "config file {} has several boards on chain {chain_id}: {boards}; pick one with --chain <name>",
+        path.display()
+    )]
+    SeveralOnChain {
+        /// The file.
+        path: PathBuf,
+        /// The chain id given.
+        chain_id: u64,
+        /// The boards on it, as `"name" (chain N)`.
+        boards: String,
+    },
 }
 
 /// The file as TOML gives it: boards kept as tables so each is checked on its own and its
@@ -198,6 +245,7 @@ impl ConfigFile {
         }
         let mut boards = Vec::with_capacity(raw.board.len());
         let mut seen: HashMap<(u64, Address), String> = HashMap::new();
+        let mut names: HashMap<String, String> = HashMap::new();
         for (index, table) in raw.board.into_iter().enumerate() {
             let named = board_label(index, table.get("name").and_then(toml::Value::as_str));
             let board: RawBoard =
@@ -226,10 +274,58 @@ impl ConfigFile {
                     contract: key.1,
                 });
             }
+            if let Some(first) = names.insert(board.name.clone(), named.clone()) {
+                return Err(ConfigError::DuplicateName { path: path.to_owned(), first, second: named });
+            }
             boards.push(board);
         }
         Ok(ConfigFile { path: path.to_owned(), database_url, metrics_listen, boards })
     }
+
+    /// The one board a command that talks to a single board (`job`, `application`) uses: the
+    /// board named `chain`, else the one board on chain id `chain` (names are unique, and a
+    /// name wins over a chain id); with `chain` unset, the file's only board.
+    ///
+    /// # Errors
+    /// [`ConfigError::NoChainPicked`] when `chain` is unset and the file lists several boards,
+    /// [`ConfigError::NoSuchBoard`] when `chain` matches none, and
+    /// [`ConfigError::SeveralOnChain`] when it is a chain id with several boards on it; each
+    /// lists the boards to choose from.
+    pub fn pick(&self, chain: Option<&str>) -> Result<&BoardConfig, ConfigError> {
+        let path = self.path.clone();
+        let Some(chain) = chain.map(str::trim) else {
+            return match self.boards.as_slice() {
+                [only] => Ok(only),
+                boards => Err(ConfigError::NoChainPicked {
+                    path,
+                    count: boards.len(),
+                    boards: listing(boards.iter()),
+                }),
+            };
+        };
+        if let Some(board) = self.boards.iter().find(|b| b.name == chain) {
+            return Ok(board);
+        }
+        let chain_id = chain.parse::<u64>().ok();
+        let on_chain: Vec<&BoardConfig> =
+            self.boards.iter().filter(|b| Some(b.chain_id) == chain_id).collect();
+        match (on_chain.as_slice(), chain_id) {
+            ([one], _) => Ok(*one),
+            ([_, _, ..], Some(chain_id)) => {
+                Err(ConfigError::SeveralOnChain { path, chain_id, boards: listing(on_chain.iter().copied()) })
+            }
+            _ => Err(ConfigError::NoSuchBoard {
+                path,
+                chain: chain.to_owned(),
+                boards: listing(self.boards.iter()),
+            }),
+        }
+    }
+}
+
+/// `"base" (chain 8453), "bsc" (chain 56)`: boards as an error message lists them to choose from.
+fn listing<'a>(boards: impl Iterator<Item = &'a BoardConfig>) -> String {
+    boards.map(|b| format!("{:?} (chain {})", b.name, b.chain_id)).collect::<Vec<_>>().join(", ")
 }
 
 /// "board 2 (\"base\")": boards are numbered from 1 as they appear in the file.
@@ -424,5 +520,38 @@ mod tests {
         parse(&format!("{}{}", board(5, "a", ""), board(6, "b", ""))).expect("two chains");
         assert!(error("database_url = \"postgres://h/db\"\n").contains("no [[board]] listed"));
         assert!(error("[[board\n").starts_with("config file boards.toml: "));
+        let named_twice = format!("{}{}", board(5, "a", ""), board(6, "a", ""));
+        assert!(
+            error(&named_twice).contains("board 2 (\"a\") has the same name as board 1 (\"a\")"),
+            "{}",
+            error(&named_twice)
+        );
+    }
+
+    #[test]
+    fn a_board_is_picked_by_name_or_chain_id_and_a_miss_lists_the_boards() {
+        let other = "0x0000000000000000000000000000000000000042";
+        let text = format!(
+            "{}{}{}",
+            board(8453, "base", ""),
+            board(56, "bsc", ""),
+            board(56, "bsc-2", "").replace(CONTRACT, other)
+        );
+        let config = parse(&text).expect("three boards");
+        let pick = |chain: Option<&str>| config.pick(chain).map(|b| b.name.as_str());
+        assert_eq!(pick(Some("base")).expect("by name"), "base");
+        assert_eq!(pick(Some(" 8453 ")).expect("by chain id"), "base");
+        assert_eq!(pick(Some("bsc-2")).expect("by name on a shared chain"), "bsc-2");
+        let list = "\"base\" (chain 8453), \"bsc\" (chain 56), \"bsc-2\" (chain 56)";
+        let none = pick(None).expect_err("several boards, none picked").to_string();
+        assert!(none.contains("lists 3 boards: pick one with --chain") && none.ends_with(list), "{none}");
+        let miss = pick(Some("eth")).expect_err("no such board").to_string();
+        assert!(miss.contains("no board \"eth\" (by name or chain id): it lists ") && miss.ends_with(list));
+        let shared = pick(Some("56")).expect_err("two boards on chain 56").to_string();
+        assert!(shared.contains("several boards on chain 56: \"bsc\" (chain 56), \"bsc-2\""), "{shared}");
+
+        let one = parse(&board(1, "only", "")).expect("one board");
+        assert_eq!(one.pick(None).map(|b| b.name.as_str()).expect("the only board"), "only");
+        assert!(one.pick(Some("2")).is_err(), "a --chain that names no board is refused even then");
     }
 }

@@ -41,13 +41,22 @@ pub fn say(line: impl AsRef<str>) {
     let _ = std::io::stdout().flush();
 }
 
+/// anvil's own chain id, which [`start_and_generate`] keeps.
+pub const ANVIL_CHAIN_ID: u64 = 31337;
+
 /// Starts anvil (101 funded accounts, manual mining), deploys the board, generates about
 /// `events` events, mines 72 empty blocks on top so that the whole history is below anvil's
 /// finalized block (head - 64), and prints a `generated` line.
 pub async fn start_and_generate(root: &Path, events: usize) -> Result<Chain> {
+    start_and_generate_on(root, events, ANVIL_CHAIN_ID).await
+}
+
+/// [`start_and_generate`] on an anvil reporting `chain_id`: the same load on several chains.
+pub async fn start_and_generate_on(root: &Path, events: usize, chain_id: u64) -> Result<Chain> {
+    let chain_id_arg = chain_id.to_string();
     let anvil = AnvilProcess::start(
         &find_anvil(root)?,
-        &["--accounts", "101", "--gas-limit", "300000000", "--no-mining"],
+        &["--accounts", "101", "--gas-limit", "300000000", "--no-mining", "--chain-id", &chain_id_arg],
     )?;
     let provider = ProviderBuilder::new()
         .disable_recommended_fillers()
@@ -70,7 +79,7 @@ pub async fn start_and_generate(root: &Path, events: usize) -> Result<Chain> {
     let _: serde_json::Value = rpc(&provider, "anvil_mine", serde_json::json!(["0x48"])).await?;
     let head_after = provider.get_block_number().await?;
     say(format!(
-        "generated   {generated} events in blocks {}..={head} in {:.1?}",
+        "generated   {generated} events in blocks {}..={head} of chain {chain_id} in {:.1?}",
         deployment.block,
         started.elapsed()
     ));

@@ -11,15 +11,38 @@ use super::posting::parse_deadline;
 use crate::args::{NodeArgs, parse_duration};
 use crate::contract::ApplicationStatus;
 
-/// Where the board is and how to print: shared by every job and application command.
+/// Where the board is and how to print: shared by every job and application command. The
+/// board comes from the flags (`--rpc-url`, `--contract`, `--chain-id`), or from a boards file
+/// (`--config`, as `jobboard index` reads it) where `--chain` picks one; the two exclude each
+/// other, so a command never mixes one board's node with another's contract.
 #[derive(Debug, Clone, Args)]
 pub struct BoardArgs {
+    /// A boards file (TOML, as `jobboard index --config` reads it): the board `--chain` picks
+    /// gives the node (the first of its rpc_urls), the contract and the chain id; replaces
+    /// --rpc-url, --contract and --chain-id.
+    #[arg(
+        long,
+        env = "JOBBOARD_CONFIG",
+        value_name = "PATH",
+        conflicts_with_all = ["rpc_url", "contract", "chain_id"]
+    )]
+    pub config: Option<PathBuf>,
+    /// With --config: the board to use, by its name or its chain id; may be omitted when the
+    /// file lists one board.
+    #[arg(
+        long,
+        env = "JOBBOARD_CHAIN",
+        value_name = "NAME|CHAIN_ID",
+        requires = "config",
+        conflicts_with_all = ["rpc_url", "contract", "chain_id"]
+    )]
+    pub chain: Option<String>,
     /// The node to talk to.
     #[command(flatten)]
     pub node: NodeArgs,
     /// The JobBoard contract's address.
-    #[arg(long, env = "JOBBOARD_CONTRACT")]
-    pub contract: Address,
+    #[arg(long, env = "JOBBOARD_CONTRACT", required_unless_present = "config")]
+    pub contract: Option<Address>,
     /// The chain id the node must be on: a guard against signing on the wrong network.
     #[arg(long = "chain-id", env = "JOBBOARD_CHAIN_ID")]
     pub chain_id: Option<u64>,
@@ -145,9 +168,10 @@ pub struct JobUpdateArgs {
     #[arg(long)]
     pub id: u64,
     /// The first block to search for the job's current posting (the board's deploy block);
-    /// the posting text lives only in events, so updating reads it from the logs.
-    #[arg(long = "start-block", env = "JOBBOARD_START_BLOCK", default_value_t = 0)]
-    pub start_block: u64,
+    /// the posting text lives only in events, so updating reads it from the logs. Defaults to
+    /// the board's start_block with --config, else to 0.
+    #[arg(long = "start-block", env = "JOBBOARD_START_BLOCK")]
+    pub start_block: Option<u64>,
     /// The board and the signer.
     #[command(flatten)]
     pub send: SendArgs,

@@ -64,7 +64,10 @@ async fn update(args: JobUpdateArgs) -> Result<(), ActionError> {
     if let Some(error) = refusal {
         return Err(ActionError::Refused { operation: "updateJob", reason: describe_revert(&error) });
     }
-    let current = session.current_posting(args.id, args.start_block).await?;
+    // The posting is searched for from the board's deploy block: --start-block, else the
+    // boards file's start_block, else the chain's first block.
+    let start_block = args.start_block.or(session.start_block).unwrap_or(0);
+    let current = session.current_posting(args.id, start_block).await?;
     let (posting, changed) = input.apply_to(&current)?;
     validate_fields(&posting)?;
     check_deadline(posting.deadline, session.chain_time().await?)?;

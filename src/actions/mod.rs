@@ -23,6 +23,7 @@ mod refusal;
 mod revert;
 mod session;
 mod signer;
+mod target;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -44,6 +45,7 @@ pub use posting::{
 pub use refusal::{Funding, NodeRefusal, Unfunded, explain_deploy_refusal};
 pub use revert::describe_revert;
 pub use signer::{KEYSTORE_PASSWORD_ENV, load_signer};
+pub use target::{Named, Origin};
 
 /// Why a job or application command failed. Each message says what to do about it.
 #[derive(Debug, thiserror::Error)]
@@ -87,24 +89,37 @@ pub enum ActionError {
     /// Reading the password from the terminal failed.
     #[error("cannot read the keystore password from the terminal")]
     Prompt(#[source] std::io::Error),
+    /// No board was given: neither `--contract` nor `--config`.
+    #[error("no board given: pass --contract (and --rpc-url), or --config FILE and --chain NAME")]
+    NoBoard,
+    /// The boards file (`--config`) cannot be read, or `--chain` picks no single board of it.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
     /// The node does not answer at all.
     #[error(
         "the RPC URL {url} is not reachable: start the node (`make dev` runs one at \
-         http://127.0.0.1:8545), or pass --rpc-url (or set JOBBOARD_RPC_URL) to one that runs"
+         http://127.0.0.1:8545), or point {} at one that runs",
+        origin.rpc_url()
     )]
     Unreachable {
         /// The URL, with any key in it redacted.
         url: String,
+        /// Where the URL came from.
+        origin: Origin,
         /// The transport's error.
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
-    /// The node is on another chain than `--chain-id` says.
+    /// The node is on another chain than `--chain-id` (or the board's `chain_id`) says.
     #[error(
-        "--chain-id is {expected} but the node at {url} is on chain {actual}: point --rpc-url \
-         (JOBBOARD_RPC_URL) at a node of chain {expected}, or correct --chain-id (JOBBOARD_CHAIN_ID)"
+        "the node at {url} is on chain {actual}, not chain {expected}: point {} at a node of chain \
+         {expected}, or correct {}",
+        origin.rpc_url(),
+        origin.chain_id()
     )]
     WrongChain {
+        /// Where the chain id and the URL came from.
+        origin: Origin,
         /// The chain asked for.
         expected: u64,
         /// The node's chain.
@@ -165,10 +180,14 @@ pub enum ActionError {
     },
     /// Nothing is deployed at `--contract` on the node's chain.
     #[error(
-        "no contract at --contract {address} on chain {chain_id}: check --contract (JOBBOARD_CONTRACT) \
-         and that --rpc-url points at the chain the board was deployed on"
+        "no contract at {address} on chain {chain_id}: check {} and that {} points at the chain the \
+         board was deployed on",
+        origin.contract(),
+        origin.rpc_url()
     )]
     NoContract {
+        /// Where the address came from.
+        origin: Origin,
         /// The address given.
         address: Address,
         /// The node's chain.
@@ -176,10 +195,13 @@ pub enum ActionError {
     },
     /// Code is deployed at `--contract` but it does not answer like a JobBoard.
     #[error(
-        "the contract at --contract {address} on chain {chain_id} is not a JobBoard (its VERSION() call \
-         failed): check --contract"
+        "the contract at {address} on chain {chain_id} is not a JobBoard (its VERSION() call failed): \
+         check {}",
+        origin.contract()
     )]
     NotABoard {
+        /// Where the address came from.
+        origin: Origin,
         /// The address given.
         address: Address,
         /// The node's chain.

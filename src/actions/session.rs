@@ -15,6 +15,7 @@ use super::args::{BoardArgs, SignerArgs};
 use super::refusal::{NodeRefusal, Refused, explain};
 use super::revert::describe_revert;
 use super::signer::load_signer;
+use super::target::Target;
 use crate::chain::{RangeRefusal, parse_refusal, redact, redacted};
 use crate::contract::{BoardEvent, JobBoard, Posting};
 
@@ -36,6 +37,8 @@ pub(crate) struct Session {
     pub board: JobBoard::JobBoardInstance<DynProvider>,
     /// The node's chain id.
     pub chain_id: u64,
+    /// The board's deploy block, when the boards file gives it.
+    pub start_block: Option<u64>,
     /// The signer's address, for sending sessions.
     pub sender: Option<Address>,
     tx_timeout: Duration,
@@ -54,14 +57,15 @@ pub(crate) struct Sent {
 }
 
 impl Session {
-    /// Loads the signer (if `signer` is given), then connects and checks that the node answers
-    /// and that `--contract` is a JobBoard.
+    /// Resolves the board (the flags, or `--chain` in `--config`), loads the signer (if
+    /// `signer` is given), then connects and checks that the node answers, is on the board's
+    /// chain when that is known, and that the contract is a JobBoard.
     ///
     /// # Errors
-    /// Key errors, [`ActionError::Unreachable`], [`ActionError::NoContract`],
-    /// [`ActionError::NotABoard`].
+    /// [`ActionError::Config`], key errors, [`ActionError::Unreachable`],
+    /// [`ActionError::WrongChain`], [`ActionError::NoContract`], [`ActionError::NotABoard`].
     pub async fn connect(args: &BoardArgs, signer: Option<&SignerArgs>) -> Result<Session, ActionError> {
-        let url = args.node.rpc_url.clone();
+        let Target { rpc_url: url, contract, chain_id: expected, start_block, origin } = args.target()?;
         let (provider, sender, tx_timeout) = match signer {
             Some(signer_args) => {
                 let signer = load_signer(signer_args.key.keystore.as_deref())?;
@@ -73,6 +77,7 @@ impl Session {
         };
         let unreachable = |source: Box<dyn std::error::Error + Send + Sync>| ActionError::Unreachable {
             url: redact(&url),
+            origin: origin.clone(),
             source,
         };
         let chain_id = match tokio::time::timeout(CONNECT_TIMEOUT, provider.get_chain_id()).await {
@@ -87,20 +92,20 @@ impl Session {
             Ok(Err(error)) => return Err(unreachable(Box::new(redacted(&error)))),
             Ok(Ok(chain_id)) => chain_id,
         };
-        if let Some(expected) = args.chain_id
+        if let Some(expected) = expected
             && expected != chain_id
         {
-            return Err(ActionError::WrongChain { expected, actual: chain_id, url: redact(&url) });
+            return Err(ActionError::WrongChain { origin, expected, actual: chain_id, url: redact(&url) });
         }
-        let code = provider.get_code_at(args.contract).await.map_err(|e| rpc_error("eth_getCode", e))?;
+        let code = provider.get_code_at(contract).await.map_err(|e| rpc_error("eth_getCode", e))?;
         if code.is_empty() {
-            return Err(ActionError::NoContract { address: args.contract, chain_id });
+            return Err(ActionError::NoContract { origin, address: contract, chain_id });
         }
-        let board = JobBoard::new(args.contract, provider.clone());
+        let board = JobBoard::new(contract, provider.clone());
         if board.VERSION().call().await.is_err() {
-            return Err(ActionError::NotABoard { address: args.contract, chain_id });
+            return Err(ActionError::NotABoard { origin, address: contract, chain_id });
         }
-        Ok(Session { provider, board, chain_id, sender, tx_timeout, url: redact(&url) })
+        Ok(Session { provider, board, chain_id, start_block, sender, tx_timeout, url: redact(&url) })
     }
 
     /// The signer's address.

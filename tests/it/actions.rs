@@ -26,7 +26,9 @@ use crate::support::db::test_database;
 use crate::support::harness::{Anvil, JobboardProcess, repo_root};
 
 /// Variables that would leak the developer's own setup into the runs.
-const CLEARED_ENV: [&str; 9] = [
+const CLEARED_ENV: [&str; 11] = [
+    "JOBBOARD_CONFIG",
+    "JOBBOARD_CHAIN",
     "JOBBOARD_PRIVATE_KEY",
     "JOBBOARD_KEYSTORE",
     "JOBBOARD_KEYSTORE_PASSWORD",
@@ -42,7 +44,7 @@ const CLEARED_ENV: [&str; 9] = [
 pub(crate) struct Board {
     pub anvil: Anvil,
     pub address: Address,
-    deploy_block: u64,
+    pub deploy_block: u64,
     pub provider: RootProvider,
 }
 
@@ -56,11 +58,11 @@ impl Run {
         String::from_utf8_lossy(&self.output.stdout).into_owned()
     }
 
-    fn stderr(&self) -> String {
+    pub fn stderr(&self) -> String {
         String::from_utf8_lossy(&self.output.stderr).into_owned()
     }
 
-    fn code(&self) -> Option<i32> {
+    pub fn code(&self) -> Option<i32> {
         self.output.status.code()
     }
 
@@ -92,7 +94,12 @@ pub(crate) fn key_hex(key: &PrivateKeySigner) -> String {
 impl Board {
     /// Starts anvil and deploys a board with `jobboard deploy --json`.
     pub fn start() -> Result<Board> {
-        let anvil = Anvil::spawn()?;
+        Self::start_with(&[])
+    }
+
+    /// [`Board::start`] with extra anvil arguments (e.g. `--chain-id 31338`).
+    pub fn start_with(anvil_args: &[&str]) -> Result<Board> {
+        let anvil = Anvil::spawn_with(anvil_args)?;
         let deployed = jobboard_at(anvil.endpoint.as_str())
             .env("JOBBOARD_PRIVATE_KEY", key_hex(&anvil.keys[0]))
             .args(["deploy", "--json"])
@@ -158,11 +165,18 @@ impl Board {
 
 /// The binary with the developer's own settings removed and `rpc` as its node.
 pub(crate) fn jobboard_at(rpc: &str) -> Command {
+    let mut command = jobboard_bare();
+    command.env("JOBBOARD_RPC_URL", rpc);
+    command
+}
+
+/// The binary with the developer's own settings removed, no node and no contract.
+pub(crate) fn jobboard_bare() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_jobboard"));
     for name in CLEARED_ENV {
         command.env_remove(name);
     }
-    command.env("JOBBOARD_RPC_URL", rpc).env_remove("JOBBOARD_CONTRACT").stdin(Stdio::null());
+    command.env_remove("JOBBOARD_RPC_URL").env_remove("JOBBOARD_CONTRACT").stdin(Stdio::null());
     command
 }
 
@@ -592,7 +606,10 @@ async fn bad_input_and_a_wrong_setup_fail_before_sending_with_a_message_that_say
     expect_failure(unreachable, &["RPC URL http://127.0.0.1:9 is not reachable", "--rpc-url"])?;
     let nobody = Address::repeat_byte(0x42).to_string();
     let no_contract = board.run(0, &["job", "close", "--id", "1", "--contract", &nobody])?;
-    expect_failure(no_contract, &["no contract at --contract", "on chain 31337", "check --contract"])?;
+    expect_failure(
+        no_contract,
+        &[&format!("no contract at {nobody} on chain 31337"), "check --contract (JOBBOARD_CONTRACT)"],
+    )?;
 
     assert_eq!(board.contract().nextJobId().call().await?, U256::from(1), "nothing may have been posted");
     Ok(())

@@ -6,6 +6,7 @@
 mod support;
 
 mod actions;
+mod actions_chains;
 mod api;
 mod api_boards;
 mod api_hostile;

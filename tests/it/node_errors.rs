@@ -95,7 +95,8 @@ async fn a_wrong_chain_is_named_before_anything_is_signed() -> Result<()> {
     let message = run.failure(1)?;
     eprintln!("--- wrong chain:\n{message}");
     ensure!(
-        message.contains("--chain-id is 11155111 but the node at") && message.contains("is on chain 31337"),
+        message.contains("is on chain 31337, not chain 11155111")
+            && message.contains("correct --chain-id (JOBBOARD_CHAIN_ID)"),
         "{message}"
     );
     assert_eq!(board.contract().nextJobId().call().await?, U256::from(1), "something was posted");

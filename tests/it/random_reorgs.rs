@@ -98,17 +98,7 @@ async fn run(seed: u64, rounds: usize, reverted: &mut Reverted) -> Result<()> {
         if rng.random_bool(0.3) {
             // The new branch is not empty: it posts a job of its own (with an id the reverted
             // branch had given to another job).
-            let posting = TestPosting {
-                title: format!("branch {seed}.{round}").into_bytes(),
-                company: Vec::new(),
-                location: Vec::new(),
-                tags: b"reorg".to_vec(),
-                description: Vec::new(),
-                salary_currency: Vec::new(),
-                salary_min: 0,
-                salary_max: 0,
-                deadline: 0,
-            };
+            let posting = TestPosting::titled(format!("branch {seed}.{round}"), "reorg");
             chain.reorg_with(depth, chain.anvil.address(3), posting.post_calldata()).await?;
         } else {
             chain.reorg(depth).await?;

@@ -44,6 +44,21 @@ alloy::sol! {
 }
 
 impl TestPosting {
+    /// A posting with only a title and tags, every other field empty: the smallest valid one.
+    pub fn titled(title: String, tags: &str) -> TestPosting {
+        TestPosting {
+            title: title.into_bytes(),
+            company: Vec::new(),
+            location: Vec::new(),
+            tags: tags.as_bytes().to_vec(),
+            description: Vec::new(),
+            salary_currency: Vec::new(),
+            salary_min: 0,
+            salary_max: 0,
+            deadline: 0,
+        }
+    }
+
     fn wire(&self) -> WirePosting {
         WirePosting {
             title: Bytes::from(self.title.clone()),
