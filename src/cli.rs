@@ -123,7 +123,7 @@ pub struct PoolerArgs {
     pub db_pooler: Pooler,
     /// A direct PostgreSQL URL (never through a transaction pooler) on which subscriptions
     /// LISTEN for the indexer's change notices; one connection. Default: --database-url, unless
-    /// --db-pooler transaction, where subscriptions then poll the index every second instead.
+    /// --db-pooler transaction, where subscriptions then poll the index every 200 ms instead.
     #[arg(long = "listen-database-url", env = "JOBBOARD_LISTEN_DATABASE_URL", value_parser = parse_database_url)]
     pub listen_database_url: Option<String>,
 }

@@ -29,7 +29,7 @@ pub async fn serve(args: ServeArgs, cancel: CancellationToken) -> Result<(), App
     let pool = serve_pool_lazy(&args)?;
     if pool.notices().is_none() {
         info!(
-            "no --listen-database-url behind a transaction pooler: subscriptions follow the index by polling it every second"
+            "no --listen-database-url behind a transaction pooler: subscriptions follow the index by polling it every 200 ms, and the result cache is off"
         );
     }
     let listener = listen(args.api.listen, "listening", "--listen").await?;
