@@ -178,7 +178,8 @@ impl Reader {
 /// revert notices (a hot standby) and must find a fork point itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IndexedWindow {
-    /// The hashes now held for the blocks asked about that are in the reorg window.
+    /// The hashes now held for the blocks asked about that are in the reorg window (and for
+    /// the floor block).
     pub hashes: std::collections::HashMap<u64, B256>,
     /// The lowest block of the reorg window: blocks below it are final, never reverted.
     /// `None` when the window is empty.
@@ -195,20 +196,18 @@ impl Reader {
             .iter()
             .map(|&n| crate::store::to_sql_i64(n, "block number"))
             .collect::<Result<Vec<i64>, _>>()?;
+        // One round trip: the blocks asked about, and the window's lowest block (its floor).
         let rows: Vec<(i64, Vec<u8>)> = sqlx::query_as(
-            "SELECT number, hash FROM blocks WHERE chain_id = $1 AND contract = $2 AND number = ANY($3)",
+            "SELECT number, hash FROM blocks WHERE chain_id = $1 AND contract = $2 \
+             AND (number = ANY($3) OR number = \
+                 (SELECT min(number) FROM blocks WHERE chain_id = $1 AND contract = $2))",
         )
         .bind(self.chain_id)
         .bind(&self.contract)
         .bind(&numbers)
         .fetch_all(&self.pool)
         .await?;
-        let floor: Option<i64> =
-            sqlx::query_scalar("SELECT min(number) FROM blocks WHERE chain_id = $1 AND contract = $2")
-                .bind(self.chain_id)
-                .bind(&self.contract)
-                .fetch_one(&self.pool)
-                .await?;
+        let floor = rows.iter().map(|&(number, _)| number).min();
         let hashes = rows
             .into_iter()
             .map(|(number, hash)| Ok((u64_from(number, "blocks.number")?, b256_from(&hash, "blocks.hash")?)))
