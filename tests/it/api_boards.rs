@@ -11,7 +11,7 @@ use serde_json::Value;
 use crate::support::db::test_database;
 use crate::support::dev::free_port;
 use crate::support::harness::JobboardProcess;
-use crate::support::scenario::{Scenario, TestChain};
+use crate::support::scenario::{Scenario, TestChain, board_entry};
 use crate::support::serve::ServeProcess;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -27,10 +27,7 @@ async fn meta_and_readyz_list_every_board_and_name_the_unhealthy_one() -> Result
     let dir = tempfile::tempdir()?;
     let mut text = String::new();
     for (name, chain) in ["alpha", "beta"].iter().zip(&chains) {
-        text.push_str(&format!(
-            "[[board]]\nname = \"{name}\"\nchain_id = {}\nrpc_urls = [\"{}\"]\ncontract = \"{}\"\nstart_block = {}\npoll_interval = \"50ms\"\n\n",
-            chain.chain_id, chain.anvil.endpoint, chain.board, chain.deploy_block
-        ));
+        text.push_str(&board_entry(name, chain));
     }
     text.push_str(&format!(
         "[[board]]\nname = \"gamma\"\nchain_id = 31339\nrpc_urls = [\"{dead}\"]\ncontract = \"{}\"\nstart_block = 0\n",

@@ -295,8 +295,11 @@ async fn dev_with_two_chains_seeds_and_indexes_both_in_one_process() -> Result<(
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     pool.close().await;
-    // The API serves the first chain for now.
-    let data = dev.query("{ jobs(first: 1) { totalCount } }").await?;
-    ensure!(count(&data, "/jobs/totalCount") == 30, "{data}");
+    // The API serves both chains: each on its own, and merged.
+    let data = dev
+        .query(r#"{ a: jobs(chainId: "31337") { totalCount } b: jobs(chainId: "31338") { totalCount } all: jobs { totalCount } }"#)
+        .await?;
+    ensure!(count(&data, "/a/totalCount") == 30 && count(&data, "/b/totalCount") == 30, "{data}");
+    ensure!(count(&data, "/all/totalCount") == 60, "{data}");
     dev.interrupt()
 }

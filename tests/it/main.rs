@@ -9,6 +9,7 @@ mod actions;
 mod actions_chains;
 mod api;
 mod api_boards;
+mod api_chains;
 mod api_hostile;
 mod api_limits;
 mod api_plans;

@@ -24,8 +24,13 @@ export interface QueryOptions {
 
 const ENDPOINT = "/graphql";
 
-/** Runs a query and returns its `data`; a GraphQL error becomes an [`ApiError`]. */
+/** Runs a query and returns its `data`; a GraphQL error becomes an [`ApiError`]. A query that
+ * declares `$chainId` reads the page's board (the API's first, `_meta`): an API serving several
+ * chains needs the chain on every lookup, and the page shows one board. */
 export async function gql<T>(query: string, variables: Record<string, unknown> = {}, options: QueryOptions = {}): Promise<T> {
+  if (query.includes("$chainId") && !("chainId" in variables)) {
+    variables = { ...variables, chainId: (await boardMeta()).chainId };
+  }
   const headers: Record<string, string> = { "content-type": "application/json" };
   if (options.minBlock !== undefined) headers["x-min-block"] = String(options.minBlock);
   const init: RequestInit = { method: "POST", headers, body: JSON.stringify({ query, variables }) };

@@ -103,6 +103,22 @@ impl ServeProcess {
         Ok((status, value))
     }
 
+    /// [`ServeProcess::post`] with `X-Min-Block: chain_id:block`.
+    pub async fn post_chain_at(&self, body: String, chain_id: u64, block: u64) -> Result<(u16, Value)> {
+        let response = reqwest::Client::new()
+            .post(format!("{}/graphql", self.base))
+            .header("content-type", "application/json")
+            .header("x-min-block", format!("{chain_id}:{block}"))
+            .body(body)
+            .send()
+            .await?;
+        let status = response.status().as_u16();
+        let text = response.text().await?;
+        let value =
+            serde_json::from_str(&text).with_context(|| format!("non-JSON answer ({status}): {text}"))?;
+        Ok((status, value))
+    }
+
     /// Runs a query: its whole answer.
     pub async fn query(&self, query: &str) -> Result<Value> {
         Ok(self.post(json!({ "query": query }).to_string()).await?.1)

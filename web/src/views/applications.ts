@@ -28,8 +28,8 @@ interface JobApplications {
   applications: { totalCount: number; nodes: Row[] };
 }
 
-const QUERY = `query JobApplications($id: ID!, $where: ApplicationFilter) {
-  job(id: $id) {
+const QUERY = `query JobApplications($chainId: BigInt, $id: ID!, $where: ApplicationFilter) {
+  job(chainId: $chainId, id: $id) {
     id title status employer { address }
     applications(where: $where, first: 500, orderBy: OLDEST) {
       totalCount

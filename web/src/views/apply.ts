@@ -29,8 +29,8 @@ interface Existing {
   submittedAt: string;
 }
 
-const EXISTING = `query Mine($job: ID!, $me: Address!) {
-  applications(where: { jobId: $job, applicant: $me, status_in: [SUBMITTED, SHORTLISTED, REJECTED, HIRED] }, first: 1) {
+const EXISTING = `query Mine($chainId: BigInt, $job: ID!, $me: Address!) {
+  applications(chainId: $chainId, where: { jobId: $job, applicant: $me, status_in: [SUBMITTED, SHORTLISTED, REJECTED, HIRED] }, first: 1) {
     nodes { id status submittedAt }
   }
 }`;

@@ -23,8 +23,8 @@ interface DashboardJob extends Counts {
 
 const counts = STATUS_CODES.map((status) => `${status}: applications(where: { status: ${status} }, first: 1) { totalCount }`).join("\n");
 
-const DASHBOARD = `query Dashboard($me: Address!) {
-  employer(address: $me) {
+const DASHBOARD = `query Dashboard($chainId: BigInt, $me: Address!) {
+  employer(chainId: $chainId, address: $me) {
     jobCount openJobCount
     jobs(first: 100) { nodes { id title company status postedAt deadline ${counts} } }
   }

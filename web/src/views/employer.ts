@@ -9,8 +9,8 @@ import { jobList, type JobPage } from "./visitor/list";
 
 const PAGE_SIZE = 20;
 
-const EMPLOYER = `query Employer($address: Address!, $first: Int!, $after: String) {
-  employer(address: $address) {
+const EMPLOYER = `query Employer($chainId: BigInt, $address: Address!, $first: Int!, $after: String) {
+  employer(chainId: $chainId, address: $address) {
     address jobCount openJobCount
     jobs(first: $first, after: $after, orderBy: NEWEST) { nodes { ...JobCard } pageInfo { hasNextPage endCursor } }
   }

@@ -12,8 +12,8 @@ import { REVISION_FIELDS, revisionHistory, type Revision } from "./visitor/revis
 
 const REVISION_LIMIT = 50;
 
-const JOB = `query Job($id: ID!, $revisions: Int!) {
-  job(id: $id) {
+const JOB = `query Job($chainId: BigInt, $id: ID!, $revisions: Int!) {
+  job(chainId: $chainId, id: $id) {
     id title company location tags description salaryCurrency salaryMin salaryMax
     deadline deadlineUnix status postedAt postedBlock postedTx updatedAt closedAt applicationCount
     employer { address jobCount }

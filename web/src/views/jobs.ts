@@ -14,8 +14,8 @@ import { combine, readSearch, searchVariables, writeSearch, type JobFilter, type
 const PAGE_SIZE = 20;
 const TYPING_PAUSE_MS = 300;
 
-const JOBS = `query Jobs($where: JobFilter, $search: String, $orderBy: JobOrderBy, $first: Int!, $after: String, $count: Boolean!) {
-  jobs(where: $where, search: $search, orderBy: $orderBy, first: $first, after: $after) {
+const JOBS = `query Jobs($chainId: BigInt, $where: JobFilter, $search: String, $orderBy: JobOrderBy, $first: Int!, $after: String, $count: Boolean!) {
+  jobs(chainId: $chainId, where: $where, search: $search, orderBy: $orderBy, first: $first, after: $after) {
     totalCount @include(if: $count)
     nodes { ...JobCard }
     pageInfo { hasNextPage endCursor }
@@ -23,8 +23,8 @@ const JOBS = `query Jobs($where: JobFilter, $search: String, $orderBy: JobOrderB
 }
 ${JOB_CARD_FRAGMENT}`;
 
-const MATCHES = `query NewJobMatches($where: JobFilter, $search: String) {
-  jobs(where: $where, search: $search, first: 1) { nodes { id } }
+const MATCHES = `query NewJobMatches($chainId: BigInt, $where: JobFilter, $search: String) {
+  jobs(chainId: $chainId, where: $where, search: $search, first: 1) { nodes { id } }
 }`;
 
 interface JobsAnswer {

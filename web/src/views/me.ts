@@ -25,8 +25,8 @@ interface MyApplication {
   history: Change[];
 }
 
-const MINE = `query Mine($me: Address!) {
-  applications(where: { applicant: $me }, first: 200) {
+const MINE = `query Mine($chainId: BigInt, $me: Address!) {
+  applications(chainId: $chainId, where: { applicant: $me }, first: 200) {
     totalCount
     nodes {
       id status submittedAt applicationHash

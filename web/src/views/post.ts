@@ -20,8 +20,8 @@ interface JobPosting extends Omit<PostingFields, "deadline"> {
   employer: { address: string };
 }
 
-const JOB = `query Edit($id: ID!) {
-  job(id: $id) {
+const JOB = `query Edit($chainId: BigInt, $id: ID!) {
+  job(chainId: $chainId, id: $id) {
     id title company location tags description salaryCurrency salaryMin salaryMax deadlineUnix status
     employer { address }
   }

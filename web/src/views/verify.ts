@@ -19,9 +19,9 @@ interface OnChain {
 }
 
 const FIELDS = "id applicationHash status job { id title } applicant { address }";
-const BY_ID = `query Verify($id: ID!) { application(id: $id) { ${FIELDS} } }`;
-const BY_COMMITMENT = `query Pending($job: ID!, $who: Address!) {
-  applications(where: { jobId: $job, applicant: $who }, first: 100) { nodes { ${FIELDS} } }
+const BY_ID = `query Verify($chainId: BigInt, $id: ID!) { application(chainId: $chainId, id: $id) { ${FIELDS} } }`;
+const BY_COMMITMENT = `query Pending($chainId: BigInt, $job: ID!, $who: Address!) {
+  applications(chainId: $chainId, where: { jobId: $job, applicant: $who }, first: 100) { nodes { ${FIELDS} } }
 }`;
 
 /** The verdict and the reasons behind it. */
