@@ -73,6 +73,7 @@ async fn meta_and_readyz_list_every_board_and_name_the_unhealthy_one() -> Result
     let answer = serve
         .query("{ _meta { chainId boards { chainId name status block { number hash } headBlock lag lastError lastErrorAt updatedAt } } }")
         .await?;
+    eprintln!("_meta while gamma's node is down: {answer:#}");
     let boards = answer["data"]["_meta"]["boards"].as_array().with_context(|| format!("{answer}"))?;
     let names: Vec<&str> = boards.iter().filter_map(|b| b["name"].as_str()).collect();
     ensure!(names == ["alpha", "beta", "gamma"], "boards by chain id: {answer}");
