@@ -317,7 +317,8 @@ async fn readyz(State(state): State<ApiState>) -> axum::response::Response {
         Ok(statuses) => statuses
             .into_iter()
             .map(|status| {
-                let meta = BoardMeta::from_status(status, state.config.stall_after);
+                let on = served.iter().any(|b| b.reader.board() == status.board);
+                let meta = BoardMeta::from_status(status, state.config.stall_after, on);
                 json!({
                     "chainId": meta.chain_id.0,
                     "name": meta.name,

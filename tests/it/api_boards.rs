@@ -71,12 +71,15 @@ async fn meta_and_readyz_list_every_board_and_name_the_unhealthy_one() -> Result
     let serve = ServeProcess::start(&db.url, chains[0].board, &["--chain-id", "31337"]).await?;
     serve.wait_for("/readyz", 200, Duration::from_secs(30)).await?;
     let answer = serve
-        .query("{ _meta { chainId boards { chainId name status block { number hash } headBlock lag lastError lastErrorAt updatedAt } } }")
+        .query("{ _meta { chainId boards { chainId name served status block { number hash } headBlock lag lastError lastErrorAt updatedAt } } }")
         .await?;
     eprintln!("_meta while gamma's node is down: {answer:#}");
     let boards = answer["data"]["_meta"]["boards"].as_array().with_context(|| format!("{answer}"))?;
     let names: Vec<&str> = boards.iter().filter_map(|b| b["name"].as_str()).collect();
     ensure!(names == ["alpha", "beta", "gamma"], "boards by chain id: {answer}");
+    // Only the chain this API serves is offered to a frontend as one to read.
+    let served: Vec<bool> = boards.iter().filter_map(|b| b["served"].as_bool()).collect();
+    ensure!(served == [true, false, false], "served: {answer}");
     for (board, head) in boards.iter().zip(heads) {
         ensure!(board["status"] == "LIVE", "{board}");
         let block: u64 = board["block"]["number"].as_str().and_then(|n| n.parse().ok()).context("block")?;

@@ -103,6 +103,9 @@ pub struct BoardMeta {
     pub contract: Address,
     /// The board's name in the indexer's boards file (its chain id when given by flags).
     pub name: String,
+    /// Whether this API serves the board: its `chainId` is one lookups and lists take. A
+    /// frontend offers the boards served (the database may index more than the API serves).
+    pub served: bool,
     /// What its indexer is doing; STALLED also when it has not reported for `--stall-after`.
     pub status: BoardState,
     /// The last block whose events are all in the database (null before the first).
@@ -131,7 +134,12 @@ pub struct IndexedBlock {
 impl BoardMeta {
     /// The board's entry from its stored status; a report older than `stall_after` reads as
     /// STALLED whatever it said, since the indexer is no longer there to say otherwise.
-    pub fn from_status(status: store::BoardStatus, stall_after: std::time::Duration) -> BoardMeta {
+    /// `served` says whether the API asking serves the board.
+    pub fn from_status(
+        status: store::BoardStatus,
+        stall_after: std::time::Duration,
+        served: bool,
+    ) -> BoardMeta {
         let silent = (chrono::Utc::now() - status.updated_at).to_std().is_ok_and(|ago| ago > stall_after);
         let state = if silent && status.state != store::BoardState::Error {
             store::BoardState::Stalled
@@ -146,6 +154,7 @@ impl BoardMeta {
             chain_id: BigInt(status.board.chain_id),
             contract: Address(status.board.contract),
             name: status.name,
+            served,
             status: state.into(),
             block: status
                 .indexed
@@ -196,7 +205,13 @@ impl Meta {
     async fn boards(&self, ctx: &Context<'_>) -> Result<Vec<BoardMeta>> {
         let context = api(ctx);
         let statuses = board(ctx, self.on).reader.board_statuses().await.map_err(read_failed)?;
-        Ok(statuses.into_iter().map(|status| BoardMeta::from_status(status, context.stall_after)).collect())
+        Ok(statuses
+            .into_iter()
+            .map(|status| {
+                let served = context.boards.iter().any(|on| on.reader.board() == status.board);
+                BoardMeta::from_status(status, context.stall_after, served)
+            })
+            .collect())
     }
 }
 
