@@ -301,5 +301,10 @@ async fn dev_with_two_chains_seeds_and_indexes_both_in_one_process() -> Result<(
         .await?;
     ensure!(count(&data, "/a/totalCount") == 30 && count(&data, "/b/totalCount") == 30, "{data}");
     ensure!(count(&data, "/all/totalCount") == 60, "{data}");
+    // The banner's queries name the chain where a lookup needs it, and answer.
+    for (title, query) in jobboard::local::demo::example_queries_on(31337) {
+        let data = dev.query(&query).await.with_context(|| title.to_owned())?;
+        ensure!(data.as_object().is_some_and(|d| d.values().all(|v| !v.is_null())), "{title}: {data}");
+    }
     dev.interrupt()
 }
