@@ -1,0 +1,1 @@
+import{Ka as a,La as b,Ma as c,Na as d}from"./chunk-FWCT5IVX.js";import"./chunk-H57LH43S.js";import"./chunk-WOT6VMZA.js";export{d as ccipRequest,c as offchainLookup,b as offchainLookupAbiItem,a as offchainLookupSignature};

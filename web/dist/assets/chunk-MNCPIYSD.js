@@ -1,1 +1,0 @@
-import{Ka as a,La as b,Ma as c,Na as d}from"./chunk-53UIPGOI.js";import"./chunk-UBBPJLGJ.js";import"./chunk-WOT6VMZA.js";export{d as ccipRequest,c as offchainLookup,b as offchainLookupAbiItem,a as offchainLookupSignature};
