@@ -365,6 +365,14 @@ async fn metrics(State(state): State<ApiState>) -> impl IntoResponse {
          # TYPE jobboard_api_sql_statements_total counter\njobboard_api_sql_statements_total {statements}\n",
     ));
     if let Some(board) = state.board() {
+        let conflicts = board.context.reader.pool().conflicts().counts();
+        text.push_str(&format!(
+            "# HELP jobboard_api_replica_conflicts_total Reads a hot standby cancelled to replay the primary (recovery conflicts), by what the API did: retried (ran the statement, or the request's snapshot, once more), gave_up (passed on as REPLICA_CONFLICT).\n\
+             # TYPE jobboard_api_replica_conflicts_total counter\n\
+             jobboard_api_replica_conflicts_total{{outcome=\"retried\"}} {}\n\
+             jobboard_api_replica_conflicts_total{{outcome=\"gave_up\"}} {}\n",
+            conflicts.retried, conflicts.gave_up,
+        ));
         let cache = board.context.live.results().stats();
         text.push_str(&format!(
             "# HELP jobboard_api_result_cache_requests_total Requests by what the result cache did: hit (answered from it), miss (run, then kept), bypass (cache off, no change notices, a batch or extensions).\n\

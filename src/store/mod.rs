@@ -19,6 +19,7 @@ pub mod notify;
 mod project;
 mod read;
 mod read_pool;
+mod recovery_conflict;
 mod revert;
 mod state;
 mod write;
@@ -38,6 +39,7 @@ pub use read::{
     StatusChangeRow,
 };
 pub use read_pool::ReadPool;
+pub use recovery_conflict::{ConflictCounter, ConflictCounts};
 pub use revert::RevertSummary;
 /// How a writer session connects (see [`lock::session_options`]): the store's name for its
 /// driver's connect options, so callers outside `store` need not name the driver.

@@ -26,6 +26,7 @@ mod postgres;
 mod random_reorgs;
 mod readme;
 mod replica;
+mod replica_conflicts;
 mod rewind;
 mod rpc_faults;
 mod rpc_proxy;

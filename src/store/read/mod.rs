@@ -132,6 +132,11 @@ impl Reader {
         self.pool.notices()
     }
 
+    /// The pool the reads go through: for its recovery-conflict counts.
+    pub fn pool(&self) -> &ReadPool {
+        &self.pool
+    }
+
     /// SQL statements run so far by this reader and its clones.
     pub fn statements(&self) -> u64 {
         self.statements.load(Ordering::Relaxed)
