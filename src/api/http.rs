@@ -6,9 +6,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use async_graphql::BatchRequest;
 use async_graphql::futures_util::StreamExt;
 use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource};
-use async_graphql::{BatchRequest, Executor};
 use axum::body::{Body, Bytes};
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::{State, WebSocketUpgrade};
@@ -22,7 +22,7 @@ use tracing::{Span, field, instrument};
 use super::min_block::{MinBlockError, parse_min_block};
 use super::result_cache::Lookup;
 use super::schema::BoardMeta;
-use super::{ApiError, ApiState, ws};
+use super::{ApiError, ApiState, snapshot, ws};
 use crate::store;
 use crate::telemetry::WriterState;
 
@@ -188,7 +188,8 @@ async fn graphql_post(
         Lookup::Bypass => None,
     };
     let deadline = limits.request_timeout.saturating_sub(started.elapsed());
-    let Ok(response) = tokio::time::timeout(deadline, board.schema.execute_batch(request)).await else {
+    let execution = snapshot::execute_batch(&board.schema, &board.context, limits.batch_wait, request);
+    let Ok(response) = tokio::time::timeout(deadline, execution).await else {
         finished(operation.as_deref(), "timeout");
         return error_response(
             StatusCode::OK,

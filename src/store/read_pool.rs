@@ -13,7 +13,9 @@
 //! unnamed statement (nothing outlives the transaction), with its settings `SET LOCAL`.
 //!
 //! Whichever the route, a read that a hot standby cancels for a recovery conflict runs once
-//! more, provided it has handed nothing on yet ([`super::recovery_conflict`]).
+//! more, provided it has handed nothing on yet ([`super::recovery_conflict`]); and
+//! [`ReadPool::snapshot`] gives a pool whose reads share one transaction, for a request that
+//! must read one state throughout ([`super::snapshot`]).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,7 +25,9 @@ use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
 use sqlx::postgres::{PgQueryResult, PgRow, PgStatement, PgTypeInfo};
 use sqlx::{Either, Execute, Executor, PgPool, Postgres};
 
+use super::StoreError;
 use super::recovery_conflict::{ConflictCounter, Replayable, is_recovery_conflict};
+use super::snapshot::{Pinned, Snapshot};
 
 /// The API's connections: the pool its reads run on and the one its change-notice listener
 /// takes a connection from. `&ReadPool` runs statements like `&PgPool` does, and runs a read
@@ -31,21 +35,39 @@ use super::recovery_conflict::{ConflictCounter, Replayable, is_recovery_conflict
 #[derive(Debug, Clone)]
 pub struct ReadPool {
     reads: PgPool,
-    /// The statement that opens each read's transaction behind a transaction pooler; `None`
+    /// The statements that open each read's transaction behind a transaction pooler; `None`
     /// when the reads reach PostgreSQL directly.
-    begin: Option<String>,
+    pooler: Option<PoolerBegin>,
     /// Where to `LISTEN`; `None` when no direct connection was given behind a transaction
     /// pooler (the live hub then follows the index by polling alone).
     notices: Option<PgPool>,
+    /// The transaction every read goes to instead, for a pool made by [`ReadPool::snapshot`].
+    pinned: Option<Arc<Pinned>>,
     /// Shared by every clone: what was done about recovery conflicts.
     conflicts: Arc<ConflictCounter>,
+}
+
+/// How a read's transaction begins behind a transaction pooler, with the API's per-connection
+/// settings made per-transaction.
+#[derive(Debug, Clone)]
+struct PoolerBegin {
+    /// A single read's.
+    read: String,
+    /// A request's snapshot's.
+    snapshot: String,
 }
 
 impl ReadPool {
     /// Reads and notices on one pool that reaches PostgreSQL directly (or through a pooler in
     /// session mode, which keeps a server connection per client connection).
     pub fn direct(pool: PgPool) -> ReadPool {
-        ReadPool { notices: Some(pool.clone()), reads: pool, begin: None, conflicts: Arc::default() }
+        ReadPool {
+            notices: Some(pool.clone()),
+            reads: pool,
+            pooler: None,
+            pinned: None,
+            conflicts: Arc::default(),
+        }
     }
 
     /// Reads through a pooler in transaction mode, each in its own read-only transaction with
@@ -59,8 +81,11 @@ impl ReadPool {
         statement_timeout: Duration,
         notices: Option<PgPool>,
     ) -> ReadPool {
-        let begin = begin_statement(READ, statement_timeout);
-        ReadPool { reads, begin: Some(begin), notices, conflicts: Arc::default() }
+        let pooler = PoolerBegin {
+            read: begin_statement(READ, statement_timeout),
+            snapshot: begin_statement(SNAPSHOT, statement_timeout),
+        };
+        ReadPool { reads, pooler: Some(pooler), notices, pinned: None, conflicts: Arc::default() }
     }
 
     /// The same reads, listening for notices on `notices` instead.
@@ -77,6 +102,22 @@ impl ReadPool {
     /// What was done about reads cancelled by recovery conflicts, by this pool and its clones.
     pub fn conflicts(&self) -> &ConflictCounter {
         &self.conflicts
+    }
+
+    /// Opens a snapshot for one request: a `REPEATABLE READ READ ONLY` transaction on one
+    /// connection, which the reads of the returned pool (and its clones) share until
+    /// [`Snapshot::finish`], so that they all see the same state.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`] when no connection can be had or the transaction not begun.
+    pub async fn snapshot(&self) -> Result<Snapshot, StoreError> {
+        let (begin, unnamed) = match &self.pooler {
+            None => (SNAPSHOT.to_owned(), false),
+            Some(pooler) => (pooler.snapshot.clone(), true),
+        };
+        let pinned = Arc::new(Pinned::begin(&self.reads, begin, unnamed).await?);
+        let pool = ReadPool { pinned: Some(Arc::clone(&pinned)), ..self.clone() };
+        Ok(Snapshot::new(pool, pinned))
     }
 
     /// Runs `query` inside its own read-only transaction, as an unnamed statement, and
@@ -174,6 +215,8 @@ impl From<PgPool> for ReadPool {
 
 /// How a single read's transaction begins.
 const READ: &str = "BEGIN READ ONLY";
+/// How a request's snapshot begins (also on a hot standby, which refuses only `SERIALIZABLE`).
+const SNAPSHOT: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
 
 /// `begin` with the API's per-connection settings made per-transaction, in one simple-query
 /// round trip.
@@ -216,11 +259,14 @@ impl<'c> Executor<'c> for &'c ReadPool {
             Ok(query) => query,
             Err(error) => return stream::once(async { Err(error) }).boxed(),
         };
-        match &self.begin {
-            None => self.stream_retried(query),
+        match (&self.pinned, &self.pooler) {
+            // Collected before it is streamed: the connection is shared by the request's
+            // reads, and the API reads bounded pages anyway.
+            (Some(pinned), _) => collected(pinned.run(query)),
+            (None, None) => self.stream_retried(query),
             // Collected before it is streamed: the transaction must end before the
-            // connection goes back, and the API reads bounded pages anyway.
-            Some(begin) => collected(self.in_transaction_retried(begin, query)),
+            // connection goes back.
+            (None, Some(pooler)) => collected(self.in_transaction_retried(&pooler.read, query)),
         }
     }
 
@@ -231,15 +277,18 @@ impl<'c> Executor<'c> for &'c ReadPool {
     {
         Box::pin(async move {
             let query = Replayable::new(query)?;
-            match &self.begin {
-                None => match self.reads.fetch_optional(query.attempt()).await {
+            match (&self.pinned, &self.pooler) {
+                (Some(pinned), _) => Ok(first_row(pinned.run(query).await?)),
+                (None, None) => match self.reads.fetch_optional(query.attempt()).await {
                     Err(error) if is_recovery_conflict(&error) => {
                         self.retrying(&error);
                         self.gave_up_if_conflict(self.reads.fetch_optional(query).await)
                     }
                     row => row,
                 },
-                Some(begin) => Ok(first_row(self.in_transaction_retried(begin, query).await?)),
+                (None, Some(pooler)) => {
+                    Ok(first_row(self.in_transaction_retried(&pooler.read, query).await?))
+                }
             }
         })
     }
@@ -252,7 +301,7 @@ impl<'c> Executor<'c> for &'c ReadPool {
     where
         'c: 'e,
     {
-        match &self.begin {
+        match &self.pooler {
             None => self.reads.prepare_with(sql, parameters),
             // A prepared statement outlives the transaction it was made in, which a
             // transaction pooler cannot carry over.
@@ -280,10 +329,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_begin_statement_carries_the_timeout_in_milliseconds() {
+    fn the_begin_statements_carry_the_timeout_in_milliseconds() {
         assert_eq!(
             begin_statement(READ, Duration::from_millis(2500)),
             "BEGIN READ ONLY; SET LOCAL statement_timeout = 2500"
+        );
+        assert_eq!(
+            begin_statement(SNAPSHOT, Duration::from_millis(2500)),
+            "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL statement_timeout = 2500"
         );
     }
 }

@@ -130,12 +130,46 @@ impl<'q> Execute<'q, Postgres> for Replayable<'q> {
     }
 }
 
+/// The error of a read in a snapshot that a recovery conflict already ended: the transaction
+/// is gone (or aborted), so no later read of the request can see the same state. It carries
+/// the conflict's SQLSTATE, 40001, so that it is told to the client as the conflict it is.
+#[derive(Debug, thiserror::Error)]
+#[error("canceled earlier in this request's snapshot by a conflict with recovery")]
+pub(super) struct SnapshotLost;
+
+impl sqlx::error::DatabaseError for SnapshotLost {
+    fn message(&self) -> &str {
+        "canceled earlier in this request's snapshot by a conflict with recovery"
+    }
+
+    fn code(&self) -> Option<std::borrow::Cow<'_, str>> {
+        Some(RETRYABLE_CONFLICTS[0].into())
+    }
+
+    fn as_error(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+        self
+    }
+
+    fn as_error_mut(&mut self) -> &mut (dyn std::error::Error + Send + Sync + 'static) {
+        self
+    }
+
+    fn into_error(self: Box<Self>) -> Box<dyn std::error::Error + Send + Sync + 'static> {
+        self
+    }
+
+    fn kind(&self) -> sqlx::error::ErrorKind {
+        sqlx::error::ErrorKind::Other
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn only_database_errors_can_be_recovery_conflicts() {
+    fn a_lost_snapshot_reads_as_the_conflict_that_ended_it() {
+        assert!(is_recovery_conflict(&sqlx::Error::Database(Box::new(SnapshotLost))));
         assert!(!is_recovery_conflict(&sqlx::Error::RowNotFound));
         assert!(!is_recovery_conflict(&sqlx::Error::Io(std::io::ErrorKind::ConnectionReset.into())));
     }

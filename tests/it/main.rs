@@ -30,5 +30,6 @@ mod replica_conflicts;
 mod rewind;
 mod rpc_faults;
 mod rpc_proxy;
+mod snapshot;
 mod tasks;
 mod web;
