@@ -6,9 +6,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use async_graphql::BatchRequest;
 use async_graphql::futures_util::StreamExt;
 use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource};
-use async_graphql::{BatchRequest, Executor};
 use axum::body::{Body, Bytes};
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::{State, WebSocketUpgrade};
@@ -22,7 +22,7 @@ use tracing::{Span, field, instrument};
 use super::min_block::{MinBlockError, parse_min_block};
 use super::result_cache::Lookup;
 use super::schema::BoardMeta;
-use super::{ApiError, ApiState, ws};
+use super::{ApiError, ApiState, snapshot, ws};
 use crate::store;
 use crate::telemetry::WriterState;
 
@@ -192,7 +192,8 @@ async fn graphql_post(
         Lookup::Bypass => None,
     };
     let deadline = limits.request_timeout.saturating_sub(started.elapsed());
-    let Ok(response) = tokio::time::timeout(deadline, board.schema.execute_batch(request)).await else {
+    let execution = snapshot::execute_batch(&board.schema, &board.context, limits.batch_wait, request);
+    let Ok(response) = tokio::time::timeout(deadline, execution).await else {
         finished(operation.as_deref(), "timeout");
         return error_response(
             StatusCode::OK,
@@ -413,6 +414,14 @@ async fn metrics(State(state): State<ApiState>) -> impl IntoResponse {
          # TYPE jobboard_api_sql_statements_total counter\njobboard_api_sql_statements_total {statements}\n",
     ));
     if let Some(board) = state.board() {
+        let conflicts = board.context.boards[0].reader.pool().conflicts().counts();
+        text.push_str(&format!(
+            "# HELP jobboard_api_replica_conflicts_total Reads a hot standby cancelled to replay the primary (recovery conflicts), by what the API did: retried (ran the statement, or the request's snapshot, once more), gave_up (passed on as REPLICA_CONFLICT).\n\
+             # TYPE jobboard_api_replica_conflicts_total counter\n\
+             jobboard_api_replica_conflicts_total{{outcome=\"retried\"}} {}\n\
+             jobboard_api_replica_conflicts_total{{outcome=\"gave_up\"}} {}\n",
+            conflicts.retried, conflicts.gave_up,
+        ));
         let cache = board.results.stats();
         text.push_str(&format!(
             "# HELP jobboard_api_result_cache_requests_total Requests by what the result cache did: hit (answered from it), miss (run, then kept), bypass (cache off, no change notices, a batch or extensions).\n\

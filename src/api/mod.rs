@@ -25,6 +25,7 @@ mod min_block;
 mod result_cache;
 mod scalars;
 mod schema;
+mod snapshot;
 mod ws;
 
 use std::net::SocketAddr;

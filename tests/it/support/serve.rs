@@ -124,6 +124,22 @@ impl ServeProcess {
         Ok(self.post(json!({ "query": query }).to_string()).await?.1)
     }
 
+    /// Sends a query from a task of its own, for a test that must act while it waits: its
+    /// whole answer once it comes.
+    pub fn spawn_query(&self, query: &str) -> tokio::task::JoinHandle<Result<Value>> {
+        let url = format!("{}/graphql", self.base);
+        let body = json!({ "query": query }).to_string();
+        tokio::spawn(async move {
+            let response = reqwest::Client::new()
+                .post(url)
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+                .await?;
+            Ok(response.json::<Value>().await?)
+        })
+    }
+
     /// Peak resident memory so far (`VmHWM`), in KiB.
     pub fn peak_rss_kib(&self) -> Result<u64> {
         peak_rss_kib(self.pid())
