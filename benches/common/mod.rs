@@ -53,6 +53,26 @@ pub async fn start_and_generate(root: &Path, events: usize) -> Result<Chain> {
 
 /// [`start_and_generate`] on an anvil reporting `chain_id`: the same load on several chains.
 pub async fn start_and_generate_on(root: &Path, events: usize, chain_id: u64) -> Result<Chain> {
+    let (anvil, provider, board, deploy_block) = start_with_board(root, chain_id).await?;
+    let started = Instant::now();
+    let generated = generate(&provider, board, &anvil, events).await?;
+    let head = provider.get_block_number().await?;
+    // Enough empty blocks on top that the whole history is below anvil's finalized (head - 64).
+    let _: serde_json::Value = rpc(&provider, "anvil_mine", serde_json::json!(["0x48"])).await?;
+    let head_after = provider.get_block_number().await?;
+    say(format!(
+        "generated   {generated} events in blocks {deploy_block}..={head} of chain {chain_id} in {:.1?}",
+        started.elapsed()
+    ));
+    Ok(Chain { anvil, provider, board, deploy_block, generated, head_after })
+}
+
+/// Starts anvil (101 funded accounts, manual mining, chain id `chain_id`) and deploys the
+/// board: the anvil, a provider without fillers, the board's address and its deploy block.
+pub async fn start_with_board(
+    root: &Path,
+    chain_id: u64,
+) -> Result<(AnvilProcess, RootProvider, Address, u64)> {
     let chain_id_arg = chain_id.to_string();
     let anvil = AnvilProcess::start(
         &find_anvil(root)?,
@@ -70,20 +90,7 @@ pub async fn start_and_generate_on(root: &Path, events: usize, chain_id: u64) ->
     tokio::time::sleep(Duration::from_millis(200)).await;
     mine_all(&provider).await?;
     let deployment = deploy.await??;
-    let board = deployment.address;
-
-    let started = Instant::now();
-    let generated = generate(&provider, board, &anvil, events).await?;
-    let head = provider.get_block_number().await?;
-    // Enough empty blocks on top that the whole history is below anvil's finalized (head - 64).
-    let _: serde_json::Value = rpc(&provider, "anvil_mine", serde_json::json!(["0x48"])).await?;
-    let head_after = provider.get_block_number().await?;
-    say(format!(
-        "generated   {generated} events in blocks {}..={head} of chain {chain_id} in {:.1?}",
-        deployment.block,
-        started.elapsed()
-    ));
-    Ok(Chain { anvil, provider, board, deploy_block: deployment.block, generated, head_after })
+    Ok((anvil, provider, deployment.address, deployment.block))
 }
 
 /// Sends transactions from one dev account with nonces counted here: left to anvil, a nonce
@@ -182,17 +189,7 @@ async fn generate_load(
 ) -> Result<usize> {
     let applications = events / 3;
     let jobs = applications.div_ceil(APPLICANTS).max(1);
-    let posting = JobBoard::Posting {
-        title: "Senior Rust Engineer".into(),
-        company: "Acme Chain Tools".into(),
-        location: "Remote".into(),
-        tags: "rust,ethereum,postgres".into(),
-        description: "## The role\n\nBuild a fast, correct indexer for an on-chain job board.\n\n- Rust\n- PostgreSQL\n- Ethereum".into(),
-        salaryCurrency: "USD".into(),
-        salaryMin: 120_000,
-        salaryMax: 160_000,
-        deadline: 0,
-    };
+    let posting = bench_posting();
     let mut employer = Sender::new(provider, employer).await?;
     for _ in 0..jobs {
         employer.send(board, JobBoard::postJobCall { posting: posting.clone() }.abi_encode()).await?;
@@ -233,6 +230,21 @@ async fn generate_load(
         mine_all(provider).await?;
     }
     Ok(jobs + submitted * 3)
+}
+
+/// The posting every generated job carries (a realistic size: about 1 KiB of ABI data).
+pub fn bench_posting() -> JobBoard::Posting {
+    JobBoard::Posting {
+        title: "Senior Rust Engineer".into(),
+        company: "Acme Chain Tools".into(),
+        location: "Remote".into(),
+        tags: "rust,ethereum,postgres".into(),
+        description: "## The role\n\nBuild a fast, correct indexer for an on-chain job board.\n\n- Rust\n- PostgreSQL\n- Ethereum".into(),
+        salaryCurrency: "USD".into(),
+        salaryMin: 120_000,
+        salaryMax: 160_000,
+        deadline: 0,
+    }
 }
 
 /// The process's peak resident set size (VmHWM), in KiB.
