@@ -9,8 +9,8 @@ use jobboard::store::{BoardState, board_statuses};
 use serde_json::Value;
 
 use crate::support::db::test_database;
-use crate::support::dev::free_port;
 use crate::support::harness::JobboardProcess;
+use crate::support::ports::free_port;
 use crate::support::scenario::{Scenario, TestChain, board_entry};
 use crate::support::serve::ServeProcess;
 

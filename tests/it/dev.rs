@@ -10,7 +10,8 @@ use anyhow::{Context, Result, ensure};
 use jobboard::local::demo::{DemoPlan, EXAMPLE_QUERIES};
 use serde_json::{Value, json};
 
-use crate::support::dev::{DevPorts, DevProcess, TempDevDir, free_port, jobboard_binary};
+use crate::support::dev::{DevPorts, DevProcess, TempDevDir, jobboard_binary};
+use crate::support::ports::free_port;
 
 /// Processes whose command line mentions `needle` (the data directory: PostgreSQL's `-D`,
 /// anvil's `--state`, their supervisors).

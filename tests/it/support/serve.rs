@@ -8,8 +8,9 @@ use alloy::primitives::Address;
 use anyhow::{Context, Result, ensure};
 use serde_json::{Value, json};
 
-use crate::support::dev::{free_port, jobboard_binary};
+use crate::support::dev::jobboard_binary;
 use crate::support::harness::JobboardProcess;
+use crate::support::ports::free_port;
 
 /// A `jobboard serve` subprocess, stopped when dropped.
 pub struct ServeProcess {
