@@ -32,7 +32,7 @@ mod common;
 #[path = "indexer/chains.rs"]
 mod chains;
 
-use common::{Sender, checkpoint, free_port, peak_rss_kib, rpc, say, start_and_generate};
+use common::{Sender, checkpoint, create_database, free_port, peak_rss_kib, rpc, say, start_and_generate};
 
 const POLL_INTERVAL_MS: u64 = 200;
 
@@ -157,9 +157,7 @@ async fn main() -> Result<()> {
     ));
 
     let pg = EmbeddedPostgres::start(PostgresOptions::new(work.path().join("pg"))).await?;
-    let admin = PgPoolOptions::new().max_connections(1).connect(&pg.url("postgres")).await?;
-    sqlx::query("CREATE DATABASE bench").execute(&admin).await?;
-    let url = pg.url("bench");
+    let url = create_database(&pg, "bench").await?;
     let pool = PgPoolOptions::new().max_connections(2).connect(&url).await?;
     jobboard::store::MIGRATOR.run(&pool).await?;
     let copy_time = raw_copy(&url, generated).await?;
