@@ -16,31 +16,29 @@
 //!    `jobboard serve` and times `activity(where: { address })` for a known and an unknown
 //!    address (issue 12: < 50 ms). `--activity-events 0` skips it.
 //!
-//! Over 600 lines: the bench's set-up (chain, database, release binary), its load generator and
-//! its report, in the order one run goes through them.
+//! The load generator is `benches/common/load.rs`, shared with the replica bench.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use alloy::providers::Provider;
 use anyhow::{Context, Result, bail, ensure};
 use jobboard::local::postgres::{EmbeddedPostgres, PostgresOptions};
-use serde::Deserialize;
-use serde::de::IgnoredAny;
-use sqlx::postgres::PgPoolOptions;
 use sqlx::{Connection, PgConnection};
 
 #[path = "common/api_queries.rs"]
 mod api_queries;
 #[path = "common/mod.rs"]
 mod common;
+#[path = "common/load.rs"]
+mod load;
 
-use api_queries::{APPLICANT_APPLICATIONS, JOB_WITH_APPLICATIONS, NEWEST_OPEN_JOBS};
-
-use common::{APPLICANTS, checkpoint, free_port, peak_rss_kib, say, start_and_generate};
+use common::{APPLICANTS, checkpoint, create_database, free_port, peak_rss_kib, say, start_and_generate};
+use load::{
+    ChildGuard, Cpu, Query, drive, frontend_queries, header, load_average, log_tail, ms, postmaster_pid,
+    sanity_check, spawn_jobboard, until_interrupted, wait_until_ready,
+};
 
 const POLL_INTERVAL_MS: u64 = 200;
 const WARM_UP: Duration = Duration::from_secs(2);
@@ -84,277 +82,15 @@ fn parse_args() -> Result<Args> {
     Ok(args)
 }
 
-/// A child process that is killed when dropped, so that no exit path leaves it running.
-struct ChildGuard(Child);
-
-impl Drop for ChildGuard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// One query under load: a name and the request bodies it cycles through.
-struct Query {
-    name: &'static str,
-    bodies: Vec<String>,
-}
-
-impl Query {
-    fn new(name: &'static str, query: &str, variables: Vec<serde_json::Value>) -> Result<Query> {
-        let bodies = if variables.is_empty() {
-            vec![serde_json::to_string(&serde_json::json!({ "query": query }))?]
-        } else {
-            variables
-                .into_iter()
-                .map(|v| serde_json::to_string(&serde_json::json!({ "query": query, "variables": v })))
-                .collect::<Result<_, _>>()?
-        };
-        Ok(Query { name, bodies })
-    }
-}
-
-/// What a timed run measured.
-struct Run {
-    requests: usize,
-    failures: usize,
-    first_failure: Option<String>,
-    elapsed: Duration,
-    /// Every request's latency, sorted.
-    latencies: Vec<Duration>,
-}
-
-impl Run {
-    fn rate(&self) -> f64 {
-        self.requests as f64 / self.elapsed.as_secs_f64()
-    }
-
-    /// Nearest-rank percentile.
-    fn percentile(&self, p: f64) -> Duration {
-        if self.latencies.is_empty() {
-            return Duration::ZERO;
-        }
-        let rank = ((p / 100.0) * self.latencies.len() as f64).ceil() as usize;
-        self.latencies[rank.clamp(1, self.latencies.len()) - 1]
-    }
-
-    fn max(&self) -> Duration {
-        self.latencies.last().copied().unwrap_or_default()
-    }
-}
-
-/// Only whether the answer has `data` and no `errors`; the rest is skipped without building it.
-#[derive(Deserialize)]
-struct Reply {
-    data: Option<IgnoredAny>,
-    errors: Option<IgnoredAny>,
-}
-
-/// Why one response does not count as a success, if it does not.
-fn check(status: reqwest::StatusCode, body: &[u8]) -> Option<String> {
-    let snippet = || String::from_utf8_lossy(&body[..body.len().min(300)]).into_owned();
-    if status != reqwest::StatusCode::OK {
-        return Some(format!("HTTP {status}: {}", snippet()));
-    }
-    match serde_json::from_slice::<Reply>(body) {
-        Ok(Reply { errors: Some(_), .. }) => Some(format!("GraphQL errors: {}", snippet())),
-        Ok(Reply { data: None, .. }) => Some(format!("no data: {}", snippet())),
-        Ok(_) => None,
-        Err(error) => Some(format!("not JSON ({error}): {}", snippet())),
-    }
-}
-
-fn client() -> Result<reqwest::Client> {
-    Ok(reqwest::Client::builder()
-        .pool_max_idle_per_host(1)
-        .no_proxy()
-        .tcp_nodelay(true)
-        .timeout(Duration::from_secs(30))
-        .build()?)
-}
-
-/// `connections` tasks, each with its own client (one keep-alive connection), send `query`'s
-/// bodies in turn, back to back, for `duration`.
-async fn drive(url: &str, query: &Query, connections: usize, duration: Duration) -> Result<Run> {
-    let bodies = Arc::new(query.bodies.clone());
-    let next = Arc::new(AtomicUsize::new(0));
-    let started = Instant::now();
-    let deadline = started + duration;
-    let mut tasks = Vec::with_capacity(connections);
-    for _ in 0..connections {
-        let client = client()?;
-        let url = url.to_owned();
-        let bodies = Arc::clone(&bodies);
-        let next = Arc::clone(&next);
-        tasks.push(tokio::spawn(async move {
-            let mut latencies = Vec::with_capacity(65_536);
-            let mut failures = 0usize;
-            let mut first_failure = None;
-            while Instant::now() < deadline {
-                let body = bodies[next.fetch_add(1, Ordering::Relaxed) % bodies.len()].clone();
-                let sent = Instant::now();
-                let outcome = async {
-                    let response = client
-                        .post(&url)
-                        .header(reqwest::header::CONTENT_TYPE, "application/json")
-                        .body(body)
-                        .send()
-                        .await?;
-                    let status = response.status();
-                    let bytes = response.bytes().await?;
-                    Ok::<_, reqwest::Error>((status, bytes))
-                }
-                .await;
-                latencies.push(sent.elapsed());
-                let failure = match outcome {
-                    Ok((status, bytes)) => check(status, &bytes),
-                    Err(error) => Some(format!("request failed: {error}")),
-                };
-                if let Some(failure) = failure {
-                    failures += 1;
-                    first_failure.get_or_insert(failure);
-                    // A dead server fails fast; do not spin.
-                    tokio::time::sleep(Duration::from_millis(10)).await;
-                }
-            }
-            (latencies, failures, first_failure)
-        }));
-    }
-    let mut run =
-        Run { requests: 0, failures: 0, first_failure: None, elapsed: Duration::ZERO, latencies: Vec::new() };
-    for task in tasks {
-        let (latencies, failures, first_failure) = task.await?;
-        run.requests += latencies.len();
-        run.latencies.extend(latencies);
-        run.failures += failures;
-        if run.first_failure.is_none() {
-            run.first_failure = first_failure;
-        }
-    }
-    run.elapsed = started.elapsed();
-    run.latencies.sort_unstable();
-    Ok(run)
-}
-
-/// Sends `query`'s first body once and checks that the answer holds real rows (`path` leads to
-/// a non-empty list, or to a non-null object), so that the bench does not time empty answers.
-async fn sanity_check(url: &str, query: &Query, path: &[&str]) -> Result<()> {
-    let body = query.bodies.first().context("no request bodies")?.clone();
-    let response = client()?
-        .post(url)
-        .header(reqwest::header::CONTENT_TYPE, "application/json")
-        .body(body)
-        .send()
-        .await?;
-    let status = response.status();
-    let bytes = response.bytes().await?;
-    if let Some(failure) = check(status, &bytes) {
-        bail!("{}: {failure}", query.name);
-    }
-    let reply: serde_json::Value = serde_json::from_slice(&bytes)?;
-    let mut at = &reply["data"];
-    for key in path {
-        at = &at[key];
-    }
-    let empty = match at {
-        serde_json::Value::Array(items) => items.is_empty(),
-        other => other.is_null(),
-    };
-    ensure!(!empty, "{}: the answer has no rows at data.{}: {reply}", query.name, path.join("."));
-    Ok(())
-}
-
-/// CPU time (user + system) a process has used, in seconds; /proc counts in USER_HZ = 100.
-fn cpu_seconds(pid: u32) -> Option<f64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // After "pid (comm) ": state, ppid, ..., utime and stime are the 12th and 13th fields.
-    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
-    let ticks = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
-    Some(ticks as f64 / 100.0)
-}
-
-/// The CPU time of the PostgreSQL server: the postmaster and its live children.
-fn postgres_cpu_seconds(postmaster: u32) -> f64 {
-    let mut total = cpu_seconds(postmaster).unwrap_or(0.0);
-    let Ok(entries) = std::fs::read_dir("/proc") else { return total };
-    for entry in entries.flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else { continue };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { continue };
-        let ppid = stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().nth(1));
-        if ppid == Some(postmaster.to_string().as_str()) {
-            total += cpu_seconds(pid).unwrap_or(0.0);
-        }
-    }
-    total
-}
-
-/// CPU time the whole machine spent busy (not idle, not waiting for I/O), in seconds.
-fn machine_busy_seconds() -> f64 {
-    let Ok(stat) = std::fs::read_to_string("/proc/stat") else { return 0.0 };
-    let Some(line) = stat.lines().find(|l| l.starts_with("cpu ")) else { return 0.0 };
-    let ticks: Vec<u64> = line.split_whitespace().skip(1).filter_map(|t| t.parse().ok()).collect();
-    // user nice system idle iowait irq softirq steal [guest guest_nice, already in user/nice]
-    let busy: u64 =
-        ticks.iter().take(8).enumerate().filter(|(i, _)| *i != 3 && *i != 4).map(|(_, t)| t).sum();
-    busy as f64 / 100.0
-}
-
-/// Where the CPU went: `jobboard run`, PostgreSQL, this load generator, and anything else
-/// running on the machine (which makes the numbers unreliable).
-#[derive(Clone, Copy)]
-struct Cpu {
-    run: f64,
-    postgres: f64,
-    client: f64,
-    machine: f64,
-}
-
-impl Cpu {
-    fn now(run_pid: u32, postmaster: u32) -> Cpu {
-        Cpu {
-            run: cpu_seconds(run_pid).unwrap_or(0.0),
-            postgres: postgres_cpu_seconds(postmaster),
-            client: cpu_seconds(std::process::id()).unwrap_or(0.0),
-            machine: machine_busy_seconds(),
-        }
-    }
-
-    /// Cores used by each between `self` and `later`, over `elapsed`.
-    fn cores_until(&self, later: &Cpu, elapsed: Duration) -> String {
-        let s = elapsed.as_secs_f64();
-        let (run, postgres, client) =
-            (later.run - self.run, later.postgres - self.postgres, later.client - self.client);
-        let other = (later.machine - self.machine - run - postgres - client).max(0.0);
-        format!("{:.2}/{:.2}/{:.2}/{:.2}", run / s, postgres / s, client / s, other / s)
-    }
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
-}
-
-fn log_tail(path: &Path) -> String {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(30)..].join("\n")
-}
-
 async fn bench(args: Args) -> Result<()> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let work = tempfile::tempdir()?;
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-    say(format!(
-        "== jobboard API bench: {} events, {} connections, {} s per query, {cores} cores",
-        args.events, args.connections, args.seconds
-    ));
+    say(header("API", args.events, args.connections, args.seconds));
 
     let chain = start_and_generate(&root, args.events).await?;
 
     let pg = EmbeddedPostgres::start(PostgresOptions::new(work.path().join("pg"))).await?;
-    let admin = PgPoolOptions::new().max_connections(1).connect(&pg.url("postgres")).await?;
-    sqlx::query("CREATE DATABASE bench").execute(&admin).await?;
-    admin.close().await;
-    let db_url = pg.url("bench");
+    let db_url = create_database(&pg, "bench").await?;
 
     // The real thing, as an operator runs it: indexer and API in one process.
     let port = free_port()?;
@@ -376,13 +112,7 @@ async fn bench(args: Args) -> Result<()> {
             .context("starting jobboard run")?,
     );
     let pid = child.0.id();
-    let postmaster: u32 = std::fs::read_to_string(pg.data_dir().join("postmaster.pid"))?
-        .lines()
-        .next()
-        .context("empty postmaster.pid")?
-        .trim()
-        .parse()
-        .context("postmaster.pid")?;
+    let postmaster = postmaster_pid(pg.data_dir())?;
 
     // Ready: /readyz says 200 and the checkpoint is at the node's head.
     let head = chain.provider.get_block_number().await?;
@@ -431,66 +161,39 @@ async fn bench(args: Args) -> Result<()> {
     let uncached_port = free_port()?;
     let uncached_base = format!("http://127.0.0.1:{uncached_port}");
     let serve_log_path = work.path().join("serve.log");
-    let serve_log = std::fs::File::create(&serve_log_path)?;
-    let mut uncached = ChildGuard(
-        Command::new(env!("CARGO_BIN_EXE_jobboard"))
-            .args(["serve", "--database-url", &db_url, "--contract", &chain.board.to_string()])
-            .args(["--listen", &format!("127.0.0.1:{uncached_port}"), "--result-cache-bytes", "0"])
-            .env("RUST_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(serve_log)
-            .spawn()
-            .context("starting jobboard serve")?,
-    );
-    let serve_started = Instant::now();
-    loop {
-        if let Some(status) = uncached.0.try_wait()? {
-            bail!("jobboard serve exited with {status}:\n{}", log_tail(&serve_log_path));
-        }
-        ensure!(serve_started.elapsed() < Duration::from_secs(60), "jobboard serve not ready in 60 s");
-        if let Ok(response) = probe.get(format!("{uncached_base}/readyz")).send().await
-            && response.status() == reqwest::StatusCode::OK
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let board = chain.board.to_string();
+    let listen = format!("127.0.0.1:{uncached_port}");
+    let serve_args = [
+        "serve",
+        "--database-url",
+        &db_url,
+        "--contract",
+        &board,
+        "--listen",
+        &listen,
+        "--result-cache-bytes",
+        "0",
+    ];
+    let mut uncached =
+        spawn_jobboard(Path::new(env!("CARGO_BIN_EXE_jobboard")), &serve_args, &serve_log_path)?;
+    wait_until_ready(&uncached_base, &mut uncached, &serve_log_path, Duration::from_secs(60)).await?;
     let servers = [("on", base.as_str(), pid), ("off", uncached_base.as_str(), uncached.0.id())];
 
     let applicants = (1..=APPLICANTS)
         .map(|i| Ok(format!("{:#x}", chain.anvil.address(i).context("dev account")?)))
         .collect::<Result<Vec<String>>>()?;
-    let queries = [
-        (Query::new("newest open jobs", NEWEST_OPEN_JOBS, Vec::new())?, &["jobs", "nodes"][..]),
-        (
-            Query::new(
-                "job with applications",
-                JOB_WITH_APPLICATIONS,
-                job_ids.iter().map(|id| serde_json::json!({ "id": id.to_string() })).collect(),
-            )?,
-            &["job", "applications", "nodes"][..],
-        ),
-        (
-            Query::new(
-                "applications of an applicant",
-                APPLICANT_APPLICATIONS,
-                applicants.iter().map(|a| serde_json::json!({ "a": a })).collect(),
-            )?,
-            &["applicant", "applications", "nodes"][..],
-        ),
-        (
-            Query::new(
-                "search",
-                SEARCH,
-                ["rust", "indexer", "remote", "postgres", "acme"]
-                    .iter()
-                    .map(|q| serde_json::json!({ "q": q }))
-                    .collect(),
-            )?,
-            &["jobs", "nodes"][..],
-        ),
-    ];
+    let mut queries = frontend_queries(&job_ids, &applicants)?;
+    queries.push((
+        Query::new(
+            "search",
+            SEARCH,
+            ["rust", "indexer", "remote", "postgres", "acme"]
+                .iter()
+                .map(|q| serde_json::json!({ "q": q }))
+                .collect(),
+        )?,
+        &["jobs", "nodes"][..],
+    ));
     say(format!(
         "queries     cycle over {} job ids and {} applicant addresses; {} s warm-up, then {} s each",
         job_ids.len(),
@@ -502,7 +205,7 @@ async fn bench(args: Args) -> Result<()> {
     let target_rps = PEER_BEST_RPS * TARGET_FACTOR;
     let mut results = Vec::new();
     say(format!(
-        "{:<30} {:>5} {:>9} {:>8} {:>8} {:>8} {:>9} {:>8}  {:<22}",
+        "{:<30} {:>5} {:>9} {:>8} {:>8} {:>8} {:>9} {:>8} {:>10}  {:<22}",
         "query",
         "cache",
         "req/s",
@@ -511,6 +214,7 @@ async fn bench(args: Args) -> Result<()> {
         "max ms",
         "requests",
         "failures",
+        "API us/req",
         "cores api/pg/cli/other"
     ));
     for ((query, path), (cache, server, server_pid)) in
@@ -518,14 +222,17 @@ async fn bench(args: Args) -> Result<()> {
     {
         let graphql = format!("{server}/graphql");
         sanity_check(&graphql, query, path).await?;
-        let warm_up = drive(&graphql, query, args.connections, WARM_UP).await?;
-        let cpu_before = Cpu::now(*server_pid, postmaster);
-        let run = drive(&graphql, query, args.connections, Duration::from_secs(args.seconds)).await?;
-        let cores = cpu_before.cores_until(&Cpu::now(*server_pid, postmaster), run.elapsed);
+        let target = std::slice::from_ref(&graphql);
+        let warm_up = drive(target, query, args.connections, WARM_UP).await?;
+        let cpu_before = Cpu::now(&[*server_pid], &[postmaster]);
+        let run = drive(target, query, args.connections, Duration::from_secs(args.seconds)).await?;
+        let cpu_after = Cpu::now(&[*server_pid], &[postmaster]);
+        let cores = cpu_before.cores_until(&cpu_after, run.elapsed);
+        let cpu_per_request = cpu_before.api_seconds_until(&cpu_after) * 1e6 / run.requests.max(1) as f64;
         let failures = warm_up.failures + run.failures;
         let meets = run.rate() >= target_rps && run.percentile(99.0) < TARGET_P99 && failures == 0;
         say(format!(
-            "{:<30} {:>5} {:>9.0} {:>8.2} {:>8.2} {:>8.2} {:>9} {:>8}  {:<22}  {}",
+            "{:<30} {:>5} {:>9.0} {:>8.2} {:>8.2} {:>8.2} {:>9} {:>8} {:>10.0}  {:<22}  {}",
             query.name,
             cache,
             run.rate(),
@@ -534,6 +241,7 @@ async fn bench(args: Args) -> Result<()> {
             ms(run.max()),
             run.requests,
             failures,
+            cpu_per_request,
             cores,
             if meets { "meets target" } else { "BELOW target" },
         ));
@@ -541,7 +249,7 @@ async fn bench(args: Args) -> Result<()> {
         results.push((query.name, *cache, failures, first_failure, meets));
     }
     say(
-        "            (cores: CPU used during the timed run by the API process (run with the cache, serve without) / PostgreSQL / this load generator / anything else)",
+        "            (API us/req: the API process's CPU time per request; cores: CPU used during the timed run by the API process (run with the cache, serve without) / PostgreSQL / this load generator / anything else)",
     );
     for cache in ["on", "off"] {
         let timed = results.iter().filter(|r| r.1 == cache);
@@ -571,6 +279,7 @@ async fn bench(args: Args) -> Result<()> {
         "peak RSS of jobboard run (indexing, then serving): {:.1} MiB",
         peak_rss_kib(pid).unwrap_or(0) as f64 / 1024.0
     ));
+    say(format!("load average after the timed runs: {}", load_average()));
     if let Some(status) = child.0.try_wait()? {
         bail!("jobboard run exited during the bench with {status}:\n{}", log_tail(&log_path));
     }
@@ -597,10 +306,7 @@ async fn bench(args: Args) -> Result<()> {
 /// `jobboard serve`: 200 sequential requests each for an employer's address and for an address
 /// that never acted.
 async fn activity_by_address(pg: &EmbeddedPostgres, events: u64) -> Result<()> {
-    let admin = PgPoolOptions::new().max_connections(1).connect(&pg.url("postgres")).await?;
-    sqlx::query("CREATE DATABASE activity").execute(&admin).await?;
-    admin.close().await;
-    let db_url = pg.url("activity");
+    let db_url = create_database(pg, "activity").await?;
     let started = Instant::now();
     let mut conn = PgConnection::connect(&db_url).await?;
     jobboard::store::MIGRATOR.run(&mut conn).await?;
@@ -686,13 +392,5 @@ async fn activity_by_address(pg: &EmbeddedPostgres, events: u64) -> Result<()> {
 
 #[tokio::main]
 async fn main() -> Result<()> {
-    let args = parse_args()?;
-    // Ctrl-C drops the bench future, and with it every child-process guard.
-    tokio::select! {
-        result = bench(args) => result,
-        signal = tokio::signal::ctrl_c() => {
-            signal?;
-            bail!("interrupted")
-        }
-    }
+    until_interrupted(bench(parse_args()?)).await
 }

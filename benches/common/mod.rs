@@ -15,7 +15,9 @@ use anyhow::{Context, Result};
 use jobboard::chain::deploy_board;
 use jobboard::contract::JobBoard;
 use jobboard::local::anvil::{AnvilProcess, find_anvil};
+use jobboard::local::postgres::EmbeddedPostgres;
 use sqlx::PgConnection;
+use sqlx::postgres::PgPoolOptions;
 
 /// Dev accounts 1..=APPLICANTS apply; account 0 is the employer.
 pub const APPLICANTS: usize = 100;
@@ -266,4 +268,12 @@ pub async fn checkpoint(conn: &mut PgConnection) -> Result<Option<i64>> {
 
 pub fn free_port() -> Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// Creates the database `name` in `pg` (empty, not migrated); its URL.
+pub async fn create_database(pg: &EmbeddedPostgres, name: &str) -> Result<String> {
+    let admin = PgPoolOptions::new().max_connections(1).connect(&pg.url("postgres")).await?;
+    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&admin).await?;
+    admin.close().await;
+    Ok(pg.url(name))
 }

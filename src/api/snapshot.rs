@@ -48,6 +48,19 @@ pub(super) async fn execute_batch(
     if !request.iter().any(|request| request.query.contains(META)) {
         return schema.execute_batch(request).await;
     }
+    // Boxed: the request handler's future, moved several times per request, would otherwise
+    // grow by this path's several kilobytes for every request, also those that never take it
+    // (measured: +20k instructions a request).
+    Box::pin(execute_mentioning_meta(schema, context, batch_wait, request)).await
+}
+
+/// [`execute_batch`] for a request whose text mentions `_meta`.
+async fn execute_mentioning_meta(
+    schema: &CodedSchema,
+    context: &ApiContext,
+    batch_wait: Duration,
+    request: BatchRequest,
+) -> BatchResponse {
     match request {
         BatchRequest::Single(request) => {
             BatchResponse::Single(execute(schema, context, batch_wait, request).await)

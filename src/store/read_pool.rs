@@ -17,11 +17,13 @@
 //! [`ReadPool::snapshot`] gives a pool whose reads share one transaction, for a request that
 //! must read one state throughout ([`super::snapshot`]).
 
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use futures::future::BoxFuture;
-use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
+use futures::stream::{self, BoxStream, Stream, StreamExt, TryStreamExt};
 use sqlx::postgres::{PgQueryResult, PgRow, PgStatement, PgTypeInfo};
 use sqlx::{Either, Execute, Executor, PgPool, Postgres};
 
@@ -171,40 +173,47 @@ impl ReadPool {
         &'e self,
         query: Replayable<'q>,
     ) -> BoxStream<'e, Result<Either<PgQueryResult, PgRow>, sqlx::Error>> {
-        let first = self.reads.fetch_many(query.attempt());
-        let state = Streaming { rows: first, retry: Some(query), handed_on: false };
-        stream::unfold(state, move |mut state| async move {
-            loop {
-                let item = state.rows.next().await?;
-                match item {
-                    Err(error) if !state.handed_on && is_recovery_conflict(&error) => {
-                        if let Some(retry) = state.retry.take() {
-                            self.retrying(&error);
-                            state.rows = self.reads.fetch_many(retry);
-                            continue;
-                        }
-                        self.conflicts.count_give_up();
-                        return Some((Err(error), state));
-                    }
-                    item => {
-                        let item = self.gave_up_if_conflict(item);
-                        state.handed_on = true;
-                        return Some((item, state));
-                    }
-                }
-            }
-        })
-        .boxed()
+        let rows = self.reads.fetch_many(query.attempt());
+        Streaming { pool: self, rows, retry: Some(query), handed_on: false }.boxed()
     }
 }
 
-/// A streamed read in progress.
+/// A read streamed straight from the pool, with its one retry. A stream of its own rather than
+/// a combinator over the rows: every row passes through it, and this way nothing is moved.
 struct Streaming<'e, 'q> {
+    pool: &'e ReadPool,
     rows: BoxStream<'e, Result<Either<PgQueryResult, PgRow>, sqlx::Error>>,
     /// The statement, for the one retry it may have.
     retry: Option<Replayable<'q>>,
     /// Something was handed on: from then on a retry could repeat it.
     handed_on: bool,
+}
+
+impl<'e, 'q: 'e> Stream for Streaming<'e, 'q> {
+    type Item = Result<Either<PgQueryResult, PgRow>, sqlx::Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        loop {
+            let item = ready!(this.rows.poll_next_unpin(cx));
+            match item {
+                Some(Err(error)) if !this.handed_on && is_recovery_conflict(&error) => {
+                    if let Some(retry) = this.retry.take() {
+                        this.pool.retrying(&error);
+                        this.rows = this.pool.reads.fetch_many(retry);
+                        continue;
+                    }
+                    this.pool.conflicts.count_give_up();
+                    return Poll::Ready(Some(Err(error)));
+                }
+                Some(item) => {
+                    this.handed_on = true;
+                    return Poll::Ready(Some(this.pool.gave_up_if_conflict(item)));
+                }
+                None => return Poll::Ready(None),
+            }
+        }
+    }
 }
 
 impl From<PgPool> for ReadPool {
