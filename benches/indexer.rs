@@ -50,7 +50,7 @@ mod remote;
 #[path = "indexer/sparse.rs"]
 mod sparse;
 
-use common::{Sender, checkpoint, free_port, peak_rss_kib, rpc, say, start_and_generate};
+use common::{Sender, checkpoint, create_database, free_port, peak_rss_kib, rpc, say, start_and_generate};
 
 const POLL_INTERVAL_MS: u64 = 200;
 
@@ -361,8 +361,7 @@ async fn main() -> Result<()> {
 
     let pg = EmbeddedPostgres::start(PostgresOptions::new(work.path().join("pg"))).await?;
     let admin = PgPoolOptions::new().max_connections(1).connect(&pg.url("postgres")).await?;
-    sqlx::query("CREATE DATABASE raw").execute(&admin).await?;
-    let raw_url = pg.url("raw");
+    let raw_url = create_database(&pg, "raw").await?;
     let pool = PgPoolOptions::new().max_connections(1).connect(&raw_url).await?;
     jobboard::store::MIGRATOR.run(&pool).await?;
     pool.close().await;
