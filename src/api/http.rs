@@ -275,13 +275,14 @@ async fn graphql_get(
             ),
         );
     };
-    let schema = board.schema.clone();
+    let executor =
+        snapshot::SnapshotExecutor::new(board.schema.clone(), board.context.clone(), state.config.batch_wait);
     let metrics = state.metrics.clone();
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
         .max_message_size(limits.max_message_bytes)
         .max_frame_size(limits.max_message_bytes)
-        .on_upgrade(move |socket| ws::serve_socket(socket, schema, protocol, limits, metrics, connection))
+        .on_upgrade(move |socket| ws::serve_socket(socket, executor, protocol, limits, metrics, connection))
 }
 
 /// Ready when the database answers, the backfill is done and the index is not stalled (see

@@ -2,7 +2,7 @@
 //! `REPEATABLE READ READ ONLY` transaction ([`crate::store::Snapshot`]), so `_meta.block` is
 //! the block the data is at, even while the indexer commits between its statements.
 //!
-//! Such a request gets an [`ApiContext`] of its own as request data (async-graphql looks a
+//! Over HTTP and over a WebSocket ([`SnapshotExecutor`]) alike. Such a request gets an [`ApiContext`] of its own as request data (async-graphql looks a
 //! type up in the request's data before the schema's): the schema's, with a [`Reader`] over
 //! the snapshot and loaders of its own, since the shared loaders read through the shared pool.
 //! Every other request runs as before, on the schema's context; telling them apart costs a
@@ -18,11 +18,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_graphql::futures_util::StreamExt;
-use async_graphql::futures_util::stream::FuturesOrdered;
+use async_graphql::futures_util::stream::{self, BoxStream, FuturesOrdered};
 use async_graphql::parser::types::{
     DocumentOperations, ExecutableDocument, OperationDefinition, OperationType, Selection, SelectionSet,
 };
-use async_graphql::{BatchRequest, BatchResponse, Executor, Request, Response, ServerError};
+use async_graphql::{BatchRequest, BatchResponse, Data, Executor, Request, Response, ServerError};
 
 use super::codes::CodedSchema;
 use super::error::ApiError;
@@ -73,6 +73,48 @@ async fn execute_mentioning_meta(
                 .collect()
                 .await,
         ),
+    }
+}
+
+/// The executor WebSocket connections run their operations on: a query there that selects
+/// `_meta` beside data is answered from one snapshot, as over HTTP; subscriptions and every
+/// other operation go to the schema as they are.
+#[derive(Clone)]
+pub struct SnapshotExecutor {
+    schema: CodedSchema,
+    context: ApiContext,
+    batch_wait: Duration,
+}
+
+impl SnapshotExecutor {
+    /// An executor over `schema`, whose own context is `context`; `batch_wait` is its loaders'
+    /// gathering time.
+    pub fn new(schema: CodedSchema, context: ApiContext, batch_wait: Duration) -> SnapshotExecutor {
+        SnapshotExecutor { schema, context, batch_wait }
+    }
+}
+
+impl Executor for SnapshotExecutor {
+    async fn execute(&self, request: Request) -> Response {
+        execute(&self.schema, &self.context, self.batch_wait, request).await
+    }
+
+    fn execute_stream(
+        &self,
+        mut request: Request,
+        session_data: Option<Arc<Data>>,
+    ) -> BoxStream<'static, Response> {
+        let pinned = request.query.contains(META)
+            && self.schema.parse(&mut request).is_ok()
+            && selects_meta_with_data(&mut request);
+        if !pinned {
+            return self.schema.execute_stream(request, session_data);
+        }
+        let executor = self.clone();
+        stream::once(async move {
+            Box::pin(execute(&executor.schema, &executor.context, executor.batch_wait, request)).await
+        })
+        .boxed()
     }
 }
 

@@ -25,7 +25,8 @@ use axum::http::HeaderMap;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_tungstenite::tungstenite;
 
-use super::codes::{CodedSchema, SubscriptionSlots};
+use super::codes::SubscriptionSlots;
+use super::snapshot::SnapshotExecutor;
 use crate::telemetry::Metrics;
 
 /// Close code: a message over the size limit (RFC 6455's "message too big").
@@ -87,7 +88,7 @@ struct Closing(u16, String);
 /// among `--ws-max-connections`, released when this returns.
 pub async fn serve_socket(
     socket: WebSocket,
-    schema: CodedSchema,
+    executor: SnapshotExecutor,
     protocol: WebSocketProtocols,
     limits: WsLimits,
     metrics: Metrics,
@@ -138,7 +139,8 @@ pub async fn serve_socket(
             future::ready(Ok::<Data, async_graphql::Error>(Data::default()))
         }
     };
-    let protocol = Protocol::new(schema, input, protocol).connection_data(slots).on_connection_init(on_init);
+    let protocol =
+        Protocol::new(executor, input, protocol).connection_data(slots).on_connection_init(on_init);
     tokio::pin!(protocol);
 
     let init_deadline = tokio::time::sleep(limits.init_timeout);

@@ -1,7 +1,7 @@
 //! One answer, one snapshot: a request selecting `_meta` beside a job list, while the indexer
 //! commits a block with a new job between its reads, answers the job list as it stood at the
 //! `_meta.block` it reports. On a hot standby, on the primary, and behind pgbouncer in
-//! transaction mode.
+//! transaction mode; over HTTP and as a query over a WebSocket.
 //!
 //! The interleaving is forced, not hoped for: a trigger the test installs on `jobs` makes the
 //! indexer's transaction take `ACCESS EXCLUSIVE` on `jobs` at its insert and then wait for an
@@ -22,6 +22,7 @@ use crate::support::db::{ReplicatedPair, TestDatabase, test_database};
 use crate::support::pgbouncer::Pgbouncer;
 use crate::support::scenario::{Scenario, TestChain};
 use crate::support::serve::ServeProcess;
+use crate::support::ws::WsClient;
 
 /// `_meta` and the data, in one request.
 const META_AND_JOBS: &str =
@@ -79,6 +80,28 @@ struct Reads<'a> {
     url: String,
     /// Set when they run on a standby: the held lock must be replayed first.
     standby: Option<&'a ReplicatedPair>,
+    /// How the `_meta` + jobs request is sent.
+    over: Over,
+}
+
+/// How a request reaches `serve`.
+#[derive(Debug, Clone, Copy)]
+enum Over {
+    Http,
+    WebSocket,
+}
+
+impl Reads<'_> {
+    /// Sends `query` now; the task ends with its answer.
+    fn spawn_query(&self, query: &'static str) -> tokio::task::JoinHandle<Result<Value>> {
+        match self.over {
+            Over::Http => self.serve.spawn_query(query),
+            Over::WebSocket => {
+                let addr = self.serve.addr;
+                tokio::spawn(async move { WsClient::connect(addr).await?.query("q", query).await })
+            }
+        }
+    }
 }
 
 /// Posts a job, lets the indexer commit its block only once a `_meta` + jobs request is
@@ -104,7 +127,7 @@ async fn meta_and_jobs_agree_across_a_commit(
         if let Some(pair) = reads.standby {
             pair.wait_for_replay().await?;
         }
-        let request = reads.serve.spawn_query(META_AND_JOBS);
+        let request = reads.spawn_query(META_AND_JOBS);
         let mut read_side = PgConnection::connect(&reads.url).await?;
         let jobs_waiting = format!("{WAITING}'relation' AND l.relation = 'jobs'::regclass");
         wait_for_lock(&mut read_side, "the job list waiting behind the held lock", &jobs_waiting).await?;
@@ -114,7 +137,7 @@ async fn meta_and_jobs_agree_across_a_commit(
     let (indexed, answer) = tokio::join!(indexing, interleaving);
     indexed?;
     let answer = answer?;
-    ensure!(answer.get("errors").is_none(), "{answer}");
+    ensure!(answer.get("errors").is_none(), "{:?}: {answer}", reads.over);
 
     let after = job_ids(&reads.serve.query_at(JOBS, block).await?)?;
     ensure!(
@@ -127,8 +150,9 @@ async fn meta_and_jobs_agree_across_a_commit(
     let expected = if at >= block { &after } else { &before };
     ensure!(
         &listed == expected,
-        "_meta says block {at} but the list is not the one of that block (job {job} came in block {block}): \
-         {listed:?}"
+        "{:?}: _meta says block {at} but the list is not the one of that block (job {job} came in block \
+         {block}): {listed:?}",
+        reads.over
     );
     // The list was read after the commit: that it shows the block before is the snapshot.
     ensure!(at == before_block, "_meta.block {at}, expected the block before the commit, {before_block}");
@@ -145,8 +169,11 @@ async fn on_a_standby_meta_and_data_come_from_one_snapshot() -> Result<()> {
     install_hold(&pair.database).await?;
     let serve = ServeProcess::start(&pair.standby_url(), chain.board, &["--no-page"]).await?;
     serve.wait_for("/readyz", 200, Duration::from_secs(60)).await?;
-    let reads = Reads { serve: &serve, url: pair.standby_url(), standby: Some(&pair) };
-    meta_and_jobs_agree_across_a_commit(&chain, &mut scenario, &pair.database, reads).await
+    for over in [Over::Http, Over::WebSocket] {
+        let reads = Reads { serve: &serve, url: pair.standby_url(), standby: Some(&pair), over };
+        meta_and_jobs_agree_across_a_commit(&chain, &mut scenario, &pair.database, reads).await?;
+    }
+    Ok(())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -161,9 +188,9 @@ async fn on_the_primary_and_behind_pgbouncer_meta_and_data_come_from_one_snapsho
     let direct = ServeProcess::start(&db.url, chain.board, &["--no-page"]).await?;
     let pooled_args = ["--no-page", "--db-pooler", "transaction", "--listen-database-url", &db.url];
     let pooled = ServeProcess::start(&bouncer.url, chain.board, &pooled_args).await?;
-    for serve in [&direct, &pooled] {
+    for (serve, over) in [(&direct, Over::Http), (&pooled, Over::Http), (&direct, Over::WebSocket)] {
         serve.wait_for("/readyz", 200, Duration::from_secs(60)).await?;
-        let reads = Reads { serve, url: db.url.clone(), standby: None };
+        let reads = Reads { serve, url: db.url.clone(), standby: None, over };
         meta_and_jobs_agree_across_a_commit(&chain, &mut scenario, &db, reads).await?;
     }
     Ok(())

@@ -48,6 +48,21 @@ impl WsClient {
         }
     }
 
+    /// Runs `query` as operation `id` (a query over the socket, as GraphiQL and some clients
+    /// send them) and returns its one answer's payload: `data`, and `errors` if any.
+    pub async fn query(&mut self, id: &str, query: &str) -> Result<Value> {
+        self.subscribe(id, query).await?;
+        loop {
+            let message = self.next_message().await?;
+            match message["type"].as_str() {
+                Some("next") if message["id"] == id => return Ok(message["payload"].clone()),
+                Some("ping") => self.socket.send(Message::text(json!({"type": "pong"}).to_string())).await?,
+                Some("error") => bail!("operation error: {message}"),
+                _ => {}
+            }
+        }
+    }
+
     /// The payload of the next `next` message of subscription `id`.
     pub async fn next_event(&mut self, id: &str) -> Result<Value> {
         loop {
