@@ -1,6 +1,8 @@
 //! Reads a hot standby cancels to replay the primary (recovery conflicts), provoked for real:
 //! `serve` runs a read once more when the standby cancels it, and answers `REPLICA_CONFLICT`
-//! when the standby cancels that too.
+//! when the standby cancels that too. Straight from its pool, in the one snapshot of a request
+//! that selects `_meta` beside data (which runs the whole request again), and behind pgbouncer
+//! in transaction mode.
 //!
 //! How the conflicts are made to happen exactly where wanted, without timing: on the primary,
 //! transactions that each delete rows of a scratch table stay open, then one takes
@@ -20,11 +22,14 @@ use sqlx::{Connection, PgConnection};
 
 use crate::indexer::{index_to_head, test_config};
 use crate::support::db::ReplicatedPair;
+use crate::support::pgbouncer::Pgbouncer;
 use crate::support::scenario::{Scenario, TestChain};
 use crate::support::serve::{ServeProcess, first_code};
 
 /// A read of `jobs`: what waits behind the replayed lock.
 const QUERY: &str = "{ jobs(first: 50, orderBy: NEWEST) { nodes { id title employer { address } } } }";
+/// The same beside `_meta`: read in one snapshot, which a conflict ends.
+const META_QUERY: &str = "{ _meta { block { number } } jobs(first: 50, orderBy: NEWEST) { nodes { id title employer { address } } } }";
 
 /// Connects to `url`.
 async fn connect(url: &str) -> Result<PgConnection> {
@@ -88,11 +93,12 @@ async fn conflict_counts(serve: &ServeProcess) -> Result<(u64, u64)> {
     Ok((count("retried")?, count("gave_up")?))
 }
 
-/// Sends [`QUERY`] to `serve` on the standby while the standby cancels its read `conflicts`
-/// times, as the module says; returns the answer.
+/// Sends `query` to `serve` on the standby while the standby cancels its read of `jobs`
+/// `conflicts` times, as the module says; returns the answer.
 async fn query_through_conflicts(
     pair: &ReplicatedPair,
     serve: &ServeProcess,
+    query: &str,
     conflicts: usize,
 ) -> Result<Value> {
     let primary = &pair.database.url;
@@ -117,7 +123,7 @@ async fn query_through_conflicts(
     let locker_id = xid(&mut locker).await?;
     pair.wait_for_replay().await?;
 
-    let request = serve.spawn_query(QUERY);
+    let request = serve.spawn_query(query);
     let mut standby = connect(&pair.standby_url()).await?;
     for (mut deleter, id) in deleters {
         wait_for_read_waiting_with(&mut standby, &id).await?;
@@ -134,6 +140,40 @@ async fn query_through_conflicts(
     request.await.context("the request task panicked")?
 }
 
+/// One conflict: `query` answers as before, and a retry is counted; two: `REPLICA_CONFLICT`,
+/// counted; then `serve` answers on.
+async fn one_retry_then_a_code(
+    pair: &ReplicatedPair,
+    serve: &ServeProcess,
+    query: &str,
+    head: u64,
+) -> Result<()> {
+    let expected = serve.query_at(query, head).await?;
+    ensure!(expected.get("errors").is_none(), "{query}: before any conflict: {expected}");
+    ensure!(
+        expected["data"]["jobs"]["nodes"].as_array().is_some_and(|jobs| !jobs.is_empty()),
+        "{query}: {expected}"
+    );
+    let (retried_before, gave_up_before) = conflict_counts(serve).await?;
+
+    // One conflict: the read runs once more and answers as if nothing happened.
+    let answer = query_through_conflicts(pair, serve, query, 1).await?;
+    ensure!(answer == expected, "{query}: after one conflict:\n{answer}\nnot\n{expected}");
+    let (retried, gave_up) = conflict_counts(serve).await?;
+    ensure!(retried > retried_before, "{query}: no retry counted: {retried}");
+    ensure!(gave_up == gave_up_before, "{query}: a conflict passed on: {gave_up}");
+
+    // Two: the retry is cancelled too, and the client is told why, with a code.
+    let answer = query_through_conflicts(pair, serve, query, 2).await?;
+    ensure!(first_code(&answer) == Some("REPLICA_CONFLICT"), "{query}: after two conflicts: {answer}");
+    let (_, gave_up) = conflict_counts(serve).await?;
+    ensure!(gave_up > gave_up_before, "{query}: the conflict passed on was not counted");
+
+    // And the standby serves on.
+    ensure!(serve.query(query).await? == expected, "{query}: after the conflicts");
+    Ok(())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_read_the_standby_cancels_is_run_once_more_then_refused_with_a_code() -> Result<()> {
     let pair = ReplicatedPair::start().await?;
@@ -148,27 +188,15 @@ async fn a_read_the_standby_cancels_is_run_once_more_then_refused_with_a_code() 
     let head = chain.head().await?;
     sqlx::query("CREATE TABLE conflict_scratch (id int)").execute(&pair.database.pool).await?;
     cancel_conflicts_quickly(&pair).await?;
-    let serve = ServeProcess::start(&pair.standby_url(), chain.board, &["--no-page"]).await?;
-    serve.wait_for("/readyz", 200, Duration::from_secs(60)).await?;
-    let expected = serve.query_at(QUERY, head).await?;
-    ensure!(expected.get("errors").is_none(), "before any conflict: {expected}");
-    ensure!(expected["data"]["jobs"]["nodes"].as_array().is_some_and(|jobs| !jobs.is_empty()), "{expected}");
-    let (retried_before, gave_up_before) = conflict_counts(&serve).await?;
 
-    // One conflict: the read runs once more and answers as if nothing happened.
-    let answer = query_through_conflicts(&pair, &serve, 1).await?;
-    ensure!(answer == expected, "after one conflict:\n{answer}\nnot\n{expected}");
-    let (retried, gave_up) = conflict_counts(&serve).await?;
-    ensure!(retried > retried_before, "no retry counted: {retried}");
-    ensure!(gave_up == gave_up_before, "a conflict passed on: {gave_up}");
-
-    // Two: the retry is cancelled too, and the client is told why, with a code.
-    let answer = query_through_conflicts(&pair, &serve, 2).await?;
-    ensure!(first_code(&answer) == Some("REPLICA_CONFLICT"), "after two conflicts: {answer}");
-    let (_, gave_up) = conflict_counts(&serve).await?;
-    ensure!(gave_up > gave_up_before, "the conflict passed on was not counted");
-
-    // And the standby serves on.
-    ensure!(serve.query(QUERY).await? == expected, "after the conflicts");
+    let direct = ServeProcess::start(&pair.standby_url(), chain.board, &["--no-page"]).await?;
+    // Behind a transaction pooler (no LISTEN on a standby, so no listen URL either).
+    let bouncer = Pgbouncer::start(&pair.standby_url(), 2).await?;
+    let pooled =
+        ServeProcess::start(&bouncer.url, chain.board, &["--no-page", "--db-pooler", "transaction"]).await?;
+    for (serve, query) in [(&direct, QUERY), (&direct, META_QUERY), (&pooled, QUERY), (&pooled, META_QUERY)] {
+        serve.wait_for("/readyz", 200, Duration::from_secs(60)).await?;
+        one_retry_then_a_code(&pair, serve, query, head).await?;
+    }
     Ok(())
 }
