@@ -94,7 +94,7 @@ pub async fn serve_socket(
     metrics: Metrics,
     _connection: OwnedSemaphorePermit,
 ) {
-    let (mut sink, source) = socket.split();
+    let (mut sink, mut source) = socket.split();
     let last_heard = Arc::new(std::sync::Mutex::new(Instant::now()));
     let failure: Arc<std::sync::Mutex<Option<Closing>>> = Arc::default();
     let initialised = Arc::new(AtomicBool::new(false));
@@ -105,7 +105,7 @@ pub async fn serve_socket(
         let last_heard = Arc::clone(&last_heard);
         let failure = Arc::clone(&failure);
         let max = limits.max_message_bytes;
-        source
+        (&mut source)
             .map(move |message| {
                 if let Ok(mut heard) = last_heard.lock() {
                     *heard = Instant::now();
@@ -141,7 +141,7 @@ pub async fn serve_socket(
     };
     let protocol =
         Protocol::new(executor, input, protocol).connection_data(slots).on_connection_init(on_init);
-    tokio::pin!(protocol);
+    let mut protocol = Box::pin(protocol);
 
     let init_deadline = tokio::time::sleep(limits.init_timeout);
     tokio::pin!(init_deadline);
@@ -181,9 +181,19 @@ pub async fn serve_socket(
         metrics.ws_closed(code);
         let frame = Message::Close(Some(CloseFrame { code, reason: reason.into() }));
         // A client that reads nothing may not take this either: bounded, then dropped.
-        let _ = tokio::time::timeout(Duration::from_secs(1), sink.send(frame)).await;
+        let _ = tokio::time::timeout(CLOSE_GRACE, sink.send(frame)).await;
+        // The closing handshake: the socket is read (and what arrives dropped) until the
+        // client's own Close or the bound. Dropped at once, whatever the client still sends (a
+        // pong it owed) meets a reset, which can discard our Close before the client reads it.
+        drop(protocol);
+        let _ =
+            tokio::time::timeout(CLOSE_GRACE, async { while let Some(Ok(_)) = source.next().await {} }).await;
     }
 }
+
+/// How long a closing connection waits for the client to take the Close frame, and then for
+/// the client's Close in answer.
+const CLOSE_GRACE: Duration = Duration::from_secs(1);
 
 /// How to close after a read error: 1009 for a message over the limit, else a protocol error.
 fn closing_for(error: &axum::Error, max: usize) -> Closing {
