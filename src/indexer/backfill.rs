@@ -66,7 +66,11 @@ impl Indexer<'_> {
         let mut covered = None;
         let mut last_write = Instant::now();
         let mut result = Ok(());
-        while let Some(fetched) = rx.recv().await {
+        loop {
+            let waiting = Instant::now();
+            let Some(fetched) = rx.recv().await else { break };
+            // The node is slower than the writer when ranges keep it waiting.
+            let slow_node = waiting.elapsed() >= SLOW_NODE_WAIT;
             let step = async {
                 let Range { to: range_to, last_block, events } = fetched?;
                 pending.extend(events);
@@ -84,9 +88,10 @@ impl Indexer<'_> {
                     progress.advance(range_to, written);
                     last_write = Instant::now();
                 }
-                // Projected in large chunks, at the end, and whenever the writer would otherwise
-                // wait for the node (a slow node's latency then hides the projections).
-                let idle = rx.is_empty() && self.unprojected >= self.config.batch_events;
+                // Projected in large chunks, at the end, and behind a slow node whenever the
+                // writer would otherwise wait for it (its latency then hides the projections).
+                // Behind a fast node chunks stay large: more of an entity's life in one insert.
+                let idle = slow_node && rx.is_empty() && self.unprojected >= self.config.batch_events;
                 let chunk = self.unprojected >= self.config.projection_events;
                 if self.loaded.is_some() && (chunk || idle || range_to == to) && !cancel.is_cancelled() {
                     self.project_loaded().await?;
@@ -202,6 +207,10 @@ impl Indexer<'_> {
         Ok(())
     }
 }
+
+/// How long the writer must have waited for the last fetched range for the node to count as
+/// slow: local nodes answer within milliseconds, remote ones in 50-200 ms.
+const SLOW_NODE_WAIT: Duration = Duration::from_millis(50);
 
 /// What every batch of one backfill shares: where it ends, the chain as seen when it started,
 /// and the memory budget its written logs return to.
