@@ -101,7 +101,7 @@ pub struct ServeArgs {
     /// The JobBoard contract whose index to serve.
     #[arg(long, env = "JOBBOARD_CONTRACT")]
     pub contract: Address,
-    /// The board's chain id; needed only when the database indexes the contract on several chains.
+    /// Serve the board on this chain only; by default every chain the database indexes it on.
     #[arg(long = "chain-id", env = "JOBBOARD_CHAIN_ID")]
     pub chain_id: Option<u64>,
     #[command(flatten)]

@@ -74,7 +74,7 @@ impl CodedSchema {
     /// Parses the request's query here (the schema reuses the document) so that syntax errors
     /// are told apart, taking a known query's document from the cache: copying it is several
     /// times cheaper than parsing again.
-    fn parse(&self, request: &mut Request) -> Result<(), Box<Response>> {
+    pub(super) fn parse(&self, request: &mut Request) -> Result<(), Box<Response>> {
         let known = self.parsed.lock().ok().and_then(|parsed| parsed.get(&request.query).cloned());
         if let Some(document) = known {
             request.set_parsed_query(document);

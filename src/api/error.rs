@@ -67,6 +67,14 @@ pub enum ApiError {
         /// Events it missed.
         missed: u64,
     },
+    /// A database replica (a hot standby) cancelled the read to apply the primary's changes (a
+    /// recovery conflict), and running it once more did not get past it: asking again shortly
+    /// usually succeeds.
+    #[error(
+        "the database replica cancelled this read to apply the primary's latest changes (a recovery \
+         conflict); retry shortly"
+    )]
+    ReplicaConflict,
     /// Anything else: logged with its cause, reported without it.
     #[error("internal error; the server log has the details")]
     Internal,
@@ -85,6 +93,7 @@ impl ApiError {
             ApiError::ResponseTooLarge { .. } => "RESPONSE_TOO_LARGE",
             ApiError::TooManySubscriptions { .. } => "TOO_MANY_SUBSCRIPTIONS",
             ApiError::SubscriptionLagged { .. } => "SUBSCRIPTION_LAGGED",
+            ApiError::ReplicaConflict => "REPLICA_CONFLICT",
             ApiError::Internal => "INTERNAL_SERVER_ERROR",
         }
     }
@@ -97,6 +106,10 @@ impl From<StoreError> for ApiError {
         {
             tracing::warn!(%error, "query cancelled by the statement timeout");
             return ApiError::QueryTimeout;
+        }
+        if error.is_recovery_conflict() {
+            tracing::warn!(%error, "a read cancelled by a recovery conflict on the standby, past its one retry");
+            return ApiError::ReplicaConflict;
         }
         tracing::error!(%error, "database read failed");
         ApiError::Internal

@@ -6,9 +6,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use async_graphql::BatchRequest;
 use async_graphql::futures_util::StreamExt;
 use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource};
-use async_graphql::{BatchRequest, Executor};
 use axum::body::{Body, Bytes};
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::{State, WebSocketUpgrade};
@@ -22,7 +22,7 @@ use tracing::{Span, field, instrument};
 use super::min_block::{MinBlockError, parse_min_block};
 use super::result_cache::Lookup;
 use super::schema::BoardMeta;
-use super::{ApiError, ApiState, ws};
+use super::{ApiError, ApiState, snapshot, ws};
 use crate::store;
 use crate::telemetry::WriterState;
 
@@ -141,11 +141,12 @@ async fn graphql_post(
         );
     };
     let mut min_block = None;
+    let boards = &board.context.boards;
     if let Some(value) = headers.get(MIN_BLOCK_HEADER) {
-        let chain_id = board.context.reader.board().chain_id;
+        let chains: Vec<u64> = boards.iter().map(|b| b.chain_id()).collect();
         let parsed =
-            value.to_str().map_err(|_| MinBlockError::Malformed).and_then(|v| parse_min_block(v, chain_id));
-        let block = match parsed {
+            value.to_str().map_err(|_| MinBlockError::Malformed).and_then(|v| parse_min_block(v, &chains));
+        let (on, block) = match parsed {
             Ok(block) => block,
             Err(error) => {
                 return error_response(StatusCode::BAD_REQUEST, "BAD_USER_INPUT", error.to_string());
@@ -154,7 +155,7 @@ async fn graphql_post(
         // The wait counts against the request's deadline: whichever ends first ends it.
         let deadline_first = limits.request_timeout < limits.min_block_wait;
         let bound = limits.min_block_wait.min(limits.request_timeout.saturating_sub(started.elapsed()));
-        if let Err(at) = board.context.live.wait_for_block(block, bound).await {
+        if let Err(at) = boards[on].live.wait_for_block(block, bound).await {
             if deadline_first {
                 state.metrics.api_request(None, "timeout", started.elapsed());
                 return error_response(
@@ -168,15 +169,18 @@ async fn graphql_post(
             finished(None, "not_yet_indexed");
             return error_response(StatusCode::OK, error.code(), error.to_string());
         }
-        min_block = Some(block);
+        min_block = Some((on, block));
     }
     let operation = match &request {
         BatchRequest::Single(r) => r.operation_name.clone(),
         BatchRequest::Batch(_) => Some("batch".to_owned()),
     };
-    let live = &board.context.live;
+    let results = &board.results;
     let lookup = match &request {
-        BatchRequest::Single(single) => live.results().lookup(single, live.indexed_block(), min_block),
+        BatchRequest::Single(single) => {
+            let indexed = boards.iter().map(|b| b.live.indexed_block()).collect();
+            results.lookup(single, indexed, min_block)
+        }
         BatchRequest::Batch(_) => Lookup::Bypass,
     };
     let ticket = match lookup {
@@ -188,7 +192,8 @@ async fn graphql_post(
         Lookup::Bypass => None,
     };
     let deadline = limits.request_timeout.saturating_sub(started.elapsed());
-    let Ok(response) = tokio::time::timeout(deadline, board.schema.execute_batch(request)).await else {
+    let execution = snapshot::execute_batch(&board.schema, &board.context, limits.batch_wait, request);
+    let Ok(response) = tokio::time::timeout(deadline, execution).await else {
         finished(operation.as_deref(), "timeout");
         return error_response(
             StatusCode::OK,
@@ -208,7 +213,7 @@ async fn graphql_post(
     if let Some(ticket) = ticket
         && response.is_ok()
     {
-        live.results().store(ticket, answer.clone());
+        results.store(ticket, answer.clone());
     }
     json_answer(answer)
 }
@@ -294,23 +299,27 @@ async fn readyz(State(state): State<ApiState>) -> axum::response::Response {
             state.waiting_for().unwrap_or_else(|| "the indexer has not registered this board yet".into());
         return not_ready(reason);
     };
-    let reader = &board.context.reader;
-    let status = match reader.status().await {
-        Ok(status) => status,
-        Err(error) => {
-            tracing::warn!(%error, "readiness check cannot read the database");
-            return not_ready("the database is unreachable".into());
+    let served = &board.context.boards;
+    let mut statuses = Vec::with_capacity(served.len());
+    for on in served.iter() {
+        match on.reader.status().await {
+            Ok(status) => statuses.push((on.chain_id(), status)),
+            Err(error) => {
+                tracing::warn!(%error, "readiness check cannot read the database");
+                return not_ready("the database is unreachable".into());
+            }
         }
-    };
+    }
     // Every board of the database, for the operator: which chain is unhealthy. Readiness is
-    // this API's own board's: another chain's outage must not take this one out of service.
+    // this API's own boards': another chain's outage must not take this one out of service.
     // Read only once the database answered: a second wait on an unreachable one would double
     // the probe's time.
-    let boards: Vec<serde_json::Value> = match reader.board_statuses_unmetered().await {
+    let boards: Vec<serde_json::Value> = match served[0].reader.board_statuses_unmetered().await {
         Ok(statuses) => statuses
             .into_iter()
             .map(|status| {
-                let meta = BoardMeta::from_status(status, state.config.stall_after);
+                let on = served.iter().any(|b| b.reader.board() == status.board);
+                let meta = BoardMeta::from_status(status, state.config.stall_after, on);
                 json!({
                     "chainId": meta.chain_id.0,
                     "name": meta.name,
@@ -328,44 +337,92 @@ async fn readyz(State(state): State<ApiState>) -> axum::response::Response {
         .filter(|b| matches!(b["status"].as_str(), Some("ERROR" | "STALLED")))
         .map(|b| &b["name"])
         .collect();
-    let not_ready = |reason: String| {
-        let body = json!({ "ready": false, "reason": reason, "indexer": indexer, "boards": boards, "unhealthy": unhealthy });
-        (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
+    // Each served board's own readiness; the API is ready while any of them is (an API over
+    // several chains keeps serving the healthy ones).
+    let checks: Vec<(u64, Result<serde_json::Value, String>)> = statuses
+        .iter()
+        .map(|(chain_id, status)| (*chain_id, board_readiness(status.as_ref(), state.config.stall_after)))
+        .collect();
+    let each: Vec<serde_json::Value> = checks
+        .iter()
+        .map(|(chain_id, check)| match check {
+            Ok(ready) => json!({ "chainId": chain_id, "ready": true, "synced": ready["synced"] }),
+            Err(reason) => json!({ "chainId": chain_id, "ready": false, "reason": reason }),
+        })
+        .collect();
+    let served_list = (checks.len() > 1).then_some(&each);
+    let Some(ready) = checks.iter().find_map(|(_, check)| check.as_ref().ok()) else {
+        let reason = checks
+            .iter()
+            .filter_map(|(chain_id, check)| check.as_ref().err().map(|r| (chain_id, r)))
+            .map(
+                |(chain_id, reason)| {
+                    if checks.len() > 1 { format!("chain {chain_id}: {reason}") } else { reason.clone() }
+                },
+            )
+            .collect::<Vec<_>>()
+            .join("; ");
+        let body = json!({ "ready": false, "reason": reason, "indexer": indexer, "boards": boards, "unhealthy": unhealthy, "served": served_list });
+        return (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response();
     };
-    let Some(status) = status else {
-        return not_ready("the indexer has not registered this board yet".into());
-    };
-    if !status.backfill_done {
-        let at = status.block.as_ref().map(|b| b.number);
-        return not_ready(format!("backfilling: at block {at:?} of {:?}", status.finalized_number));
-    }
-    let health = status.health(state.config.stall_after);
-    if let Some(stall) = health.stalled {
-        return not_ready(stall.to_string());
-    }
     let body = json!({
         "ready": true,
-        "block": status.block.as_ref().map(|b| b.number),
-        "head": status.head_block,
-        "synced": health.synced,
+        "block": ready["block"],
+        "head": ready["head"],
+        "synced": ready["synced"],
         "indexer": indexer,
         "boards": boards,
         "unhealthy": unhealthy,
+        "served": served_list,
     });
     (StatusCode::OK, Json(body)).into_response()
+}
+
+/// Whether one served board can be served: registered, backfilled and not stalled; its block,
+/// head and `synced`, or why not.
+fn board_readiness(
+    status: Option<&store::IndexStatus>,
+    stall_after: std::time::Duration,
+) -> Result<serde_json::Value, String> {
+    let Some(status) = status else {
+        return Err("the indexer has not registered this board yet".into());
+    };
+    if !status.backfill_done {
+        let at = status.block.as_ref().map(|b| b.number);
+        return Err(format!("backfilling: at block {at:?} of {:?}", status.finalized_number));
+    }
+    let health = status.health(stall_after);
+    if let Some(stall) = health.stalled {
+        return Err(stall.to_string());
+    }
+    Ok(json!({
+        "block": status.block.as_ref().map(|b| b.number),
+        "head": status.head_block,
+        "synced": health.synced,
+    }))
 }
 
 /// The process's metrics, and the index's lag and stall as this API judges them from the
 /// database (so `serve` reports them for an indexer in another process).
 async fn metrics(State(state): State<ApiState>) -> impl IntoResponse {
     let mut text = state.metrics.render();
-    let statements = state.board().map_or(0, |board| board.context.reader.statements());
+    let statements = state
+        .board()
+        .map_or(0, |board| board.context.boards.iter().map(|b| b.reader.statements()).sum::<u64>());
     text.push_str(&format!(
         "# HELP jobboard_api_sql_statements_total SQL statements run by API reads.\n\
          # TYPE jobboard_api_sql_statements_total counter\njobboard_api_sql_statements_total {statements}\n",
     ));
     if let Some(board) = state.board() {
-        let cache = board.context.live.results().stats();
+        let conflicts = board.context.boards[0].reader.pool().conflicts().counts();
+        text.push_str(&format!(
+            "# HELP jobboard_api_replica_conflicts_total Reads a hot standby cancelled to replay the primary (recovery conflicts), by what the API did: retried (ran the statement, or the request's snapshot, once more), gave_up (passed on as REPLICA_CONFLICT).\n\
+             # TYPE jobboard_api_replica_conflicts_total counter\n\
+             jobboard_api_replica_conflicts_total{{outcome=\"retried\"}} {}\n\
+             jobboard_api_replica_conflicts_total{{outcome=\"gave_up\"}} {}\n",
+            conflicts.retried, conflicts.gave_up,
+        ));
+        let cache = board.results.stats();
         text.push_str(&format!(
             "# HELP jobboard_api_result_cache_requests_total Requests by what the result cache did: hit (answered from it), miss (run, then kept), bypass (cache off, no change notices, a batch or extensions).\n\
              # TYPE jobboard_api_result_cache_requests_total counter\n\
@@ -379,11 +436,13 @@ async fn metrics(State(state): State<ApiState>) -> impl IntoResponse {
             cache.hits, cache.misses, cache.bypasses, cache.bytes, cache.entries,
         ));
     }
-    let status = match state.board() {
-        Some(board) => board.context.reader.status_unmetered().await.ok().flatten(),
-        None => None,
-    };
-    if let Some(status) = status {
+    let served = state.board().map(|board| board.context.boards.clone());
+    let several = served.as_ref().is_some_and(|s| s.len() > 1);
+    let mut index_series: Vec<(&str, &str, String, f64)> = Vec::new();
+    for on in served.iter().flat_map(|s| s.iter()) {
+        let Some(status) = on.reader.status_unmetered().await.ok().flatten() else { continue };
+        // One board: unlabelled, as always; several: one series per chain.
+        let label = if several { format!("{{chain_id=\"{}\"}}", on.chain_id()) } else { String::new() };
         let health = status.health(state.config.stall_after);
         let series = [
             (
@@ -408,9 +467,17 @@ async fn metrics(State(state): State<ApiState>) -> impl IntoResponse {
                 status.advanced_ago.as_secs_f64(),
             ),
         ];
-        for (name, help, value) in series {
-            text.push_str(&format!("# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}\n"));
+        index_series.extend(series.into_iter().map(|(name, help, value)| (name, help, label.clone(), value)));
+    }
+    // Each family once, with every board's sample under it.
+    index_series.sort_by_key(|(name, ..)| *name);
+    let mut family = "";
+    for (name, help, label, value) in &index_series {
+        if *name != family {
+            text.push_str(&format!("# HELP {name} {help}\n# TYPE {name} gauge\n"));
+            family = name;
         }
+        text.push_str(&format!("{name}{label} {value}\n"));
     }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
 }

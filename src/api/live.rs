@@ -48,15 +48,9 @@ pub struct Live {
     events: broadcast::Sender<Arc<LiveEvent>>,
     status: watch::Receiver<Option<IndexStatus>>,
     metrics: Metrics,
-    results: Arc<ResultCache>,
 }
 
 impl Live {
-    /// The board's result cache, which the hub invalidates on every change notice.
-    pub fn results(&self) -> &ResultCache {
-        &self.results
-    }
-
     /// The last block the hub has seen indexed.
     pub fn indexed_block(&self) -> Option<u64> {
         self.status.borrow().as_ref().and_then(|s| s.block.as_ref()).map(|b| b.number)
@@ -93,15 +87,14 @@ impl Live {
 }
 
 /// Starts the hub for `reader`'s board as one of `tasks`; it stops when their token fires.
-/// It keeps `results` valid: invalidated on every change notice, and off while it cannot
-/// listen for them.
-pub fn spawn(reader: Reader, metrics: Metrics, results: ResultCache, tasks: &Tasks) -> Live {
+/// It keeps `results` valid as its hub number `hub`: invalidated on every change notice, and
+/// off while it cannot listen for them.
+pub fn spawn(reader: Reader, metrics: Metrics, results: Arc<ResultCache>, hub: usize, tasks: &Tasks) -> Live {
     let (events, _) = broadcast::channel(4096);
     let (status_tx, status) = watch::channel(None);
-    let results = Arc::new(results);
-    let live = Live { events: events.clone(), status, metrics: metrics.clone(), results: results.clone() };
+    let live = Live { events: events.clone(), status, metrics: metrics.clone() };
     let hub =
-        Hub { reader, metrics, events, status: status_tx, pushed: None, seen: VecDeque::new(), results };
+        Hub { reader, metrics, events, status: status_tx, pushed: None, seen: VecDeque::new(), results, hub };
     tasks.spawn_critical_infallible("the live hub", hub.run(tasks.token().clone()));
     live
 }
@@ -120,6 +113,8 @@ struct Hub {
     seen: VecDeque<(u64, B256)>,
     /// Invalidated on every notice; caching only while the listener is up.
     results: Arc<ResultCache>,
+    /// This hub's number in `results`.
+    hub: usize,
 }
 
 /// How often the hub re-reads the status while it hears change notices: a safety net.
@@ -155,7 +150,7 @@ impl Hub {
                     Ok(l) => {
                         listener = Some(l);
                         // Changes made while nobody listened went unseen: start afresh.
-                        self.results.set_listening(true);
+                        self.results.set_listening(self.hub, true);
                         if deaf_reported {
                             info!("hearing change notices again");
                             deaf_reported = false;
@@ -215,7 +210,7 @@ impl Hub {
                 Some(Err(error)) => {
                     warn!(%error, "change notice connection lost; reconnecting");
                     listener = None;
-                    self.results.set_listening(false);
+                    self.results.set_listening(self.hub, false);
                 }
                 None => {}
             }

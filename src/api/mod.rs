@@ -13,6 +13,7 @@
 //! The state can exist before the board does (`serve` started before `index`): until the
 //! indexer registers it, `/readyz` says so and queries answer `NOT_YET_INDEXED`.
 
+mod across;
 mod codes;
 mod config;
 mod cursor;
@@ -24,6 +25,7 @@ mod min_block;
 mod result_cache;
 mod scalars;
 mod schema;
+mod snapshot;
 mod ws;
 
 use std::net::SocketAddr;
@@ -48,7 +50,7 @@ use crate::telemetry::Metrics;
 pub struct ApiState {
     config: Arc<ApiConfig>,
     metrics: Metrics,
-    /// The board's schema and readers, once the indexer has registered the board.
+    /// The schema and the boards' readers, once the indexer has registered the boards.
     board: Arc<OnceLock<Board>>,
     /// One permit per WebSocket connection the server may still accept.
     connections: Arc<Semaphore>,
@@ -57,11 +59,13 @@ pub struct ApiState {
     waiting_for: Arc<std::sync::Mutex<Option<String>>>,
 }
 
-/// The part of the state that needs the board.
+/// The part of the state that needs the boards.
 #[derive(Clone)]
 struct Board {
     schema: codes::CodedSchema,
     context: schema::ApiContext,
+    /// The answers of every board, kept valid by every board's live hub.
+    results: Arc<result_cache::ResultCache>,
 }
 
 impl ApiState {
@@ -96,27 +100,47 @@ impl ApiState {
         self.waiting_for.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
     }
 
-    /// Gives the state its board, once: builds the schema and starts the live hub as one of
-    /// `tasks` (a critical task: the API cannot push to subscriptions without it). Returns
-    /// false (and changes nothing) if it already has one.
+    /// Gives the state its board, once: see [`ApiState::attach_all`].
     pub fn attach(&self, reader: Reader, tasks: &Tasks) -> bool {
-        if self.board.get().is_some() {
+        self.attach_all(vec![reader], tasks)
+    }
+
+    /// Gives the state the boards it serves, once: builds the schema and starts a live hub
+    /// per board as one of `tasks` (critical tasks: the API cannot push to subscriptions
+    /// without them). Lookups without `chainId` and `X-Min-Block: N` mean the first board.
+    /// Returns false (and changes nothing) if it already has boards, or `readers` is empty or
+    /// names one chain twice (a `chainId` must say which board).
+    pub fn attach_all(&self, readers: Vec<Reader>, tasks: &Tasks) -> bool {
+        let mut chains: Vec<u64> = readers.iter().map(|r| r.board().chain_id).collect();
+        chains.sort_unstable();
+        chains.dedup();
+        if self.board.get().is_some() || readers.is_empty() || chains.len() != readers.len() {
             return false;
         }
         let config = &self.config;
-        let results = result_cache::ResultCache::new(config.result_cache_bytes, config.result_cache_ttl);
-        let live = live::spawn(reader.clone(), self.metrics.clone(), results, tasks);
+        let results = Arc::new(result_cache::ResultCache::new(
+            config.result_cache_bytes,
+            config.result_cache_ttl,
+            readers.len(),
+        ));
+        let boards: Vec<schema::BoardApi> = readers
+            .into_iter()
+            .enumerate()
+            .map(|(hub, reader)| schema::BoardApi {
+                loaders: Arc::new(loaders::loaders(reader.clone(), config.batch_wait)),
+                live: live::spawn(reader.clone(), self.metrics.clone(), results.clone(), hub, tasks),
+                reader,
+            })
+            .collect();
         let context = schema::ApiContext {
-            loaders: Arc::new(loaders::loaders(reader.clone(), config.batch_wait)),
-            reader,
-            live,
+            boards: boards.into(),
             pages: config.pages,
             stall_after: config.stall_after,
             public_rpc_urls: config.public_rpc_urls.clone().into(),
         };
         let schema = schema::build_schema(Some(context.clone()), config.max_depth, config.max_complexity);
         let schema = codes::CodedSchema::new(schema, schema::build_pricing_schema(), config.max_complexity);
-        self.board.set(Board { schema, context }).is_ok()
+        self.board.set(Board { schema, context, results }).is_ok()
     }
 
     fn board(&self) -> Option<&Board> {

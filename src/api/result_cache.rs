@@ -27,7 +27,8 @@ const ENTRY_OVERHEAD: usize = 96;
 /// push out the others.
 const LARGEST_SHARE: usize = 16;
 
-/// The cache of one board's answers; shared by every request handler and the live hub.
+/// The cache of the API's answers; shared by every request handler and the live hub of every
+/// board served (an answer may read any of them, so a change on any board clears it).
 #[derive(Debug)]
 pub struct ResultCache {
     budget: usize,
@@ -42,17 +43,24 @@ pub struct ResultCache {
 struct State {
     /// Bumped by every invalidation: an answer read under an older epoch is not kept.
     epoch: u64,
-    /// Whether change notices are arriving; without them nothing is cached.
-    listening: bool,
+    /// Per live hub, whether its change notices are arriving; unless all are, nothing is
+    /// cached.
+    listening: Vec<bool>,
     entries: LruCache<String, Entry>,
     bytes: usize,
+}
+
+impl State {
+    fn all_listening(&self) -> bool {
+        self.listening.iter().all(|&l| l)
+    }
 }
 
 #[derive(Debug)]
 struct Entry {
     answer: Bytes,
-    /// The block the live hub had seen when the answer's request started.
-    block: Option<u64>,
+    /// Per board, the block its live hub had seen when the answer's request started.
+    blocks: Vec<Option<u64>>,
     stored: Instant,
 }
 
@@ -73,7 +81,7 @@ pub enum Lookup {
 pub struct Ticket {
     key: String,
     epoch: u64,
-    block: Option<u64>,
+    blocks: Vec<Option<u64>>,
 }
 
 /// Hits, misses and bypasses so far, and the bytes held (`/metrics`).
@@ -92,13 +100,14 @@ pub struct CacheStats {
 }
 
 impl ResultCache {
-    /// A cache of at most `budget` bytes whose answers live at most `ttl`; a budget of 0 turns
-    /// it off.
-    pub fn new(budget: usize, ttl: Duration) -> ResultCache {
+    /// A cache of at most `budget` bytes whose answers live at most `ttl`, kept valid by
+    /// `hubs` live hubs (one per board served); a budget of 0 turns it off.
+    pub fn new(budget: usize, ttl: Duration, hubs: usize) -> ResultCache {
+        let listening = vec![false; hubs];
         ResultCache {
             budget,
             ttl,
-            state: Mutex::new(State { epoch: 0, listening: false, entries: LruCache::unbounded(), bytes: 0 }),
+            state: Mutex::new(State { epoch: 0, listening, entries: LruCache::unbounded(), bytes: 0 }),
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
             bypasses: AtomicU64::new(0),
@@ -110,15 +119,20 @@ impl ResultCache {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Looks `request` up. `indexed` is the block the live hub has seen now; `min_block` the
-    /// block the client asked to see (`X-Min-Block`).
-    pub fn lookup(&self, request: &Request, indexed: Option<u64>, min_block: Option<u64>) -> Lookup {
+    /// Looks `request` up. `indexed` holds, per board, the block its live hub has seen now;
+    /// `min_block` the board and block the client asked to see (`X-Min-Block`).
+    pub fn lookup(
+        &self,
+        request: &Request,
+        indexed: Vec<Option<u64>>,
+        min_block: Option<(usize, u64)>,
+    ) -> Lookup {
         let Some(key) = self.key_of(request) else {
             self.bypasses.fetch_add(1, Ordering::Relaxed);
             return Lookup::Bypass;
         };
         let mut state = self.state();
-        if !state.listening {
+        if !state.all_listening() {
             drop(state);
             self.bypasses.fetch_add(1, Ordering::Relaxed);
             return Lookup::Bypass;
@@ -126,7 +140,9 @@ impl ResultCache {
         let epoch = state.epoch;
         if let Some(entry) = state.entries.get(&key)
             && entry.stored.elapsed() < self.ttl
-            && min_block.is_none_or(|wanted| entry.block.is_some_and(|held| held >= wanted))
+            && min_block.is_none_or(|(board, wanted)| {
+                entry.blocks.get(board).copied().flatten().is_some_and(|held| held >= wanted)
+            })
         {
             let answer = entry.answer.clone();
             drop(state);
@@ -135,7 +151,7 @@ impl ResultCache {
         }
         drop(state);
         self.misses.fetch_add(1, Ordering::Relaxed);
-        Lookup::Miss(Ticket { key, epoch, block: indexed })
+        Lookup::Miss(Ticket { key, epoch, blocks: indexed })
     }
 
     /// Keeps `answer` for `ticket`'s request, unless the index moved (an invalidation) since
@@ -146,10 +162,10 @@ impl ResultCache {
             return;
         }
         let mut state = self.state();
-        if state.epoch != ticket.epoch || !state.listening {
+        if state.epoch != ticket.epoch || !state.all_listening() {
             return;
         }
-        let entry = Entry { answer, block: ticket.block, stored: Instant::now() };
+        let entry = Entry { answer, blocks: ticket.blocks, stored: Instant::now() };
         let key_len = ticket.key.len();
         if let Some(old) = state.entries.put(ticket.key, entry) {
             state.bytes -= key_len + old.answer.len() + ENTRY_OVERHEAD;
@@ -170,12 +186,13 @@ impl ResultCache {
         state.bytes = 0;
     }
 
-    /// Whether change notices are arriving. Turning it on or off also invalidates: changes made
-    /// while nobody listened were not seen.
-    pub fn set_listening(&self, listening: bool) {
+    /// Whether the change notices of hub `hub` are arriving. Turning it on or off also
+    /// invalidates: changes made while nobody listened were not seen.
+    pub fn set_listening(&self, hub: usize, listening: bool) {
         let mut state = self.state();
-        if state.listening != listening {
-            state.listening = listening;
+        let Some(was) = state.listening.get_mut(hub) else { return };
+        if *was != listening {
+            *was = listening;
             state.epoch += 1;
             state.entries.clear();
             state.bytes = 0;
@@ -317,8 +334,8 @@ mod tests {
     }
 
     fn listening_cache(budget: usize) -> ResultCache {
-        let cache = ResultCache::new(budget, Duration::from_secs(60));
-        cache.set_listening(true);
+        let cache = ResultCache::new(budget, Duration::from_secs(60), 1);
+        cache.set_listening(0, true);
         cache
     }
 
@@ -365,11 +382,11 @@ mod tests {
     fn serves_a_stored_answer_until_invalidated() {
         let cache = listening_cache(1 << 20);
         let q = request("{a}", serde_json::json!({}));
-        let ticket = miss(cache.lookup(&q, Some(5), None));
+        let ticket = miss(cache.lookup(&q, vec![Some(5)], None));
         cache.store(ticket, answer("one"));
-        assert!(matches!(cache.lookup(&q, Some(5), None), Lookup::Hit(b) if b == "one"));
+        assert!(matches!(cache.lookup(&q, vec![Some(5)], None), Lookup::Hit(b) if b == "one"));
         cache.invalidate();
-        assert!(matches!(cache.lookup(&q, Some(5), None), Lookup::Miss(_)));
+        assert!(matches!(cache.lookup(&q, vec![Some(5)], None), Lookup::Miss(_)));
         assert_eq!(cache.stats().entries, 0);
     }
 
@@ -377,39 +394,52 @@ mod tests {
     fn an_answer_read_across_an_invalidation_is_not_kept() {
         let cache = listening_cache(1 << 20);
         let q = request("{a}", serde_json::json!({}));
-        let ticket = miss(cache.lookup(&q, Some(5), None));
+        let ticket = miss(cache.lookup(&q, vec![Some(5)], None));
         cache.invalidate();
         cache.store(ticket, answer("read while the index moved"));
-        assert!(matches!(cache.lookup(&q, Some(6), None), Lookup::Miss(_)));
+        assert!(matches!(cache.lookup(&q, vec![Some(6)], None), Lookup::Miss(_)));
     }
 
     #[test]
     fn a_min_block_above_the_entry_reads_afresh() {
         let cache = listening_cache(1 << 20);
         let q = request("{a}", serde_json::json!({}));
-        cache.store(miss(cache.lookup(&q, Some(5), None)), answer("at 5"));
-        assert!(matches!(cache.lookup(&q, Some(5), Some(5)), Lookup::Hit(_)));
-        assert!(matches!(cache.lookup(&q, Some(5), Some(6)), Lookup::Miss(_)));
+        cache.store(miss(cache.lookup(&q, vec![Some(5)], None)), answer("at 5"));
+        assert!(matches!(cache.lookup(&q, vec![Some(5)], Some((0, 5))), Lookup::Hit(_)));
+        assert!(matches!(cache.lookup(&q, vec![Some(5)], Some((0, 6))), Lookup::Miss(_)));
         let empty = request("{b}", serde_json::json!({}));
-        cache.store(miss(cache.lookup(&empty, None, None)), answer("before any block"));
-        assert!(matches!(cache.lookup(&empty, None, Some(0)), Lookup::Miss(_)));
+        cache.store(miss(cache.lookup(&empty, vec![None], None)), answer("before any block"));
+        assert!(matches!(cache.lookup(&empty, vec![None], Some((0, 0))), Lookup::Miss(_)));
     }
 
     #[test]
     fn nothing_is_cached_without_notices_or_budget() {
-        let deaf = ResultCache::new(1 << 20, Duration::from_secs(60));
+        let deaf = ResultCache::new(1 << 20, Duration::from_secs(60), 1);
         let q = request("{a}", serde_json::json!({}));
-        assert!(matches!(deaf.lookup(&q, Some(1), None), Lookup::Bypass));
-        let off = ResultCache::new(0, Duration::from_secs(60));
-        off.set_listening(true);
-        assert!(matches!(off.lookup(&q, Some(1), None), Lookup::Bypass));
+        assert!(matches!(deaf.lookup(&q, vec![Some(1)], None), Lookup::Bypass));
+        let off = ResultCache::new(0, Duration::from_secs(60), 1);
+        off.set_listening(0, true);
+        assert!(matches!(off.lookup(&q, vec![Some(1)], None), Lookup::Bypass));
         // A ticket taken while listening is void once notices stop.
         let cache = listening_cache(1 << 20);
-        let ticket = miss(cache.lookup(&q, Some(1), None));
-        cache.set_listening(false);
-        cache.set_listening(true);
+        let ticket = miss(cache.lookup(&q, vec![Some(1)], None));
+        cache.set_listening(0, false);
+        cache.set_listening(0, true);
         cache.store(ticket, answer("x"));
-        assert!(matches!(cache.lookup(&q, Some(1), None), Lookup::Miss(_)));
+        assert!(matches!(cache.lookup(&q, vec![Some(1)], None), Lookup::Miss(_)));
+    }
+
+    #[test]
+    fn over_several_boards_it_caches_only_while_every_hub_listens_and_checks_the_named_chain() {
+        let cache = ResultCache::new(1 << 20, Duration::from_secs(60), 2);
+        let q = request("{a}", serde_json::json!({}));
+        cache.set_listening(0, true);
+        assert!(matches!(cache.lookup(&q, vec![Some(1), Some(9)], None), Lookup::Bypass));
+        cache.set_listening(1, true);
+        cache.store(miss(cache.lookup(&q, vec![Some(1), Some(9)], None)), answer("x"));
+        assert!(matches!(cache.lookup(&q, vec![Some(1), Some(9)], Some((1, 9))), Lookup::Hit(_)));
+        // Block 9 is held for the second board, not the first.
+        assert!(matches!(cache.lookup(&q, vec![Some(1), Some(9)], Some((0, 9))), Lookup::Miss(_)));
     }
 
     #[test]
@@ -419,25 +449,25 @@ mod tests {
         let big = "x".repeat(1000);
         for i in 0..40 {
             let q = request(&format!("{{a{i}}}"), serde_json::json!({}));
-            cache.store(miss(cache.lookup(&q, Some(1), None)), answer(&big));
+            cache.store(miss(cache.lookup(&q, vec![Some(1)], None)), answer(&big));
             assert!(cache.stats().bytes <= budget);
         }
         let newest = request("{a39}", serde_json::json!({}));
-        assert!(matches!(cache.lookup(&newest, Some(1), None), Lookup::Hit(_)));
+        assert!(matches!(cache.lookup(&newest, vec![Some(1)], None), Lookup::Hit(_)));
         let oldest = request("{a0}", serde_json::json!({}));
-        assert!(matches!(cache.lookup(&oldest, Some(1), None), Lookup::Miss(_)));
+        assert!(matches!(cache.lookup(&oldest, vec![Some(1)], None), Lookup::Miss(_)));
         // Larger than a sixteenth of the budget: never kept.
         let huge = request("{huge}", serde_json::json!({}));
-        cache.store(miss(cache.lookup(&huge, Some(1), None)), answer(&"y".repeat(budget / 8)));
-        assert!(matches!(cache.lookup(&huge, Some(1), None), Lookup::Miss(_)));
+        cache.store(miss(cache.lookup(&huge, vec![Some(1)], None)), answer(&"y".repeat(budget / 8)));
+        assert!(matches!(cache.lookup(&huge, vec![Some(1)], None), Lookup::Miss(_)));
     }
 
     #[test]
     fn entries_expire_after_the_ttl() {
-        let cache = ResultCache::new(1 << 20, Duration::ZERO);
-        cache.set_listening(true);
+        let cache = ResultCache::new(1 << 20, Duration::ZERO, 1);
+        cache.set_listening(0, true);
         let q = request("{a}", serde_json::json!({}));
-        cache.store(miss(cache.lookup(&q, Some(1), None)), answer("x"));
-        assert!(matches!(cache.lookup(&q, Some(1), None), Lookup::Miss(_)));
+        cache.store(miss(cache.lookup(&q, vec![Some(1)], None)), answer("x"));
+        assert!(matches!(cache.lookup(&q, vec![Some(1)], None), Lookup::Miss(_)));
     }
 }

@@ -119,14 +119,6 @@ pub enum AppError {
         #[source]
         source: std::io::Error,
     },
-    /// `serve`'s contract is indexed on several chains and no `--chain-id` says which.
-    #[error("{contract} is indexed on chains {chains:?}: pass --chain-id")]
-    AmbiguousChain {
-        /// `--contract`.
-        contract: Address,
-        /// The chains it is indexed on.
-        chains: Vec<u64>,
-    },
     /// The store refused the board (e.g. a chain id beyond PostgreSQL's BIGINT).
     #[error(transparent)]
     Store(#[from] StoreError),

@@ -38,8 +38,9 @@ pub async fn index(args: IndexArgs, cancel: CancellationToken) -> Result<(), App
 /// `jobboard run`: `index` and `serve` in one process, until `cancel` fires or the API server
 /// or the live hub stops, or every board has stopped (then all stop).
 ///
-/// With several boards, the API serves the first board listed (and says so in the log) until
-/// it learns to serve several; every board is indexed.
+/// The API serves every board of the boards file (lookups without `chainId` need one board;
+/// lists without it merge every board), one board per chain: a second board on a chain already
+/// served is indexed but not served (the log says so; `jobboard serve --chain-id` serves it).
 ///
 /// # Errors
 /// A start-up check that failed (the listen address first, so a taken port fails before the
@@ -50,21 +51,24 @@ pub async fn run(args: RunArgs, cancel: CancellationToken) -> Result<(), AppErro
     let plan = plan(&args.index).await?;
     let tasks = Tasks::new(cancel);
     let first = plan.boards.first().ok_or(AppError::MissingFlags)?;
-    let served = first.board();
-    if plan.boards.len() > 1 {
-        warn!(
-            board = %first.config.name,
-            chain_id = served.chain_id,
-            others = plan.boards.len() - 1,
-            "the API serves only the first board of the boards file for now; every board is indexed \
-             (`jobboard serve --chain-id` serves any one of them)"
-        );
-    }
     // The writer migrates; until then (or while the database is away) reads fail and /readyz
     // says why, but the API answers.
     let pool = api_pool_lazy(&plan.database_url, &args.api)?;
+    let mut readers: Vec<Reader> = Vec::with_capacity(plan.boards.len());
+    for planned in &plan.boards {
+        let board = planned.board();
+        if readers.iter().any(|r| r.board().chain_id == board.chain_id) {
+            warn!(
+                board = %planned.config.name,
+                chain_id = board.chain_id,
+                "a second board on this chain is indexed but not served by this API (`jobboard serve --contract … --chain-id …` serves it)"
+            );
+            continue;
+        }
+        readers.push(Reader::new(pool.clone(), board)?);
+    }
     let state = ApiState::waiting(config, first.metrics.clone());
-    state.attach(Reader::new(pool, served)?, &tasks);
+    state.attach_all(readers, &tasks);
     info!(addr = %args.api.listen, "GraphQL API at /graphql (GraphiQL in a browser)");
     tasks.spawn_critical("serving the API", api::serve_on(listener, state, tasks.token().clone()));
     let writers = writers(plan, &tasks)?;

@@ -19,9 +19,11 @@ use crate::telemetry::Metrics;
 /// appears. It never migrates (the writer or `jobboard migrate` does) and only reads: a role
 /// with SELECT on the tables is enough.
 ///
+/// Without `--chain-id` it serves the contract on every chain the database indexes it on when
+/// the first appears (one API over several chains; restart it to add a chain registered later).
+///
 /// # Errors
-/// A flag that cannot be used, the listen address taken, the board indexed on several chains
-/// with no `--chain-id`, or the task that stopped the process.
+/// A flag that cannot be used, the listen address taken, or the task that stopped the process.
 pub async fn serve(args: ServeArgs, cancel: CancellationToken) -> Result<(), AppError> {
     let config = ApiConfig::try_from(&args.api)?;
     // Lazy: `serve` starts, answers /healthz and says why it is not ready while the database
@@ -48,14 +50,16 @@ pub async fn serve(args: ServeArgs, cancel: CancellationToken) -> Result<(), App
         () = tasks.token().cancelled() => None,
     };
     match found.transpose() {
-        Ok(Some(board)) => {
-            info!(chain_id = board.chain_id, contract = %board.contract, "serving the board");
-            match Reader::new(pool, board) {
-                Ok(reader) => {
-                    state.attach(reader, &tasks);
+        Ok(Some(boards)) => {
+            let mut readers = Vec::with_capacity(boards.len());
+            for board in boards {
+                info!(chain_id = board.chain_id, contract = %board.contract, "serving the board");
+                match Reader::new(pool.clone(), board) {
+                    Ok(reader) => readers.push(reader),
+                    Err(error) => return stop_with(tasks, error.into()).await,
                 }
-                Err(error) => return stop_with(tasks, error.into()).await,
             }
+            state.attach_all(readers, &tasks);
         }
         Ok(None) => {}
         Err(error) => return stop_with(tasks, error).await,
@@ -72,12 +76,9 @@ async fn stop_with(tasks: Tasks, error: AppError) -> Result<(), AppError> {
 }
 
 /// Waits until the indexer has registered the board `serve` was asked for (its tables may not
-/// even exist yet), checking every second.
-///
-/// # Errors
-/// [`AppError::AmbiguousChain`]: the contract is indexed on several chains and no `--chain-id`
-/// says which.
-async fn find_board(pool: &ReadPool, args: &ServeArgs, state: &ApiState) -> Result<Board, AppError> {
+/// even exist yet), checking every second: the contract on `--chain-id`, or on every chain it
+/// is indexed on.
+async fn find_board(pool: &ReadPool, args: &ServeArgs, state: &ApiState) -> Result<Vec<Board>, AppError> {
     let mut reported = false;
     let mut unreadable = false;
     loop {
@@ -106,13 +107,17 @@ async fn find_board(pool: &ReadPool, args: &ServeArgs, state: &ApiState) -> Resu
             }
         };
         match chains.as_slice() {
-            [chain_id] => return Ok(Board { chain_id: *chain_id, contract: args.contract }),
             [] if !reported => {
                 info!(contract = %args.contract, "waiting for `jobboard index` to register the board; /readyz says not ready until then");
                 reported = true;
             }
             [] => {}
-            many => return Err(AppError::AmbiguousChain { contract: args.contract, chains: many.to_vec() }),
+            chains => {
+                return Ok(chains
+                    .iter()
+                    .map(|&chain_id| Board { chain_id, contract: args.contract })
+                    .collect());
+            }
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
     }

@@ -50,9 +50,8 @@ pub fn dev_banner(stack: &DevStack, listen: SocketAddr) -> String {
     if !stack.others.is_empty() {
         let _ = writeln!(
             text,
-            "  boards     {}   (every chain, indexed by this process; the page and the API show chain {} for now)",
+            "  boards     {}   (every chain, indexed by this process and served by one API: lists merge the chains, lookups take `chainId`)",
             stack.boards_path().display(),
-            board.chain_id
         );
     }
     let _ = writeln!(text, "  database   {}", stack.database_url());
@@ -62,7 +61,12 @@ pub fn dev_banner(stack: &DevStack, listen: SocketAddr) -> String {
         stack.data_dir.display()
     );
     let _ = writeln!(text, "\nThree queries to try (paste them into GraphiQL, or run the curl lines):");
-    for (n, (title, query)) in super::demo::EXAMPLE_QUERIES.iter().enumerate() {
+    let queries: Vec<(&str, String)> = if stack.others.is_empty() {
+        super::demo::EXAMPLE_QUERIES.iter().map(|(title, query)| (*title, (*query).to_owned())).collect()
+    } else {
+        super::demo::example_queries_on(board.chain_id)
+    };
+    for (n, (title, query)) in queries.iter().enumerate() {
         let compact = query.split_whitespace().collect::<Vec<_>>().join(" ");
         let body = serde_json::json!({ "query": compact }).to_string().replace('\'', "'\\''");
         let _ = writeln!(text, "\n  {}. {title}", n + 1);

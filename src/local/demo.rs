@@ -191,6 +191,17 @@ pub const EXAMPLE_QUERIES: [(&str, &str); 3] = [
     ),
 ];
 
+/// [`EXAMPLE_QUERIES`] for an API serving several chains: the lookup names `chain_id` (lists
+/// merge the chains and need none).
+pub fn example_queries_on(chain_id: u64) -> Vec<(&'static str, String)> {
+    EXAMPLE_QUERIES
+        .iter()
+        .map(|(title, query)| {
+            (*title, query.replace("job(id: ", &format!("job(chainId: \"{chain_id}\", id: ")))
+        })
+        .collect()
+}
+
 /// Number of demo applicants (anvil accounts after the employers').
 pub const APPLICANTS: usize = 4;
 

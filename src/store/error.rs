@@ -108,6 +108,13 @@ impl StoreError {
         matches!(self, StoreError::Database(sqlx::Error::Database(db)) if db.code().as_deref() == Some("42P01"))
     }
 
+    /// Whether a hot standby cancelled the read to replay the primary's changes (a recovery
+    /// conflict, see [`super::recovery_conflict`]): the same read on a new snapshot can
+    /// succeed.
+    pub fn is_recovery_conflict(&self) -> bool {
+        matches!(self, StoreError::Database(error) if super::recovery_conflict::is_recovery_conflict(error))
+    }
+
     /// The opposite of [`StoreError::is_transient`]: the same input fails the same way again,
     /// so retrying only hides it; the indexer stops with the message instead.
     pub fn is_deterministic(&self) -> bool {

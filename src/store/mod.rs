@@ -20,7 +20,9 @@ pub mod notify;
 mod project;
 mod read;
 mod read_pool;
+mod recovery_conflict;
 mod revert;
+mod snapshot;
 mod state;
 mod write;
 mod writer;
@@ -40,7 +42,9 @@ pub use read::{
     StatusChangeRow,
 };
 pub use read_pool::ReadPool;
+pub use recovery_conflict::{ConflictCounter, ConflictCounts};
 pub use revert::RevertSummary;
+pub use snapshot::{Snapshot, SnapshotOutcome};
 /// How a writer session connects (see [`lock::session_options`]): the store's name for its
 /// driver's connect options, so callers outside `store` need not name the driver.
 pub use sqlx::postgres::PgConnectOptions as SessionOptions;

@@ -2,12 +2,13 @@
 //! by hand), and the indexer's own `/metrics` endpoint.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
+
+use super::Exposition;
 
 /// One open subscription, counted by [`Metrics::live_subscriber`] while it lives.
 #[derive(Debug)]
@@ -149,7 +150,7 @@ impl Metrics {
         self.inner.logs_refetched.load(Ordering::Relaxed)
     }
 
-    fn render_endpoints(&self, out: &mut String) {
+    fn render_endpoints(&self, out: &mut Exposition) {
         for (name, help, value) in [
             (
                 "jobboard_logs_refetched_total",
@@ -162,8 +163,7 @@ impl Metrics {
                 &self.inner.id_gaps,
             ),
         ] {
-            let value = value.load(Ordering::Relaxed);
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}");
+            out.single(name, "counter", help, value.load(Ordering::Relaxed));
         }
         let endpoints = self.inner.rpc_endpoints.lock().unwrap_or_else(PoisonError::into_inner).clone();
         let families: [EndpointFamily; 4] = [
@@ -183,10 +183,10 @@ impl Metrics {
             if endpoints.is_empty() {
                 break;
             }
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+            out.family(name, kind, help);
             for (index, stats) in &endpoints {
                 let url = stats.url.replace('\\', "\\\\").replace('"', "\\\"");
-                let _ = writeln!(out, "{name}{{endpoint=\"{index}\",url=\"{url}\"}} {}", value(stats));
+                out.sample("", &format!("endpoint=\"{index}\",url=\"{url}\""), value(stats));
             }
         }
     }
@@ -292,8 +292,14 @@ impl Metrics {
 
     /// The metrics in Prometheus' text exposition format.
     pub fn render(&self) -> String {
+        let mut exposition = Exposition::default();
+        self.render_into(&mut exposition);
+        exposition.finish()
+    }
+
+    /// Writes every metric into `out` (which may label them, and hold other boards' too).
+    pub fn render_into(&self, out: &mut Exposition) {
         let m = &self.inner;
-        let mut out = String::new();
         let indexed = m.indexed_block.load(Ordering::Relaxed);
         let head = m.head_block.load(Ordering::Relaxed);
         let load = |v: &AtomicU64| v.load(Ordering::Relaxed);
@@ -344,54 +350,47 @@ impl Metrics {
             ),
         ];
         for (name, kind, help, value) in series {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}");
+            out.single(name, kind, help, value);
         }
-        let _ = writeln!(
-            out,
-            "# HELP jobboard_batch_write_seconds_total Time spent writing batches.\n# TYPE jobboard_batch_write_seconds_total counter\njobboard_batch_write_seconds_total {:.6}",
-            m.batch_write_micros.load(Ordering::Relaxed) as f64 / 1e6
+        let seconds = m.batch_write_micros.load(Ordering::Relaxed) as f64 / 1e6;
+        out.single(
+            "jobboard_batch_write_seconds_total",
+            "counter",
+            "Time spent writing batches.",
+            format_args!("{seconds:.6}"),
         );
-        let _ = writeln!(
-            out,
-            "# HELP jobboard_rpc_calls_total JSON-RPC calls by method and result.\n# TYPE jobboard_rpc_calls_total counter"
-        );
+        out.family("jobboard_rpc_calls_total", "counter", "JSON-RPC calls by method and result.");
         for ((method, result), n) in m.rpc_calls.lock().unwrap_or_else(PoisonError::into_inner).iter() {
-            let _ = writeln!(out, "jobboard_rpc_calls_total{{method=\"{method}\",result=\"{result}\"}} {n}");
+            out.sample("", &format!("method=\"{method}\",result=\"{result}\""), n);
         }
-        let _ = writeln!(
-            out,
-            "# HELP jobboard_ws_closes_total WebSocket connections the server closed, by close code.\n# TYPE jobboard_ws_closes_total counter"
+        out.family(
+            "jobboard_ws_closes_total",
+            "counter",
+            "WebSocket connections the server closed, by close code.",
         );
         for (code, n) in m.ws_closes.lock().unwrap_or_else(PoisonError::into_inner).iter() {
-            let _ = writeln!(out, "jobboard_ws_closes_total{{code=\"{code}\"}} {n}");
+            out.sample("", &format!("code=\"{code}\""), n);
         }
-        self.render_endpoints(&mut out);
+        self.render_endpoints(out);
         let requests = m.api_requests.lock().unwrap_or_else(PoisonError::into_inner);
         if !requests.is_empty() {
-            let _ = writeln!(
-                out,
-                "# HELP jobboard_api_request_duration_seconds GraphQL requests by operation and outcome.\n# TYPE jobboard_api_request_duration_seconds histogram"
+            out.family(
+                "jobboard_api_request_duration_seconds",
+                "histogram",
+                "GraphQL requests by operation and outcome.",
             );
             for ((operation, outcome), stats) in requests.iter() {
                 let labels = format!("operation=\"{operation}\",outcome=\"{outcome}\"");
                 for (n, bound) in stats.buckets.iter().zip(LATENCY_BUCKETS) {
-                    let _ = writeln!(
-                        out,
-                        "jobboard_api_request_duration_seconds_bucket{{{labels},le=\"{bound}\"}} {n}"
-                    );
+                    out.sample("_bucket", &format!("{labels},le=\"{bound}\""), n);
                 }
-                let _ = writeln!(
-                    out,
-                    "jobboard_api_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {count}\n\
-                     jobboard_api_request_duration_seconds_sum{{{labels}}} {sum:.6}\n\
-                     jobboard_api_request_duration_seconds_count{{{labels}}} {count}",
-                    count = stats.count,
-                    sum = stats.sum_seconds
-                );
+                out.sample("_bucket", &format!("{labels},le=\"+Inf\""), stats.count);
+                out.sample("_sum", &labels, format_args!("{:.6}", stats.sum_seconds));
+                out.sample("_count", &labels, stats.count);
             }
         }
-        self.render_writer(&mut out);
-        out
+        drop(requests);
+        self.render_writer(out);
     }
 }
 
@@ -463,20 +462,15 @@ impl Metrics {
         self.inner.lock_takeovers.fetch_add(1, Ordering::Relaxed);
     }
 
-    fn render_writer(&self, out: &mut String) {
+    fn render_writer(&self, out: &mut Exposition) {
         let now = self.writer().state;
-        let _ = writeln!(
-            out,
-            "# HELP jobboard_writer_state What this process's writer does (1 for the current state).
-             # TYPE jobboard_writer_state gauge"
+        out.family(
+            "jobboard_writer_state",
+            "gauge",
+            "What this process's writer does (1 for the current state).",
         );
         for state in WriterState::ALL {
-            let _ = writeln!(
-                out,
-                "jobboard_writer_state{{state=\"{}\"}} {}",
-                state.label(),
-                u8::from(state == now)
-            );
+            out.sample("", &format!("state=\"{}\"", state.label()), u8::from(state == now));
         }
         let load = |v: &AtomicU64| v.load(Ordering::Relaxed);
         let series = [
@@ -492,7 +486,7 @@ impl Metrics {
             ),
         ];
         for (name, help, value) in series {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}");
+            out.single(name, "counter", help, value);
         }
     }
 }

@@ -623,7 +623,7 @@ struct ApiProcess {
 
 impl ApiProcess {
     fn spawn(board: &Board, database_url: &str) -> Result<ApiProcess> {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let port = crate::support::ports::free_port()?;
         let listen = format!("127.0.0.1:{port}");
         let mut command = board.command();
         command

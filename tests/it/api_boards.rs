@@ -9,9 +9,9 @@ use jobboard::store::{BoardState, board_statuses};
 use serde_json::Value;
 
 use crate::support::db::test_database;
-use crate::support::dev::free_port;
 use crate::support::harness::JobboardProcess;
-use crate::support::scenario::{Scenario, TestChain};
+use crate::support::ports::free_port;
+use crate::support::scenario::{Scenario, TestChain, board_entry};
 use crate::support::serve::ServeProcess;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -27,10 +27,7 @@ async fn meta_and_readyz_list_every_board_and_name_the_unhealthy_one() -> Result
     let dir = tempfile::tempdir()?;
     let mut text = String::new();
     for (name, chain) in ["alpha", "beta"].iter().zip(&chains) {
-        text.push_str(&format!(
-            "[[board]]\nname = \"{name}\"\nchain_id = {}\nrpc_urls = [\"{}\"]\ncontract = \"{}\"\nstart_block = {}\npoll_interval = \"50ms\"\n\n",
-            chain.chain_id, chain.anvil.endpoint, chain.board, chain.deploy_block
-        ));
+        text.push_str(&board_entry(name, chain));
     }
     text.push_str(&format!(
         "[[board]]\nname = \"gamma\"\nchain_id = 31339\nrpc_urls = [\"{dead}\"]\ncontract = \"{}\"\nstart_block = 0\n",
@@ -74,11 +71,15 @@ async fn meta_and_readyz_list_every_board_and_name_the_unhealthy_one() -> Result
     let serve = ServeProcess::start(&db.url, chains[0].board, &["--chain-id", "31337"]).await?;
     serve.wait_for("/readyz", 200, Duration::from_secs(30)).await?;
     let answer = serve
-        .query("{ _meta { chainId boards { chainId name status block { number hash } headBlock lag lastError lastErrorAt updatedAt } } }")
+        .query("{ _meta { chainId boards { chainId name served status block { number hash } headBlock lag lastError lastErrorAt updatedAt } } }")
         .await?;
+    eprintln!("_meta while gamma's node is down: {answer:#}");
     let boards = answer["data"]["_meta"]["boards"].as_array().with_context(|| format!("{answer}"))?;
     let names: Vec<&str> = boards.iter().filter_map(|b| b["name"].as_str()).collect();
     ensure!(names == ["alpha", "beta", "gamma"], "boards by chain id: {answer}");
+    // Only the chain this API serves is offered to a frontend as one to read.
+    let served: Vec<bool> = boards.iter().filter_map(|b| b["served"].as_bool()).collect();
+    ensure!(served == [true, false, false], "served: {answer}");
     for (board, head) in boards.iter().zip(heads) {
         ensure!(board["status"] == "LIVE", "{board}");
         let block: u64 = board["block"]["number"].as_str().and_then(|n| n.parse().ok()).context("block")?;

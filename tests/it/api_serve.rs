@@ -11,7 +11,7 @@ use sqlx::{Connection, PgConnection};
 
 use crate::indexer::{index_to_head, test_config};
 use crate::support::db::{TestDatabase, test_database};
-use crate::support::dev::free_port;
+use crate::support::ports::free_port;
 use crate::support::scenario::{Scenario, TestChain};
 use crate::support::serve::{ServeProcess, first_code};
 

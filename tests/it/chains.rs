@@ -355,12 +355,13 @@ async fn checkpoint(db: &TestDatabase, chain: &TestChain) -> Result<Option<u64>>
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_mid_backfill_hands_every_board_to_the_standby_with_zero_diff() -> Result<()> {
-    let (chains, mut scenarios) = chains_with_history(2, 200).await?;
+    let (chains, mut scenarios) = chains_with_history(2, 300).await?;
     let dir = tempfile::tempdir()?;
     let entries = entries_named(&["one", "two"], &chains);
-    // Small batches and ranges make the backfill long, so the kill lands inside it.
+    // Small batches and ranges make the backfill long, so the kill lands inside it even when a
+    // loaded machine takes seconds to start the standby.
     let file =
-        boards_file_with(dir.path(), &entries, "batch_events = 3\nmax_range = 8\nfetch_concurrency = 2")?;
+        boards_file_with(dir.path(), &entries, "batch_events = 1\nmax_range = 2\nfetch_concurrency = 1")?;
     let db = test_database().await?;
     let mut first = index_with_config(&file, &db)?;
     let deadline = Instant::now() + Duration::from_secs(60);

@@ -14,11 +14,11 @@ use jobboard::cli::{Cli, Command};
 use serde_norway::Value;
 
 use crate::support::db::test_database;
-use crate::support::dev::free_port;
 use crate::support::harness::JobboardProcess;
 use crate::support::manifests::{
     Container, Objects, containers, deploy_dir, documents, exported, metrics_in, selects, text,
 };
+use crate::support::ports::free_port;
 use crate::support::scenario::{Scenario, TestChain};
 use crate::support::serve::{ServeProcess, peak_rss_kib};
 

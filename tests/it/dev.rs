@@ -10,7 +10,8 @@ use anyhow::{Context, Result, ensure};
 use jobboard::local::demo::{DemoPlan, EXAMPLE_QUERIES};
 use serde_json::{Value, json};
 
-use crate::support::dev::{DevPorts, DevProcess, TempDevDir, free_port, jobboard_binary};
+use crate::support::dev::{DevPorts, DevProcess, TempDevDir, jobboard_binary};
+use crate::support::ports::free_port;
 
 /// Processes whose command line mentions `needle` (the data directory: PostgreSQL's `-D`,
 /// anvil's `--state`, their supervisors).
@@ -295,8 +296,16 @@ async fn dev_with_two_chains_seeds_and_indexes_both_in_one_process() -> Result<(
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     pool.close().await;
-    // The API serves the first chain for now.
-    let data = dev.query("{ jobs(first: 1) { totalCount } }").await?;
-    ensure!(count(&data, "/jobs/totalCount") == 30, "{data}");
+    // The API serves both chains: each on its own, and merged.
+    let data = dev
+        .query(r#"{ a: jobs(chainId: "31337") { totalCount } b: jobs(chainId: "31338") { totalCount } all: jobs { totalCount } }"#)
+        .await?;
+    ensure!(count(&data, "/a/totalCount") == 30 && count(&data, "/b/totalCount") == 30, "{data}");
+    ensure!(count(&data, "/all/totalCount") == 60, "{data}");
+    // The banner's queries name the chain where a lookup needs it, and answer.
+    for (title, query) in jobboard::local::demo::example_queries_on(31337) {
+        let data = dev.query(&query).await.with_context(|| title.to_owned())?;
+        ensure!(data.as_object().is_some_and(|d| d.values().all(|v| !v.is_null())), "{title}: {data}");
+    }
     dev.interrupt()
 }

@@ -563,7 +563,7 @@ async fn new_heads_over_websocket_wake_the_indexer_and_polling_covers_a_dead_soc
     drop(process);
 
     // Nothing listens at this WebSocket URL: the indexer says so and keeps polling.
-    let dead = format!("ws://127.0.0.1:{}", crate::support::dev::free_port()?);
+    let dead = format!("ws://127.0.0.1:{}", crate::support::ports::free_port()?);
     let process = JobboardProcess::index(&chain, &db, &["--ws-url", &dead])?;
     scenario.run(&chain, 10).await?;
     wait_for_checkpoint(&db, &chain, chain.head().await?, Duration::from_secs(30))

@@ -21,8 +21,8 @@ use tower::ServiceExt;
 
 use crate::indexer::{board_of, index_to_head, test_config};
 use crate::support::db::{TestDatabase, test_database};
-use crate::support::dev::free_port;
 use crate::support::harness::JobboardProcess;
+use crate::support::ports::free_port;
 use crate::support::scenario::{Scenario, TestChain, assert_db_matches_model, assert_same_dump, dump_tables};
 
 async fn checkpoint(url: &str, chain: &TestChain) -> Result<Option<u64>> {

@@ -184,9 +184,17 @@ async fn a_lagging_first_endpoint_is_passed_over_and_failed_back_to() -> Result<
     // While it is down nothing reaches the node behind it, so any `eth_chainId` forwarded
     // after this point was asked after it recovered.
     let chain_checks = first.stats().method("eth_chainId").forwarded;
+    let errors_before_down = metrics.rpc_endpoint(0).errors;
     first.set_faults(Faults { fail_ratio: 1.0, ..Faults::default() });
     scenario.run(&chain, 5).await?;
     catch_up(&mut indexer, &chain).await?;
+    // One failed probe only leaves the endpoint behind (its head is stale), which needs no new
+    // chain check; it is down (and must prove its chain again) after two failed calls in a row.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while metrics.rpc_endpoint(0).errors < errors_before_down + 2 {
+        ensure!(Instant::now() < deadline, "the dead endpoint was never probed twice");
+        indexer.step(&cancel).await?;
+    }
     ensure!(
         metrics.rpc_endpoint(1).chosen == 2,
         "reads did not move off the dead endpoint: {:?}",

@@ -8,6 +8,8 @@
 //   RPC_URL        anvil
 //   CONTRACT       the board's address
 //   CHAIN_ID       its chain id
+//   CHAINS         with several boards (`jobboard dev --chains 2`): every chain the test wallet
+//                  knows, as chainId=rpcUrl pairs separated by commas; default CHAIN_ID=RPC_URL
 //   JOBBOARD_BIN   the jobboard binary (for `job post`, `application verify`)
 //   EMPLOYER_KEY   the private key of anvil's dev account 1, the demo's first employer (the
 //                  banner prints it), for the CLI. Accounts: 0 deployer, 1-5 the demo's
@@ -16,6 +18,7 @@
 //   SCREENSHOT_DIR where screenshots go
 //   CHROMIUM       the browser (default /usr/bin/chromium)
 
+import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
@@ -28,11 +31,21 @@ export const env = (() => {
     if (!value) throw new Error(`${name} is not set: run the browser tests through \`cargo test --test it web\``);
     return value;
   };
+  const rpcUrl = need("RPC_URL");
+  const chainId = Number(need("CHAIN_ID"));
+  const chains = new Map(
+    (process.env.CHAINS ?? `${chainId}=${rpcUrl}`).split(",").map((pair) => {
+      const [id, url] = pair.split("=");
+      return [Number(id), url];
+    }),
+  );
   return {
     boardUrl: need("BOARD_URL").replace(/\/?$/, "/"),
-    rpcUrl: need("RPC_URL"),
+    rpcUrl,
     contract: need("CONTRACT").toLowerCase(),
-    chainId: Number(need("CHAIN_ID")),
+    chainId,
+    /** chain id → anvil's URL: the chains the test wallet can be on. */
+    chains,
     bin: need("JOBBOARD_BIN"),
     employerKey: need("EMPLOYER_KEY"),
     screenshots: process.env.SCREENSHOT_DIR ?? "target/web-screenshots",
@@ -50,9 +63,9 @@ export async function account(index) {
 }
 
 let rpcId = 0;
-/** One JSON-RPC call to anvil; returns the whole answer ({result} or {error}). */
-export async function rpcRaw(method, params) {
-  const response = await fetch(env.rpcUrl, {
+/** One JSON-RPC call to anvil (the first chain's, or `url`); returns the whole answer ({result} or {error}). */
+export async function rpcRaw(method, params, url = env.rpcUrl) {
+  const response = await fetch(url, {
     method: "POST",
     headers: { "content-type": "application/json" },
     body: JSON.stringify({ jsonrpc: "2.0", id: ++rpcId, method, params }),
@@ -60,9 +73,9 @@ export async function rpcRaw(method, params) {
   return response.json();
 }
 
-/** One JSON-RPC call to anvil; throws on an error answer. */
-export async function rpc(method, params) {
-  const answer = await rpcRaw(method, params);
+/** One JSON-RPC call to anvil (the first chain's, or `url`); throws on an error answer. */
+export async function rpc(method, params, url = env.rpcUrl) {
+  const answer = await rpcRaw(method, params, url);
   if (answer.error) throw new Error(`${method}: ${answer.error.message}`);
   return answer.result;
 }
@@ -87,14 +100,16 @@ export async function launch() {
 /**
  * A browser page with a test wallet: an EIP-1193 provider announced over EIP-6963 and set as
  * window.ethereum, injected before the page's own scripts. It answers the account and chain
- * questions itself, as a wallet would, and forwards everything else to anvil (whose dev
- * accounts are unlocked, so eth_sendTransaction needs no key). The returned `wallet` is the
- * user's hand on it:
+ * questions itself, as a wallet would, and forwards everything else to the anvil of the chain
+ * it is on (whose dev accounts are unlocked, so eth_sendTransaction needs no key). It knows the
+ * chains of CHAINS; a switch to another answers 4902 (unknown chain) until it is added. The
+ * returned `wallet` is the user's hand on it:
  *   wallet.rejectNext()        the next transaction (or signature) is rejected, code 4001
  *   wallet.chainId             the chain the wallet is on (set it to pretend another chain)
- *   wallet.allowSwitch         false: a switch request is rejected like a user would
+ *   wallet.allowSwitch         false: a switch (or add) request is rejected like a user would
  *   wallet.account             the connected address (null: no wallet injected)
  *   wallet.requests            every method the page asked for, in order
+ *   wallet.sent                the chain of each transaction sent, in order
  */
 export async function openPage(browser, { account: address = null, viewport = { width: 1280, height: 800 } } = {}) {
   const context = await browser.newContext({ viewport, acceptDownloads: true });
@@ -105,6 +120,8 @@ export async function openPage(browser, { account: address = null, viewport = { 
     allowSwitch: true,
     rejecting: false,
     requests: [],
+    added: new Set(),
+    sent: [],
     rejectNext() {
       this.rejecting = true;
     },
@@ -118,6 +135,7 @@ export async function openPage(browser, { account: address = null, viewport = { 
     await page.exposeBinding("__testWallet", async (_source, method, params) => {
       wallet.requests.push(method);
       const reject = (code, message) => ({ error: { code, message } });
+      const node = env.chains.get(wallet.chainId);
       switch (method) {
         case "eth_chainId":
           return { result: `0x${wallet.chainId.toString(16)}` };
@@ -129,7 +147,12 @@ export async function openPage(browser, { account: address = null, viewport = { 
         case "wallet_switchEthereumChain":
         case "wallet_addEthereumChain": {
           if (!wallet.allowSwitch) return reject(4001, "User rejected the request.");
-          wallet.chainId = Number(BigInt(params?.[0]?.chainId ?? "0x0"));
+          const target = Number(BigInt(params?.[0]?.chainId ?? "0x0"));
+          if (method === "wallet_switchEthereumChain" && !env.chains.has(target) && !wallet.added.has(target)) {
+            return reject(4902, `Unrecognized chain ID ${params?.[0]?.chainId}.`);
+          }
+          if (method === "wallet_addEthereumChain") wallet.added.add(target);
+          wallet.chainId = target;
           await page.evaluate((id) => window.__testWalletEmit("chainChanged", id), `0x${wallet.chainId.toString(16)}`);
           return { result: null };
         }
@@ -140,13 +163,14 @@ export async function openPage(browser, { account: address = null, viewport = { 
             wallet.rejecting = false;
             return reject(4001, "User rejected the request.");
           }
-          if (wallet.chainId !== env.chainId) return reject(-32000, "the test wallet is not on the board's chain");
+          if (!node) return reject(-32000, "the test wallet is not on a chain of the board");
           const tx = { ...(params?.[0] ?? {}), from: wallet.account };
-          return rpcRaw(method, [tx, ...(params?.slice(1) ?? [])]);
+          wallet.sent.push(wallet.chainId);
+          return rpcRaw(method, [tx, ...(params?.slice(1) ?? [])], node);
         }
         default:
-          if (wallet.chainId !== env.chainId) return reject(-32000, "the test wallet is not on the board's chain");
-          return rpcRaw(method, params ?? []);
+          if (!node) return reject(-32000, "the test wallet is not on a chain of the board");
+          return rpcRaw(method, params ?? [], node);
       }
     });
     await page.addInitScript(() => {
@@ -226,4 +250,65 @@ export async function query(text, variables = {}) {
   const body = await response.json();
   if (body.errors) throw new Error(`${text}: ${JSON.stringify(body.errors)}`);
   return body.data;
+}
+
+/** A job card on the page. */
+export const CARD = "[data-testid=job-card]";
+
+/** The cards of the page's job list, in order: their job ids, or "chainId/id" with `withChain`
+ * (ids repeat on every chain of a multi-chain board). */
+export function cardIds(page, { withChain = false } = {}) {
+  return page.$$eval(
+    CARD,
+    (cards, chain) => cards.map((card) => (chain ? `${card.dataset.chainId}/${card.dataset.jobId}` : card.dataset.jobId)),
+    withChain,
+  );
+}
+
+/** Waits until the page's cards are exactly `ids`, keyed as `cardIds` keys them (the list
+ * reloads after a debounce); fails with the difference after 5 s. */
+export async function waitForCards(page, ids, { withChain = false } = {}) {
+  try {
+    await page.waitForFunction(
+      ([selector, want, chain]) => {
+        if (document.querySelector(".job-list-wrap")?.getAttribute("aria-busy") === "true") return false;
+        const have = [...document.querySelectorAll(selector)].map((card) =>
+          chain ? `${card.dataset.chainId}/${card.dataset.jobId}` : card.dataset.jobId,
+        );
+        return JSON.stringify(have) === JSON.stringify(want);
+      },
+      [CARD, ids, withChain],
+      { timeout: 5000 },
+    );
+  } catch {
+    assert.deepEqual(await cardIds(page, { withChain }), ids, "the page's cards differ from the API's answer");
+  }
+}
+
+/** Resolves once the page has sent its first GraphQL subscription; call it before `goto`. */
+export function firstSubscription(page) {
+  return new Promise((resolve) => {
+    page.on("websocket", (socket) =>
+      socket.on("framesent", (frame) => {
+        if (String(frame.payload).includes('"subscribe"')) resolve();
+      }),
+    );
+  });
+}
+
+/** Fails the test if the page threw or logged an error. */
+export function noProblems(problems) {
+  assert.deepEqual(problems, [], "the page reported errors");
+}
+
+/** Connects the page's test wallet through the header's button. */
+export async function connect(page) {
+  await page.locator("#wallet").getByRole("button", { name: "Connect wallet" }).click();
+  await page.locator("#wallet .wallet-account").waitFor();
+}
+
+/** Picks `name` with `text` in the apply form; resolves once the hashes are shown. */
+export async function pickDocument(page, name, text) {
+  await page.getByLabel("Your document (CV, cover letter…)").setInputFiles({ name, mimeType: "text/plain", buffer: Buffer.from(text) });
+  await page.getByRole("button", { name: "Download receipt" }).waitFor();
 }

@@ -7,12 +7,11 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { encodeAbiParameters, encodeFunctionData, toFunctionSelector, toHex } from "viem";
-import { account, cli, env, launch, openPage, query, rpc, screenshot } from "./harness.mjs";
+import { account, CARD, cardIds, cli, env, firstSubscription, launch, noProblems, openPage, query, rpc, screenshot, waitForCards } from "./harness.mjs";
 
 const { abi } = JSON.parse(readFileSync(new URL("../../contracts/artifacts/JobBoard.json", import.meta.url), "utf8"));
 const postJobAbi = abi.find((item) => item.type === "function" && item.name === "postJob");
 
-const CARD = "[data-testid=job-card]";
 const CARD_FIELDS = "nodes { id title }";
 
 let browser;
@@ -22,27 +21,6 @@ before(async () => {
 after(async () => {
   await browser?.close();
 });
-
-/** The job ids of the cards on the page, in order. */
-const cardIds = (page) => page.$$eval(CARD, (cards) => cards.map((card) => card.getAttribute("data-job-id")));
-
-/** Waits until the page's cards are exactly `ids` (the list reloads after a debounce). */
-async function waitForCards(page, ids) {
-  try {
-    await page.waitForFunction(
-      ([selector, want]) => {
-        const list = document.querySelector(".job-list-wrap");
-        if (list?.getAttribute("aria-busy") === "true") return false;
-        const have = [...document.querySelectorAll(selector)].map((card) => card.getAttribute("data-job-id"));
-        return JSON.stringify(have) === JSON.stringify(want);
-      },
-      [CARD, ids],
-      { timeout: 5000 },
-    );
-  } catch {
-    assert.deepEqual(await cardIds(page), ids, "the page's cards differ from the API's answer");
-  }
-}
 
 /** The first page of `jobs(...)` as the API answers it: ids in order. */
 async function apiIds(args) {
@@ -73,11 +51,6 @@ async function sendPostJob(from, data) {
   const id = BigInt(log.topics[1]).toString();
   await queryAtBlock(BigInt(receipt.blockNumber), `{ job(id: "${id}") { id } }`);
   return id;
-}
-
-/** Fails the test if the page threw or logged an error. */
-function noProblems(problems) {
-  assert.deepEqual(problems, [], "the page reported errors");
 }
 
 test("the time to the first jobs is measured in the browser; screenshots of the list and a job", async () => {
@@ -292,13 +265,7 @@ test("hostile postings render inert: no script runs, no dialog, no javascript: l
 
 test("a job posted meanwhile appears as a banner within 2 s and the list waits for the reader", async () => {
   const { context, page, problems } = await openPage(browser);
-  const subscribed = new Promise((resolve) => {
-    page.on("websocket", (socket) =>
-      socket.on("framesent", (frame) => {
-        if (String(frame.payload).includes('"subscribe"')) resolve();
-      }),
-    );
-  });
+  const subscribed = firstSubscription(page);
   await page.goto(env.boardUrl);
   await page.waitForSelector(CARD);
   await subscribed;

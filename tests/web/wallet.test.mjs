@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { account, cli, env, launch, openPage, query, screenshot } from "./harness.mjs";
+import { account, cli, connect, env, launch, openPage, pickDocument, query, screenshot } from "./harness.mjs";
 
 let browser;
 let employer;
@@ -42,11 +42,6 @@ async function connected(address, path, viewport) {
   return opened;
 }
 
-async function connect(page) {
-  await page.locator("#wallet").getByRole("button", { name: "Connect wallet" }).click();
-  await page.locator("#wallet .wallet-account").waitFor();
-}
-
 /** Posts a job through the page's form as the connected employer; returns its id. */
 async function postThroughForm(page, title) {
   await page.goto(new URL("post", env.boardUrl).href);
@@ -69,12 +64,6 @@ async function applications(job, applicant) {
     { job, who: applicant },
   );
   return data.applications.nodes;
-}
-
-/** Picks `name` with `text` in the apply form; resolves once the hashes are shown. */
-async function pickDocument(page, name, text) {
-  await page.getByLabel("Your document (CV, cover letter…)").setInputFiles({ name, mimeType: "text/plain", buffer: Buffer.from(text) });
-  await page.getByRole("button", { name: "Download receipt" }).waitFor();
 }
 
 test("the employer posts a job through the form; its limits are checked before sending", async () => {

@@ -14,20 +14,27 @@ export class ApiError extends Error {
   }
 }
 
+/** A block on one chain: what a query waits for the index to hold. */
+export interface ChainBlock {
+  chainId: string;
+  block: bigint;
+}
+
 /** Options of one query. */
 export interface QueryOptions {
-  /** Wait until the index holds this block (the block a transaction landed in). */
-  minBlock?: bigint | number;
+  /** Wait until the index of that chain holds this block (the block a transaction landed in). */
+  minBlock?: ChainBlock;
   /** Aborts the request (views pass their route signal). */
   signal?: AbortSignal;
 }
 
 const ENDPOINT = "/graphql";
 
-/** Runs a query and returns its `data`; a GraphQL error becomes an [`ApiError`]. */
+/** Runs a query and returns its `data`; a GraphQL error becomes an [`ApiError`]. Lookups
+ * name their chain in their variables (see boards.ts): an API serving several chains needs it. */
 export async function gql<T>(query: string, variables: Record<string, unknown> = {}, options: QueryOptions = {}): Promise<T> {
   const headers: Record<string, string> = { "content-type": "application/json" };
-  if (options.minBlock !== undefined) headers["x-min-block"] = String(options.minBlock);
+  if (options.minBlock) headers["x-min-block"] = `${options.minBlock.chainId}:${options.minBlock.block}`;
   const init: RequestInit = { method: "POST", headers, body: JSON.stringify({ query, variables }) };
   if (options.signal) init.signal = options.signal;
   const response = await fetch(ENDPOINT, init);
@@ -73,26 +80,4 @@ export function subscribe<T>(
     },
   );
   signal.addEventListener("abort", () => unsubscribe(), { once: true });
-}
-
-/** Where the index stands and which board it is: `_meta`. */
-export interface Meta {
-  chainId: string;
-  contract: string;
-  block: { number: string; hash: string; timestamp: string } | null;
-  headBlock: string | null;
-  synced: boolean;
-}
-
-let metaPromise: Promise<Meta> | null = null;
-
-/** The board's chain and contract (asked once per page load; they never change). */
-export function boardMeta(): Promise<Meta> {
-  if (!metaPromise) {
-    metaPromise = gql<{ _meta: Meta }>(
-      "{ _meta { chainId contract block { number hash timestamp } headBlock synced } }",
-    ).then((data) => data._meta);
-    metaPromise.catch(() => (metaPromise = null));
-  }
-  return metaPromise;
 }

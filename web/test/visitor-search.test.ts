@@ -8,7 +8,7 @@ import { parsePay, parseTags, readSearch, searchVariables, writeSearch } from ".
 
 test("an empty query string is the newest open jobs", () => {
   const search = readSearch(new URLSearchParams(""));
-  assert.deepEqual(searchVariables(search), { where: { status: "OPEN" }, search: null, orderBy: "NEWEST" });
+  assert.deepEqual(searchVariables(search), { chainId: null, where: { status: "OPEN" }, search: null, orderBy: "NEWEST" });
   assert.equal(writeSearch(search).toString(), "");
 });
 
@@ -50,6 +50,19 @@ test("unknown or malformed values fall back instead of reaching the API", () => 
   assert.equal(search.sort, "newest");
   assert.equal(search.pay, "");
   assert.equal(search.remote, false);
+});
+
+test("a chain narrows the list only when it is one the reader may pick; without one every chain's jobs are merged", () => {
+  const chains = ["31337", "31338"];
+  const one = readSearch(new URLSearchParams("chain=31338&q=rust"), chains);
+  assert.equal(one.chain, "31338");
+  assert.equal(searchVariables(one).chainId, "31338");
+  assert.equal(writeSearch(one).toString(), "q=rust&chain=31338");
+  assert.deepEqual(readSearch(writeSearch(one), chains), one);
+  // A chain not served, or any chain on a one-board API, is ignored rather than sent.
+  assert.equal(readSearch(new URLSearchParams("chain=1"), chains).chain, "");
+  assert.equal(readSearch(new URLSearchParams("chain=31338")).chain, "");
+  assert.equal(searchVariables(readSearch(new URLSearchParams(""), chains)).chainId, null);
 });
 
 test("pay accepts grouped digits within uint64; tags are trimmed, lowercased, unique", () => {

@@ -28,11 +28,15 @@ pub struct ActivityEvent {
     pub tx_hash: Option<Bytes32>,
     /// The block's time (null for REORG).
     pub timestamp: Option<DateTime>,
+    /// The board the event happened on.
+    #[graphql(skip)]
+    pub on: BoardIx,
 }
 
 impl ActivityEvent {
-    pub(super) fn from_row(row: &ActivityRow) -> Self {
+    pub(super) fn from_row(row: &ActivityRow, on: BoardIx) -> Self {
         ActivityEvent {
+            on,
             kind: ActivityKind::from(row.kind),
             job_id: Some(id_of(row.job_id)),
             application_id: row.application_id.map(id_of),
@@ -50,18 +54,25 @@ impl ActivityEvent {
 
 #[ComplexObject]
 impl ActivityEvent {
+    /// The chain the event happened on (for REORG, the chain that reorganised).
+    async fn chain_id(&self, ctx: &Context<'_>) -> BigInt {
+        BigInt(board(ctx, self.on).chain_id())
+    }
+
     /// The job concerned, as it is now (null for REORG or if since reverted).
     async fn job(&self, ctx: &Context<'_>) -> Result<Option<Job>> {
         let Some(id) = &self.job_id else { return Ok(None) };
         let id = parse_id(id, "jobId")?;
-        Ok(api(ctx).loaders.load_one(JobId(id)).await.map_err(gql)?.map(Job::in_list))
+        let row = board(ctx, self.on).loaders.load_one(JobId(id)).await.map_err(gql)?;
+        Ok(row.map(|row| Job::in_list(row, self.on)))
     }
 
     /// The application concerned, as it is now.
     async fn application(&self, ctx: &Context<'_>) -> Result<Option<Application>> {
         let Some(id) = &self.application_id else { return Ok(None) };
         let id = parse_id(id, "applicationId")?;
-        Ok(api(ctx).loaders.load_one(ApplicationId(id)).await.map_err(gql)?.map(|row| Application(row, None)))
+        let row = board(ctx, self.on).loaders.load_one(ApplicationId(id)).await.map_err(gql)?;
+        Ok(row.map(|row| Application::new(row, self.on, None)))
     }
 }
 
@@ -92,6 +103,9 @@ pub struct BoardMeta {
     pub contract: Address,
     /// The board's name in the indexer's boards file (its chain id when given by flags).
     pub name: String,
+    /// Whether this API serves the board: its `chainId` is one lookups and lists take. A
+    /// frontend offers the boards served (the database may index more than the API serves).
+    pub served: bool,
     /// What its indexer is doing; STALLED also when it has not reported for `--stall-after`.
     pub status: BoardState,
     /// The last block whose events are all in the database (null before the first).
@@ -120,7 +134,12 @@ pub struct IndexedBlock {
 impl BoardMeta {
     /// The board's entry from its stored status; a report older than `stall_after` reads as
     /// STALLED whatever it said, since the indexer is no longer there to say otherwise.
-    pub fn from_status(status: store::BoardStatus, stall_after: std::time::Duration) -> BoardMeta {
+    /// `served` says whether the API asking serves the board.
+    pub fn from_status(
+        status: store::BoardStatus,
+        stall_after: std::time::Duration,
+        served: bool,
+    ) -> BoardMeta {
         let silent = (chrono::Utc::now() - status.updated_at).to_std().is_ok_and(|ago| ago > stall_after);
         let state = if silent && status.state != store::BoardState::Error {
             store::BoardState::Stalled
@@ -135,6 +154,7 @@ impl BoardMeta {
             chain_id: BigInt(status.board.chain_id),
             contract: Address(status.board.contract),
             name: status.name,
+            served,
             status: state.into(),
             block: status
                 .indexed
@@ -172,6 +192,9 @@ pub struct Meta {
     /// JSON-RPC endpoints of the board's chain that the operator offers to browser wallets
     /// (`--public-rpc-url`), for `wallet_addEthereumChain`; empty when none is given.
     pub public_rpc_urls: Vec<String>,
+    /// The board described.
+    #[graphql(skip)]
+    pub on: BoardIx,
 }
 
 #[ComplexObject]
@@ -181,16 +204,22 @@ impl Meta {
     /// while the others stay LIVE. Empty when the indexer predates per-board statuses.
     async fn boards(&self, ctx: &Context<'_>) -> Result<Vec<BoardMeta>> {
         let context = api(ctx);
-        let statuses = context.reader.board_statuses().await.map_err(read_failed)?;
-        Ok(statuses.into_iter().map(|status| BoardMeta::from_status(status, context.stall_after)).collect())
+        let statuses = board(ctx, self.on).reader.board_statuses().await.map_err(read_failed)?;
+        Ok(statuses
+            .into_iter()
+            .map(|status| {
+                let served = context.boards.iter().any(|on| on.reader.board() == status.board);
+                BoardMeta::from_status(status, context.stall_after, served)
+            })
+            .collect())
     }
 }
 
 impl Meta {
-    /// Builds the meta of the context's board from its status (see [`IndexStatus::health`]).
-    pub fn from_status(context: &ApiContext, status: Option<&IndexStatus>) -> Meta {
+    /// Builds the meta of the board `on` from its status (see [`IndexStatus::health`]).
+    pub fn from_status(context: &ApiContext, on: BoardIx, status: Option<&IndexStatus>) -> Meta {
         let stall_after = context.stall_after;
-        let board = context.reader.board();
+        let board = context.boards[on.0].reader.board();
         let block = status.and_then(|s| s.block.as_ref());
         let synced = status.is_some_and(|s| s.health(stall_after).synced);
         Meta {
@@ -202,7 +231,9 @@ impl Meta {
             synced,
             backfill_done: status.is_some_and(|s| s.backfill_done),
             indexer_updated_at: status.map(|s| DateTime(s.updated_at)),
-            public_rpc_urls: context.public_rpc_urls.to_vec(),
+            // `--public-rpc-url` names endpoints of the API's first board's chain.
+            public_rpc_urls: if on.0 == 0 { context.public_rpc_urls.to_vec() } else { Vec::new() },
+            on,
         }
     }
 }

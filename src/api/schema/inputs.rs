@@ -2,6 +2,7 @@
 //! store's filter and page types.
 
 use super::*;
+use crate::api::across;
 
 /// Conditions on jobs. Set fields combine with AND; `and` lists must all hold; of an `or`
 /// list at least one must hold.
@@ -246,4 +247,24 @@ pub(super) fn page_request(
         .transpose()
     };
     Ok(PageRequest { after: decode(after)?, before: decode(before)?, limit, from_end })
+}
+
+/// Validates Relay arguments into a slice of list `list` read across the boards on `chains`,
+/// whose cursors' keys must satisfy `accepts`.
+#[allow(clippy::too_many_arguments, reason = "the Relay arguments, and the list they page")]
+pub(super) fn across_request(
+    ctx: &Context<'_>,
+    list: &str,
+    chains: &[u64],
+    accepts: impl Fn(&SortKey) -> bool,
+    first: Option<i32>,
+    after: Option<String>,
+    last: Option<i32>,
+    before: Option<String>,
+) -> Result<across::AcrossRequest> {
+    let (limit, from_end) = page_size(ctx, first, last)?;
+    let decode = |c: Option<String>| {
+        c.map(|c| across::decode(list, chains, &c, &accepts).map_err(bad_input)).transpose()
+    };
+    Ok(across::AcrossRequest { after: decode(after)?, before: decode(before)?, limit, from_end })
 }

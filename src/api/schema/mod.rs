@@ -47,20 +47,36 @@ impl Default for PageLimits {
     }
 }
 
-/// What every resolver reads through.
+/// One board the API serves: its direct reads, batched reads and live hub.
 #[derive(Clone)]
-pub struct ApiContext {
+pub struct BoardApi {
     /// Direct reads (top-level lists, counts, status).
     pub reader: Reader,
     /// Batched reads.
     pub loaders: Arc<Loaders>,
-    /// The live hub, for subscriptions.
+    /// The live hub, for subscriptions and `X-Min-Block`.
     pub live: Live,
+}
+
+impl BoardApi {
+    /// The board's chain id.
+    pub fn chain_id(&self) -> u64 {
+        self.reader.board().chain_id
+    }
+}
+
+/// What every resolver reads through: the boards served (at least one, at most one per chain)
+/// and the API's limits.
+#[derive(Clone)]
+pub struct ApiContext {
+    /// The boards served, in the order the operator listed them; an object's [`BoardIx`]
+    /// indexes this list.
+    pub boards: Arc<[BoardApi]>,
     /// Page-size limits.
     pub pages: PageLimits,
     /// `--stall-after`: how `_meta.synced` judges a silent or stuck indexer.
     pub stall_after: std::time::Duration,
-    /// `--public-rpc-url`: endpoints a wallet may add for the board's chain (`_meta`).
+    /// `--public-rpc-url`: endpoints a wallet may add for the first board's chain (`_meta`).
     pub public_rpc_urls: Arc<[String]>,
 }
 
@@ -94,6 +110,7 @@ pub fn build_pricing_schema() -> ApiSchema {
         .finish()
 }
 
+mod boards;
 mod connections;
 mod cost;
 mod enums;
@@ -104,6 +121,7 @@ mod parties;
 mod roots;
 mod subscriptions;
 
+pub use boards::*;
 pub use connections::*;
 pub use enums::*;
 pub use events::*;

@@ -27,13 +27,13 @@ pub enum Reached {
 
 /// Reads `key` through the loaders, or at once for a parent reached alone (the loaders' timer
 /// would only add latency when no sibling can join the batch).
-pub(super) async fn load<K, V>(ctx: &Context<'_>, reached: Reached, key: K) -> Result<Option<V>>
+pub(super) async fn load<K, V>(ctx: &Context<'_>, on: BoardIx, reached: Reached, key: K) -> Result<Option<V>>
 where
     ReadLoader: Loader<K, Value = V, Error = ApiError>,
     K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
     V: Send + Sync + Clone + 'static,
 {
-    let loaders = &api(ctx).loaders;
+    let loaders = &board(ctx, on).loaders;
     match reached {
         Reached::InList => loaders.load_one(key).await.map_err(gql),
         Reached::Alone => {
@@ -43,19 +43,25 @@ where
     }
 }
 
-/// A job posting and its current state.
-pub struct Job(pub(super) JobRow, pub(super) Reached, pub(super) Option<Prefetched>);
+/// A job posting and its current state, with the board it was read from.
+pub struct Job {
+    pub(super) row: JobRow,
+    pub(super) on: BoardIx,
+    pub(super) reached: Reached,
+    /// The page of applications its resolver read ahead, if any.
+    pub(super) applications: Option<Prefetched>,
+}
 
 impl Job {
     /// A job reached on its own (`job(id)`): its nested lists are read at once.
-    pub(super) fn alone(row: JobRow) -> Job {
-        Job(row, Reached::Alone, None)
+    pub(super) fn alone(row: JobRow, on: BoardIx) -> Job {
+        Job { row, on, reached: Reached::Alone, applications: None }
     }
 
     /// A job among others (a page, an application's job, an event's job): nested reads go
     /// through the loaders, batched with its siblings'.
-    pub(super) fn in_list(row: JobRow) -> Job {
-        Job(row, Reached::InList, None)
+    pub(super) fn in_list(row: JobRow, on: BoardIx) -> Job {
+        Job { row, on, reached: Reached::InList, applications: None }
     }
 }
 
@@ -64,53 +70,64 @@ impl Job {
 impl Job {
     /// The on-chain job id, in decimal.
     async fn id(&self) -> ID {
-        id_of(self.0.job_id)
+        id_of(self.row.job_id)
+    }
+
+    /// The chain the job is on.
+    async fn chain_id(&self, ctx: &Context<'_>) -> BigInt {
+        BigInt(board(ctx, self.on).chain_id())
+    }
+
+    /// An id no other object shares on any chain (`Job:<chainId>:<id>`): key client caches by
+    /// it, since job ids repeat across chains.
+    async fn node_id(&self, ctx: &Context<'_>) -> ID {
+        node_id("Job", ctx, self.on, self.row.job_id)
     }
 
     /// The address that posted the job.
     async fn employer(&self) -> Result<Employer> {
-        Ok(Employer::known(self.0.employer))
+        Ok(Employer::known(self.row.employer, self.on))
     }
 
     /// The current posting's fields (title, company, … deadline).
     #[graphql(flatten)]
     async fn posting(&self) -> Posting<'_> {
-        Posting(&self.0.posting)
+        Posting(&self.row.posting)
     }
 
     /// OPEN, CLOSED, or EXPIRED (deadline passed, still open on-chain).
     async fn status(&self) -> JobStatus {
-        job_status(&self.0)
+        job_status(&self.row)
     }
 
     /// Time of the block that posted the job.
     async fn posted_at(&self) -> DateTime {
-        DateTime(self.0.posted_at)
+        DateTime(self.row.posted_at)
     }
 
     /// Block that posted the job.
     async fn posted_block(&self) -> BigInt {
-        BigInt(self.0.posted_block)
+        BigInt(self.row.posted_block)
     }
 
     /// Transaction that posted the job.
     async fn posted_tx(&self) -> Bytes32 {
-        Bytes32(self.0.posted_tx)
+        Bytes32(self.row.posted_tx)
     }
 
     /// Time of the latest change to the posting (post, update or close).
     async fn updated_at(&self) -> DateTime {
-        DateTime(self.0.updated_at)
+        DateTime(self.row.updated_at)
     }
 
     /// When the job was closed; null while open.
     async fn closed_at(&self) -> Option<DateTime> {
-        self.0.closed_at.map(DateTime)
+        self.row.closed_at.map(DateTime)
     }
 
     /// Live applications (not withdrawn).
     async fn application_count(&self) -> i32 {
-        self.0.application_count
+        self.row.application_count
     }
 
     /// The job's applications.
@@ -125,9 +142,9 @@ impl Job {
         #[graphql(desc = "Only rows after this cursor (an `endCursor` or edge cursor of the same list).")]
         after: Option<String>,
     ) -> Result<ApplicationConnection> {
-        let parent = ApplicationParent::Job(self.0.job_id);
+        let parent = ApplicationParent::Job(self.row.job_id);
         let list = (r#where, order_by, first, after);
-        nested_applications(ctx, self.1, parent, self.2.as_ref(), list).await
+        nested_applications(ctx, self.on, self.reached, parent, self.applications.as_ref(), list).await
     }
 
     /// The versions of the posting, oldest first: the first `first` of them (default 20, at
@@ -138,9 +155,9 @@ impl Job {
         ctx: &Context<'_>,
         #[graphql(desc = "How many versions, oldest first (default 20).")] first: Option<i32>,
     ) -> Result<Vec<JobRevision>> {
-        let id = self.0.job_id;
+        let id = self.row.job_id;
         let limit = page_size(ctx, first, None)?.0;
-        let rows = load(ctx, self.1, RevisionsOf(id, limit)).await?.unwrap_or_default();
+        let rows = load(ctx, self.on, self.reached, RevisionsOf(id, limit)).await?.unwrap_or_default();
         Ok(rows.into_iter().map(JobRevision).collect())
     }
 }
@@ -164,6 +181,7 @@ pub(super) type NestedListArgs =
 /// was read for these arguments, or a read now.
 pub(super) async fn nested_applications(
     ctx: &Context<'_>,
+    on: BoardIx,
     reached: Reached,
     parent: ApplicationParent,
     prefetched: Option<&Prefetched>,
@@ -175,9 +193,9 @@ pub(super) async fn nested_applications(
         .and_then(|p| p.read.lock().ok().and_then(|mut read| read.take()));
     let read = match prefetched {
         Some(read) => read,
-        None => read_application_page(ctx, reached, parent, args.clone()).await?,
+        None => read_application_page(ctx, on, reached, parent, args.clone()).await?,
     };
-    Ok(ApplicationConnection::new(read, args.page, list, parent, args.filter))
+    Ok(ApplicationConnection::new(read, on, args.page, list, parent, args.filter))
 }
 
 /// The list name (for cursors) and store arguments of a nested application list.
@@ -320,8 +338,21 @@ impl JobRevision {
     }
 }
 
-/// An application to a job; the document itself stays with the applicant and the employer.
-pub struct Application(pub(super) ApplicationRow, pub(super) Option<Arc<PageJobs>>);
+/// An application to a job, with the board it was read from; the document itself stays with
+/// the applicant and the employer.
+pub struct Application {
+    pub(super) row: ApplicationRow,
+    pub(super) on: BoardIx,
+    /// The jobs of its page, read together, when the page was read alone.
+    pub(super) jobs: Option<Arc<PageJobs>>,
+}
+
+impl Application {
+    /// An application whose job is read through the loaders (or its page's `jobs`).
+    pub(super) fn new(row: ApplicationRow, on: BoardIx, jobs: Option<Arc<PageJobs>>) -> Application {
+        Application { row, on, jobs }
+    }
+}
 
 /// The jobs of one page of applications, read together the first time any application of the
 /// page asks for its job: one statement per page, and no timer to wait for the keys, because
@@ -337,65 +368,78 @@ pub struct PageJobs {
 impl Application {
     /// The on-chain application id, in decimal.
     async fn id(&self) -> ID {
-        id_of(self.0.application_id)
+        id_of(self.row.application_id)
+    }
+
+    /// The chain the application is on.
+    async fn chain_id(&self, ctx: &Context<'_>) -> BigInt {
+        BigInt(board(ctx, self.on).chain_id())
+    }
+
+    /// An id no other object shares on any chain (`Application:<chainId>:<id>`): key client
+    /// caches by it, since application ids repeat across chains.
+    async fn node_id(&self, ctx: &Context<'_>) -> ID {
+        node_id("Application", ctx, self.on, self.row.application_id)
     }
 
     /// The job applied to.
     async fn job(&self, ctx: &Context<'_>) -> Result<Job> {
-        let id = self.0.job_id;
-        let row = match &self.1 {
+        let id = self.row.job_id;
+        let on = board(ctx, self.on);
+        let row = match &self.jobs {
             Some(page) => page
                 .jobs
-                .get_or_try_init(|| api(ctx).reader.jobs_by_id(&page.ids))
+                .get_or_try_init(|| on.reader.jobs_by_id(&page.ids))
                 .await
                 .map_err(read_failed)?
                 .get(&id)
                 .cloned(),
-            None => api(ctx).loaders.load_one(JobId(id)).await.map_err(gql)?,
+            None => on.loaders.load_one(JobId(id)).await.map_err(gql)?,
         };
-        row.map(Job::in_list).ok_or_else(|| gql(ApiError::Internal))
+        row.map(|row| Job::in_list(row, self.on)).ok_or_else(|| gql(ApiError::Internal))
     }
 
     /// The applying address.
     async fn applicant(&self) -> Result<Applicant> {
-        Ok(Applicant::known(self.0.applicant))
+        Ok(Applicant::known(self.row.applicant, self.on))
     }
 
     /// The salted hash of the applicant's document (see the README's application-hash scheme).
     async fn application_hash(&self) -> Bytes32 {
-        Bytes32(self.0.application_hash)
+        Bytes32(self.row.application_hash)
     }
 
     /// Current status.
     async fn status(&self) -> ApplicationStatus {
-        ApplicationStatus::from(self.0.status)
+        ApplicationStatus::from(self.row.status)
     }
 
     /// Time of the submitting block.
     async fn submitted_at(&self) -> DateTime {
-        DateTime(self.0.submitted_at)
+        DateTime(self.row.submitted_at)
     }
 
     /// The submitting block.
     async fn submitted_block(&self) -> BigInt {
-        BigInt(self.0.submitted_block)
+        BigInt(self.row.submitted_block)
     }
 
     /// The submitting transaction.
     async fn submitted_tx(&self) -> Bytes32 {
-        Bytes32(self.0.submitted_tx)
+        Bytes32(self.row.submitted_tx)
     }
 
     /// Time of the latest status change.
     async fn updated_at(&self) -> DateTime {
-        DateTime(self.0.updated_at)
+        DateTime(self.row.updated_at)
     }
 
     /// Every status the application has had, oldest first (the first is SUBMITTED).
     #[graphql(complexity = "cost::history(child_complexity)")]
     async fn history(&self, ctx: &Context<'_>) -> Result<Vec<ApplicationStatusChange>> {
-        let id = self.0.application_id;
-        let rows = api(ctx).loaders.load_one(HistoryOf(id)).await.map_err(gql)?.unwrap_or_default();
+        let id = self.row.application_id;
+        let rows =
+            board(ctx, self.on).loaders.load_one(HistoryOf(id)).await.map_err(gql)?.unwrap_or_default();
         Ok(rows.into_iter().map(ApplicationStatusChange).collect())
     }
 }

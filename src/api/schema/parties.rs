@@ -9,24 +9,25 @@ use super::*;
 pub struct Employer {
     pub(super) address: alloy::primitives::Address,
     pub(super) row: Option<EmployerRow>,
+    pub(super) on: BoardIx,
 }
 
 impl Employer {
-    /// An employer known to exist (it posted a job), counts not loaded yet.
-    pub(super) fn known(address: alloy::primitives::Address) -> Employer {
-        Employer { address, row: None }
+    /// An employer known to exist (it posted a job on `on`), counts not loaded yet.
+    pub(super) fn known(address: alloy::primitives::Address, on: BoardIx) -> Employer {
+        Employer { address, row: None, on }
     }
 
     /// An employer read with its counts.
-    pub(super) fn loaded(row: EmployerRow) -> Employer {
-        Employer { address: row.address, row: Some(row) }
+    pub(super) fn loaded(row: EmployerRow, on: BoardIx) -> Employer {
+        Employer { address: row.address, row: Some(row), on }
     }
 
     /// (jobs posted, jobs open), loading them if this employer was reached from a job.
     async fn counts(&self, ctx: &Context<'_>) -> Result<(i32, i32)> {
         let row = match &self.row {
             Some(row) => return Ok((row.job_count, row.open_job_count)),
-            None => api(ctx).loaders.load_one(EmployerAddress(self.address)).await.map_err(gql)?,
+            None => board(ctx, self.on).loaders.load_one(EmployerAddress(self.address)).await.map_err(gql)?,
         };
         row.map(|row| (row.job_count, row.open_job_count)).ok_or_else(|| gql(ApiError::Internal))
     }
@@ -38,6 +39,11 @@ impl Employer {
     /// The address.
     async fn address(&self) -> Address {
         Address(self.address)
+    }
+
+    /// The chain this employer's jobs and counts are on.
+    async fn chain_id(&self, ctx: &Context<'_>) -> BigInt {
+        BigInt(board(ctx, self.on).chain_id())
     }
 
     /// The employer's jobs, newest first unless ordered otherwise.
@@ -62,9 +68,10 @@ impl Employer {
         let filter = r#where.unwrap_or_default().to_store()?;
         let address = self.address;
         let args = JobListArgs { filter: filter.clone(), order: order.into(), page: request.clone() };
-        let page =
-            api(ctx).loaders.load_one(EmployerJobs(address, args)).await.map_err(gql)?.unwrap_or_default();
-        Ok(JobConnection { page, request, list, count: JobCount::Employer(address, filter) })
+        let loaders = &board(ctx, self.on).loaders;
+        let page = loaders.load_one(EmployerJobs(address, args)).await.map_err(gql)?.unwrap_or_default();
+        let count = JobCount::Employer(self.on, address, filter);
+        Ok(JobConnection::local(page, self.on, &request, list, count))
     }
 
     /// Jobs posted.
@@ -86,24 +93,27 @@ pub struct Applicant {
     pub(super) address: alloy::primitives::Address,
     pub(super) row: Option<ApplicantRow>,
     pub(super) applications: Option<Prefetched>,
+    pub(super) on: BoardIx,
 }
 
 impl Applicant {
-    /// An applicant known to exist (it applied), counts not loaded yet.
-    pub(super) fn known(address: alloy::primitives::Address) -> Applicant {
-        Applicant { address, row: None, applications: None }
+    /// An applicant known to exist (it applied on `on`), counts not loaded yet.
+    pub(super) fn known(address: alloy::primitives::Address, on: BoardIx) -> Applicant {
+        Applicant { address, row: None, applications: None, on }
     }
 
     /// An applicant read with its counts.
-    pub(super) fn loaded(row: ApplicantRow) -> Applicant {
-        Applicant { address: row.address, row: Some(row), applications: None }
+    pub(super) fn loaded(row: ApplicantRow, on: BoardIx) -> Applicant {
+        Applicant { address: row.address, row: Some(row), applications: None, on }
     }
 
     /// (live applications, all applications), loading them if reached from an application.
     async fn counts(&self, ctx: &Context<'_>) -> Result<(i32, i32)> {
         let row = match &self.row {
             Some(row) => return Ok((row.live_application_count, row.application_count)),
-            None => api(ctx).loaders.load_one(ApplicantAddress(self.address)).await.map_err(gql)?,
+            None => {
+                board(ctx, self.on).loaders.load_one(ApplicantAddress(self.address)).await.map_err(gql)?
+            }
         };
         row.map(|row| (row.live_application_count, row.application_count))
             .ok_or_else(|| gql(ApiError::Internal))
@@ -116,6 +126,11 @@ impl Applicant {
     /// The address.
     async fn address(&self) -> Address {
         Address(self.address)
+    }
+
+    /// The chain this applicant's applications and counts are on.
+    async fn chain_id(&self, ctx: &Context<'_>) -> BigInt {
+        BigInt(board(ctx, self.on).chain_id())
     }
 
     /// The applicant's applications, newest first unless ordered otherwise.
@@ -133,7 +148,7 @@ impl Applicant {
         let parent = ApplicationParent::Applicant(self.address);
         let reached = if self.row.is_some() { Reached::Alone } else { Reached::InList };
         let list = (r#where, order_by, first, after);
-        nested_applications(ctx, reached, parent, self.applications.as_ref(), list).await
+        nested_applications(ctx, self.on, reached, parent, self.applications.as_ref(), list).await
     }
 
     /// Live applications (not withdrawn).

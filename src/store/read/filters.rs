@@ -270,12 +270,22 @@ impl JobOrder {
     pub fn accepts_key(self, key: &SortKey) -> bool {
         accepts_key(&self.sql(), key)
     }
+
+    /// Whether the list runs high to low: how lists of several boards are merged.
+    pub fn descending(self) -> bool {
+        self.sql().descending
+    }
 }
 
 impl ApplicationOrder {
     /// Whether a cursor's key fits this ordering (its sort value parses as the column's type).
     pub fn accepts_key(self, key: &SortKey) -> bool {
         accepts_key(&self.sql(), key)
+    }
+
+    /// Whether the list runs high to low: how lists of several boards are merged.
+    pub fn descending(self) -> bool {
+        self.sql().descending
     }
 }
 

@@ -132,6 +132,19 @@ impl Reader {
         self.pool.notices()
     }
 
+    /// The pool the reads go through: for its recovery-conflict counts, and to open a
+    /// request's snapshot ([`ReadPool::snapshot`]).
+    pub fn pool(&self) -> &ReadPool {
+        &self.pool
+    }
+
+    /// The same reader (same board, same statement count) reading through `pool`: a
+    /// request's snapshot.
+    #[must_use]
+    pub fn reading_through(&self, pool: ReadPool) -> Reader {
+        Reader { pool, ..self.clone() }
+    }
+
     /// SQL statements run so far by this reader and its clones.
     pub fn statements(&self) -> u64 {
         self.statements.load(Ordering::Relaxed)

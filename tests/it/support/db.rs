@@ -3,8 +3,9 @@
 
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, ensure};
 use jobboard::local::postgres::{EmbeddedPostgres, PostgresOptions};
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{Connection, PgConnection, PgPool};
@@ -117,5 +118,34 @@ impl ReplicatedPair {
     /// The standby's URL of the `jobboard` database.
     pub fn standby_url(&self) -> String {
         self.standby.url("jobboard")
+    }
+
+    /// Returns once the standby has replayed everything the primary wrote so far. The test
+    /// clusters commit asynchronously, and WAL no commit follows (a lock an open transaction
+    /// took) may wait in the primary's buffers: a commit that waits for its flush goes first.
+    pub async fn wait_for_replay(&self) -> Result<()> {
+        let mut primary = PgConnection::connect(&self.database.url).await?;
+        sqlx::raw_sql("BEGIN; SET LOCAL synchronous_commit = on; SELECT pg_current_xact_id(); COMMIT")
+            .execute(&mut primary)
+            .await?;
+        let written: String =
+            sqlx::query_scalar("SELECT pg_current_wal_insert_lsn()::text").fetch_one(&mut primary).await?;
+        primary.close().await?;
+        let mut standby = PgConnection::connect(&self.standby_url()).await?;
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let replayed: bool = sqlx::query_scalar("SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn")
+                .bind(&written)
+                .fetch_one(&mut standby)
+                .await?;
+            if replayed {
+                return Ok(());
+            }
+            ensure!(
+                Instant::now() < deadline,
+                "the standby has not replayed the primary's WAL to {written} in 30 s"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
     }
 }

@@ -9,6 +9,8 @@ use anyhow::{Context, Result, bail, ensure};
 use jobboard::local::process::{Launched, Stop, Stream};
 use serde_json::{Value, json};
 
+use super::ports::{free_port, free_ports};
+
 /// A running `jobboard dev`, with what it printed; interrupted (as Ctrl-C would) on drop.
 pub struct DevProcess {
     process: Launched,
@@ -33,12 +35,9 @@ pub struct DevPorts {
 
 impl DevPorts {
     pub fn free() -> Result<DevPorts> {
-        Ok(DevPorts { api: free_port()?, anvil: free_port()?, postgres: free_port()? })
+        // Two anvil ports: `--chains 2` puts the second anvil on the next one.
+        Ok(DevPorts { api: free_port()?, anvil: free_ports(2)?, postgres: free_port()? })
     }
-}
-
-pub(crate) fn free_port() -> Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
 /// A temporary directory for `jobboard dev` data directories that, when dropped, also deletes

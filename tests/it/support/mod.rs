@@ -10,6 +10,7 @@ pub mod generated;
 pub mod harness;
 pub mod manifests;
 pub mod pgbouncer;
+pub mod ports;
 pub mod rpc_proxy;
 pub mod scenario;
 pub mod serve;

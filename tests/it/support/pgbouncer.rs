@@ -11,7 +11,7 @@ use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, Connection};
 use url::Url;
 
-use crate::support::dev::free_port;
+use crate::support::ports::free_port;
 
 /// A running pgbouncer, killed on drop.
 pub struct Pgbouncer {

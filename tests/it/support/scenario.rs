@@ -690,3 +690,11 @@ pub fn assert_same_dump(
     }
     Ok(())
 }
+
+/// A boards file's `[[board]]` entry for `chain` named `name`, polled every 50 ms.
+pub fn board_entry(name: &str, chain: &TestChain) -> String {
+    format!(
+        "[[board]]\nname = \"{name}\"\nchain_id = {}\nrpc_urls = [\"{}\"]\ncontract = \"{}\"\nstart_block = {}\npoll_interval = \"50ms\"\n\n",
+        chain.chain_id, chain.anvil.endpoint, chain.board, chain.deploy_block
+    )
+}

@@ -8,8 +8,9 @@ use alloy::primitives::Address;
 use anyhow::{Context, Result, ensure};
 use serde_json::{Value, json};
 
-use crate::support::dev::{free_port, jobboard_binary};
+use crate::support::dev::jobboard_binary;
 use crate::support::harness::JobboardProcess;
+use crate::support::ports::free_port;
 
 /// A `jobboard serve` subprocess, stopped when dropped.
 pub struct ServeProcess {
@@ -103,9 +104,41 @@ impl ServeProcess {
         Ok((status, value))
     }
 
+    /// [`ServeProcess::post`] with `X-Min-Block: chain_id:block`.
+    pub async fn post_chain_at(&self, body: String, chain_id: u64, block: u64) -> Result<(u16, Value)> {
+        let response = reqwest::Client::new()
+            .post(format!("{}/graphql", self.base))
+            .header("content-type", "application/json")
+            .header("x-min-block", format!("{chain_id}:{block}"))
+            .body(body)
+            .send()
+            .await?;
+        let status = response.status().as_u16();
+        let text = response.text().await?;
+        let value =
+            serde_json::from_str(&text).with_context(|| format!("non-JSON answer ({status}): {text}"))?;
+        Ok((status, value))
+    }
+
     /// Runs a query: its whole answer.
     pub async fn query(&self, query: &str) -> Result<Value> {
         Ok(self.post(json!({ "query": query }).to_string()).await?.1)
+    }
+
+    /// Sends a query from a task of its own, for a test that must act while it waits: its
+    /// whole answer once it comes.
+    pub fn spawn_query(&self, query: &str) -> tokio::task::JoinHandle<Result<Value>> {
+        let url = format!("{}/graphql", self.base);
+        let body = json!({ "query": query }).to_string();
+        tokio::spawn(async move {
+            let response = reqwest::Client::new()
+                .post(url)
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+                .await?;
+            Ok(response.json::<Value>().await?)
+        })
     }
 
     /// Peak resident memory so far (`VmHWM`), in KiB.

@@ -3,6 +3,7 @@
 // contract allows are offered.
 
 import type { Address } from "viem";
+import { headingOnChain, jobPath, noBoard, routeBoard, servedBoards, withChain, type Board, type Boards } from "../boards";
 import { h, replace, toast } from "../dom";
 import { date, relative, shortAddress, statusLabel } from "../format";
 import { gql } from "../graphql";
@@ -28,8 +29,8 @@ interface JobApplications {
   applications: { totalCount: number; nodes: Row[] };
 }
 
-const QUERY = `query JobApplications($id: ID!, $where: ApplicationFilter) {
-  job(id: $id) {
+const QUERY = `query JobApplications($chainId: BigInt, $id: ID!, $where: ApplicationFilter) {
+  job(chainId: $chainId, id: $id) {
     id title status employer { address }
     applications(where: $where, first: 500, orderBy: OLDEST) {
       totalCount
@@ -49,7 +50,7 @@ export function employerMaySet(from: ApplicationStatus, to: EmployerStatus): boo
   return from === "SUBMITTED" || (from === "SHORTLISTED" && to !== "SHORTLISTED");
 }
 
-function applicationsPanel(id: string, initialStatus: string, account: Address, signal: AbortSignal): Promise<Node> {
+function applicationsPanel(boards: Boards, board: Board, id: string, initialStatus: string, account: Address, signal: AbortSignal): Promise<Node> {
   const host = h("div", { class: "stack" });
   const filter = h(
     "select",
@@ -63,7 +64,7 @@ function applicationsPanel(id: string, initialStatus: string, account: Address, 
 
   const load = async (): Promise<void> => {
     const where = filter.value ? { status: filter.value } : null;
-    const { job } = await gql<{ job: JobApplications | null }>(QUERY, { id, where }, fresh(signal));
+    const { job } = await gql<{ job: JobApplications | null }>(QUERY, { chainId: board.chainId, id, where }, fresh(signal, board.chainId));
     if (signal.aborted) return;
     if (!job) return void replace(host, h("div", { class: "empty" }, `The board has no job #${id}.`));
     const mine = job.employer.address.toLowerCase() === account;
@@ -89,7 +90,7 @@ function applicationsPanel(id: string, initialStatus: string, account: Address, 
           ? ({ functionName: "setApplicationStatus", args: [BigInt(ids[0] ?? "0"), statusCode(to)] } as const)
           : ({ functionName: "setApplicationStatusBatch", args: [ids.map((x) => BigInt(x)), statusCode(to)] } as const);
       const all = [...list.querySelectorAll("button")];
-      const receipt = await runTransaction(call, status, [trigger, ...all]);
+      const receipt = await runTransaction(call, board, status, [trigger, ...all]);
       if (!receipt) return;
       toast(`${ids.length === 1 ? `Application #${ids[0]}` : `${ids.length} applications`} ${statusLabel(to).toLowerCase()}.`, "ok");
       await load();
@@ -109,7 +110,11 @@ function applicationsPanel(id: string, initialStatus: string, account: Address, 
         h(
           "div",
           { class: "who" },
-          h("a", { href: `/verify?application=${application.id}`, title: application.applicant.address }, shortAddress(application.applicant.address)),
+          h(
+            "a",
+            { href: withChain(boards, `/verify?application=${application.id}`, board.chainId), title: application.applicant.address },
+            shortAddress(application.applicant.address),
+          ),
           h("div", { class: "hint" }, "Submitted ", h("time", { datetime: application.submittedAt, title: date(application.submittedAt) }, relative(application.submittedAt))),
           h("code", { class: "tx-hash", title: application.applicationHash }, `${application.applicationHash.slice(0, 10)}…`),
         ),
@@ -133,7 +138,7 @@ function applicationsPanel(id: string, initialStatus: string, account: Address, 
         "p",
         { class: "muted" },
         `${job.applications.totalCount} application${job.applications.totalCount === 1 ? "" : "s"}${filter.value ? ` ${statusLabel(filter.value).toLowerCase()}` : ""} to `,
-        h("a", { href: `/jobs/${job.id}` }, job.title || `job #${job.id}`),
+        h("a", { href: jobPath(boards, board.chainId, job.id) }, job.title || `job #${job.id}`),
         ` (${statusLabel(job.status).toLowerCase()})`,
       ),
       mine ? null : h("p", { class: "notice" }, `Only the job's employer (${job.employer.address}) can change these statuses.`),
@@ -155,14 +160,23 @@ function applicationsPanel(id: string, initialStatus: string, account: Address, 
   return load().then(() => host);
 }
 
-/** /jobs/:id/applications: the job's applications, and the employer's decisions on them. */
-export const jobApplicationsView: View = ({ params, query, signal }) => {
+/** /jobs/:chain/:id/applications (or /jobs/:id/applications on the first board): the job's
+ * applications, and the employer's decisions on them, sent on the job's chain. */
+export const jobApplicationsView: View = async ({ params, query, signal }) => {
   const id = params.id ?? "";
   const initial = query.get("status") ?? "";
+  const boards = await servedBoards();
+  const board = routeBoard(boards, params.chain);
+  if (!board) return noBoard(params.chain);
   return h(
     "section",
     { class: "stack" },
-    h("h1", null, `Applications to job #${id}`),
-    walletGate(signal, "Connect the wallet that posted this job to review its applications.", (account, own) => applicationsPanel(id, initial, account, own)),
+    headingOnChain(boards, board.chainId, h("h1", null, `Applications to job #${id}`)),
+    walletGate(
+      signal,
+      "Connect the wallet that posted this job to review its applications.",
+      (account, own) => applicationsPanel(boards, board, id, initial, account, own),
+      board,
+    ),
   );
 };

@@ -3,9 +3,10 @@
 // receipt is saved before sending); the job's employer gets edit, applications and close.
 
 import { parseEventLogs, type Address, type Hex } from "viem";
+import { jobPath, type Board, type Boards } from "../boards";
 import { h, replace } from "../dom";
 import { date, statusLabel } from "../format";
-import { boardMeta, gql } from "../graphql";
+import { gql } from "../graphql";
 import { render } from "../router";
 import { jobBoardAbi } from "../wallet/abi";
 import { downloadText } from "../wallet/download";
@@ -17,6 +18,8 @@ import { fresh } from "../wallet/transactions";
 
 /** The job the wallet actions act on, as the job page knows it. */
 export interface JobSummary {
+  /** The board the job is on: every action reads and writes there. */
+  board: Board;
   id: string;
   title: string;
   status: string;
@@ -29,20 +32,20 @@ interface Existing {
   submittedAt: string;
 }
 
-const EXISTING = `query Mine($job: ID!, $me: Address!) {
-  applications(where: { jobId: $job, applicant: $me, status_in: [SUBMITTED, SHORTLISTED, REJECTED, HIRED] }, first: 1) {
+const EXISTING = `query Mine($chainId: BigInt, $job: ID!, $me: Address!) {
+  applications(chainId: $chainId, where: { jobId: $job, applicant: $me, status_in: [SUBMITTED, SHORTLISTED, REJECTED, HIRED] }, first: 1) {
     nodes { id status submittedAt }
   }
 }`;
 
 /** The employer's tools for their own job: edit, applications, and close (after a confirm). */
-function employerActions(job: JobSummary): Node {
+function employerActions(job: JobSummary, boards: Boards): Node {
   const status = txStatus();
   const links = h(
     "div",
     { class: "row" },
-    h("a", { class: "button", href: `/jobs/${job.id}/applications` }, "Applications"),
-    job.status !== "CLOSED" ? h("a", { class: "button", href: `/jobs/${job.id}/edit` }, "Edit") : null,
+    h("a", { class: "button", href: jobPath(boards, job.board.chainId, job.id, "applications") }, "Applications"),
+    job.status !== "CLOSED" ? h("a", { class: "button", href: jobPath(boards, job.board.chainId, job.id, "edit") }, "Edit") : null,
   );
   const panel = h("div", { class: "stack" }, h("h2", null, "Your job"), links, status.element);
   if (job.status === "CLOSED") return panel;
@@ -66,7 +69,7 @@ function employerActions(job: JobSummary): Node {
     ask.focus();
   });
   yes.addEventListener("click", async () => {
-    const receipt = await runTransaction({ functionName: "closeJob", args: [BigInt(job.id)] }, status, [yes, no]);
+    const receipt = await runTransaction({ functionName: "closeJob", args: [BigInt(job.id)] }, job.board, status, [yes, no]);
     if (receipt) void render();
   });
   links.append(ask);
@@ -100,13 +103,14 @@ function applyForm(job: JobSummary, account: Address, done: (node: Node) => void
     const file = input.files?.[0];
     if (!file) return void (receiptStep.hidden = true);
     replace(facts, h("p", { class: "muted" }, "Hashing the document in your browser…"));
-    const [meta, docHash] = await Promise.all([boardMeta(), documentHash(await file.arrayBuffer())]);
+    const docHash = await documentHash(await file.arrayBuffer());
     const salt = randomSalt();
-    const board = meta.contract.toLowerCase() as Address;
-    const hash = applicationHash({ chainId: BigInt(meta.chainId), board, jobId: BigInt(job.id), applicant: account, salt, documentHash: docHash });
+    const chainId = job.board.chainId;
+    const board = job.board.contract.toLowerCase() as Address;
+    const hash = applicationHash({ chainId: BigInt(chainId), board, jobId: BigInt(job.id), applicant: account, salt, documentHash: docHash });
     prepared = {
       name: file.name,
-      receipt: { status: "pending", chainId: Number(meta.chainId), board, jobId: job.id, applicant: account, salt, documentHash: docHash, applicationHash: hash },
+      receipt: { status: "pending", chainId: Number(chainId), board, jobId: job.id, applicant: account, salt, documentHash: docHash, applicationHash: hash },
     };
     replace(
       facts,
@@ -135,7 +139,7 @@ function applyForm(job: JobSummary, account: Address, done: (node: Node) => void
   apply.addEventListener("click", async () => {
     if (!prepared) return;
     const { receipt: pending, name } = prepared;
-    const receipt = await runTransaction({ functionName: "applyTo", args: [BigInt(job.id), pending.applicationHash as Hex] }, status, [apply, save]);
+    const receipt = await runTransaction({ functionName: "applyTo", args: [BigInt(job.id), pending.applicationHash as Hex] }, job.board, status, [apply, save]);
     if (!receipt) return;
     const [event] = parseEventLogs({ abi: jobBoardAbi, eventName: "ApplicationSubmitted", logs: receipt.logs });
     const mined: Receipt = {
@@ -175,7 +179,11 @@ function applyForm(job: JobSummary, account: Address, done: (node: Node) => void
 /** The panel for a connected account that is not the employer. */
 async function applicantActions(job: JobSummary, account: Address, signal: AbortSignal): Promise<Node> {
   const host = h("div", { class: "stack" });
-  const data = await gql<{ applications: { nodes: Existing[] } }>(EXISTING, { job: job.id, me: account }, fresh(signal));
+  const data = await gql<{ applications: { nodes: Existing[] } }>(
+    EXISTING,
+    { chainId: job.board.chainId, job: job.id, me: account },
+    fresh(signal, job.board.chainId),
+  );
   const existing = data.applications.nodes[0];
   if (existing) {
     replace(
@@ -197,8 +205,9 @@ async function applicantActions(job: JobSummary, account: Address, signal: Abort
   return host;
 }
 
-/** The job page's wallet actions (apply; for the employer: edit, close, applications). */
-export function jobActions(job: JobSummary, signal: AbortSignal): Node {
+/** The job page's wallet actions (apply; for the employer: edit, close, applications), on the
+ * job's chain: a wallet elsewhere is asked to switch first. */
+export function jobActions(job: JobSummary, boards: Boards, signal: AbortSignal): Node {
   const why =
     job.status === "OPEN"
       ? "Connect your wallet to apply. Your document stays in your browser."
@@ -206,8 +215,11 @@ export function jobActions(job: JobSummary, signal: AbortSignal): Node {
   return h(
     "section",
     { class: "card job-actions", "aria-label": "Apply or manage" },
-    walletGate(signal, why, (account, own) =>
-      account === job.employer.toLowerCase() ? employerActions(job) : applicantActions(job, account, own),
+    walletGate(
+      signal,
+      why,
+      (account, own) => (account === job.employer.toLowerCase() ? employerActions(job, boards) : applicantActions(job, account, own)),
+      job.board,
     ),
   );
 }

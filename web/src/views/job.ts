@@ -1,6 +1,7 @@
 // A job's page: everything about the posting, its description rendered from Markdown, its
 // history, and the wallet's actions (apply; for its employer: edit, close, applications).
 
+import { chainBadge, routeBoard, servedBoards, withChain } from "../boards";
 import { h } from "../dom";
 import { date, relative, shortAddress } from "../format";
 import { gql } from "../graphql";
@@ -12,8 +13,8 @@ import { REVISION_FIELDS, revisionHistory, type Revision } from "./visitor/revis
 
 const REVISION_LIMIT = 50;
 
-const JOB = `query Job($id: ID!, $revisions: Int!) {
-  job(id: $id) {
+const JOB = `query Job($chainId: BigInt, $id: ID!, $revisions: Int!) {
+  job(chainId: $chainId, id: $id) {
     id title company location tags description salaryCurrency salaryMin salaryMax
     deadline deadlineUnix status postedAt postedBlock postedTx updatedAt closedAt applicationCount
     employer { address jobCount }
@@ -44,29 +45,32 @@ function fact(term: string, ...value: (Node | string | null)[]): Node[] {
   return [h("dt", null, term), h("dd", null, ...value)];
 }
 
-function notFound(id: string): Node {
+function notFound(id: string, chain?: string): Node {
   return h(
     "section",
     { class: "empty", "data-testid": "job-not-found" },
     h("h1", null, "No such job"),
-    h("p", null, `The board has no job #${id}. It may not be indexed yet, or the link is wrong.`),
+    h("p", null, `The board${chain ? ` on chain ${chain}` : ""} has no job #${id}. It may not be indexed yet, or the link is wrong.`),
     h("p", null, h("a", { href: "/" }, "See the open jobs")),
   );
 }
 
-/** The page of one job at `/jobs/:id`. */
+/** The page of one job at `/jobs/:chain/:id`, or `/jobs/:id` on the first board. */
 export const jobView: View = async ({ params, signal }) => {
   const id = params.id ?? "";
-  if (!/^\d{1,78}$/.test(id)) return notFound(id);
+  const boards = await servedBoards();
+  const board = routeBoard(boards, params.chain);
+  if (!board || !/^\d{1,78}$/.test(id)) return notFound(id, params.chain);
   // The Markdown renderer loads beside the job (its own chunk when the bundle is split).
   const [data, { renderMarkdown }] = await Promise.all([
-    gql<{ job: JobData | null }>(JOB, { id, revisions: REVISION_LIMIT }, { signal }),
+    gql<{ job: JobData | null }>(JOB, { chainId: board.chainId, id, revisions: REVISION_LIMIT }, { signal }),
     import("../markdown"),
   ]);
   const job = data.job;
-  if (!job) return notFound(id);
+  if (!job) return notFound(id, params.chain);
 
-  const employerHref = `/employers/${job.employer.address}`;
+  // The employer's page on this job's chain, where the count beside the link was read.
+  const employerHref = withChain(boards, `/employers/${job.employer.address}`, board.chainId);
   const deadline = job.deadline
     ? when(job.deadline)
     : job.deadlineUnix
@@ -75,7 +79,7 @@ export const jobView: View = async ({ params, signal }) => {
 
   return h(
     "article",
-    { class: "job-page", "data-testid": "job-page", "data-job-id": job.id },
+    { class: "job-page", "data-testid": "job-page", "data-job-id": job.id, "data-chain-id": board.chainId },
     h("p", { class: "back" }, h("a", { href: "/" }, "← All jobs")),
     h(
       "header",
@@ -87,7 +91,7 @@ export const jobView: View = async ({ params, signal }) => {
         h("a", { href: employerHref, class: "company" }, job.company || shortAddress(job.employer.address)),
         job.location && [" · ", h("span", { class: "location" }, job.location)],
       ),
-      h("div", { class: "row" }, payLine(job, "span"), statusBadge(job.status)),
+      h("div", { class: "row" }, payLine(job, "span"), statusBadge(job.status), chainBadge(boards, board.chainId)),
       tagList(job.tags),
     ),
     h(
@@ -107,7 +111,7 @@ export const jobView: View = async ({ params, signal }) => {
       h(
         "aside",
         { class: "job-side", "aria-label": "About this job" },
-        jobActions({ id: job.id, title: job.title, status: job.status, employer: job.employer.address }, signal),
+        jobActions({ board, id: job.id, title: job.title, status: job.status, employer: job.employer.address }, boards, signal),
         h(
           "dl",
           { class: "facts card" },
@@ -115,6 +119,7 @@ export const jobView: View = async ({ params, signal }) => {
           fact("Pay", payLine(job, "span")),
           fact("Deadline", deadline),
           fact("Applications", applicationCount(job.applicationCount)),
+          boards.several ? fact("Chain", `${board.name} (chain id ${board.chainId})`) : [],
           fact("Posted", when(job.postedAt), h("span", { class: "muted block" }, `block ${job.postedBlock}`)),
           job.updatedAt !== job.postedAt && !job.closedAt ? fact("Updated", when(job.updatedAt)) : [],
           job.closedAt ? fact("Closed", when(job.closedAt)) : [],

@@ -1,6 +1,7 @@
 // The front page: open jobs, newest first, with search, filters and orderings kept in the URL,
 // "Show more" paging, saved searches and a live "new jobs" banner.
 
+import { servedBoards } from "../boards";
 import { h } from "../dom";
 import { gql } from "../graphql";
 import { replaceQuery, type View } from "../router";
@@ -14,8 +15,8 @@ import { combine, readSearch, searchVariables, writeSearch, type JobFilter, type
 const PAGE_SIZE = 20;
 const TYPING_PAUSE_MS = 300;
 
-const JOBS = `query Jobs($where: JobFilter, $search: String, $orderBy: JobOrderBy, $first: Int!, $after: String, $count: Boolean!) {
-  jobs(where: $where, search: $search, orderBy: $orderBy, first: $first, after: $after) {
+const JOBS = `query Jobs($chainId: BigInt, $where: JobFilter, $search: String, $orderBy: JobOrderBy, $first: Int!, $after: String, $count: Boolean!) {
+  jobs(chainId: $chainId, where: $where, search: $search, orderBy: $orderBy, first: $first, after: $after) {
     totalCount @include(if: $count)
     nodes { ...JobCard }
     pageInfo { hasNextPage endCursor }
@@ -23,12 +24,17 @@ const JOBS = `query Jobs($where: JobFilter, $search: String, $orderBy: JobOrderB
 }
 ${JOB_CARD_FRAGMENT}`;
 
-const MATCHES = `query NewJobMatches($where: JobFilter, $search: String) {
-  jobs(where: $where, search: $search, first: 1) { nodes { id } }
+const MATCHES = `query NewJobMatches($chainId: BigInt, $where: JobFilter, $search: String) {
+  jobs(chainId: $chainId, where: $where, search: $search, first: 1) { nodes { id } }
 }`;
 
 interface JobsAnswer {
   jobs: JobPage & { totalCount?: number };
+}
+
+/** One page of the list as `vars` filter it. */
+function fetchPage(vars: JobSearchVariables, after: string | null, withCount: boolean, signal: AbortSignal): Promise<JobsAnswer["jobs"]> {
+  return gql<JobsAnswer>(JOBS, { ...vars, first: PAGE_SIZE, after, count: withCount }, { signal }).then((data) => data.jobs);
 }
 
 /** "12 jobs", "1 job", "No jobs". */
@@ -36,17 +42,18 @@ function countLabel(count: number): string {
   return count === 0 ? "No jobs" : `${count.toLocaleString("en-US")} job${count === 1 ? "" : "s"}`;
 }
 
-/** The board's job list at `/`. */
+/** The board's job list at `/`: with several boards, every chain's jobs merged (the API's
+ * order: time or the ordering's value, then chain id) unless the reader picks one chain. */
 export const jobsView: View = async ({ query, signal }) => {
-  let search = readSearch(query);
+  // Without a `chain` in the URL the first page needs nothing from the boards, so it is asked
+  // at the same time as them (the cards need them for badges and links before they show).
+  const early = query.get("chain") === null ? fetchPage(searchVariables(readSearch(query)), null, true, signal) : null;
+  early?.catch(() => {});
+  const boards = await servedBoards();
+  let search = readSearch(query, boards.several ? boards.all.map((board) => board.chainId) : []);
   let variables: JobSearchVariables = searchVariables(search);
   // Each new first page aborts the request of the one before.
   let pending: AbortController | null = null;
-
-  const fetchPage = (vars: JobSearchVariables, after: string | null, withCount: boolean, requestSignal: AbortSignal) =>
-    gql<JobsAnswer>(JOBS, { ...vars, first: PAGE_SIZE, after, count: withCount }, { signal: requestSignal }).then(
-      (data) => data.jobs,
-    );
 
   const count = h("p", { class: "result-count", "aria-live": "polite", "data-testid": "result-count" });
   const list = jobList(
@@ -59,6 +66,7 @@ export const jobsView: View = async ({ query, signal }) => {
         h("p", null, "Try fewer filters or other words, or ", h("a", { href: "/" }, "see all open jobs"), "."),
       ),
     signal,
+    boards,
   );
 
   const showFirst = (page: JobsAnswer["jobs"]) => {
@@ -89,11 +97,11 @@ export const jobsView: View = async ({ query, signal }) => {
   const banner = newJobsBanner({
     signal,
     reload: () => void reload(),
-    relevant: async (jobId) => {
-      if (list.has(jobId)) return false;
+    relevant: async (chainId, jobId) => {
+      if (list.has(chainId, jobId) || (variables.chainId !== null && variables.chainId !== chainId)) return false;
       const idFilter: JobFilter = { id_in: [jobId] };
       const where = combine(variables.where ? [variables.where, idFilter] : [idFilter]);
-      const data = await gql<{ jobs: { nodes: { id: string }[] } }>(MATCHES, { where, search: variables.search }, { signal });
+      const data = await gql<{ jobs: { nodes: { id: string }[] } }>(MATCHES, { chainId, where, search: variables.search }, { signal });
       return data.jobs.nodes.length > 0;
     },
   });
@@ -109,15 +117,19 @@ export const jobsView: View = async ({ query, signal }) => {
     variables = searchVariables(search);
     void reload();
   };
-  const form = filterForm(search, (next, kind) => {
-    clearTimeout(typing);
-    if (kind === "now") apply(next);
-    else typing = setTimeout(() => apply(next), TYPING_PAUSE_MS);
-  });
+  const form = filterForm(
+    search,
+    (next, kind) => {
+      clearTimeout(typing);
+      if (kind === "now") apply(next);
+      else typing = setTimeout(() => apply(next), TYPING_PAUSE_MS);
+    },
+    boards,
+  );
 
   // The first page comes with the view: one request, no waterfall.
   try {
-    showFirst(await fetchPage(variables, null, true, signal));
+    showFirst(await (early ?? fetchPage(variables, null, true, signal)));
   } catch (error) {
     if (signal.aborted) throw error;
     list.fail(message(error), () => void reload());

@@ -1,7 +1,9 @@
 // My applications: the connected address's applications with their job, status and history,
-// withdraw for the live ones, kept current by the activity subscription.
+// withdraw for the live ones, kept current by the activity subscription. With several boards,
+// every chain's applications, each with its chain's badge; a withdraw is sent on its chain.
 
 import type { Address } from "viem";
+import { boardOn, chainBadge, jobPath, servedBoards, type Boards } from "../boards";
 import { h, replace, toast } from "../dom";
 import { date, relative, statusLabel } from "../format";
 import { gql, subscribe } from "../graphql";
@@ -17,6 +19,7 @@ interface Change {
 }
 
 interface MyApplication {
+  chainId: string;
   id: string;
   status: string;
   submittedAt: string;
@@ -25,45 +28,49 @@ interface MyApplication {
   history: Change[];
 }
 
+// Without `chainId`: every board's applications, merged newest first.
 const MINE = `query Mine($me: Address!) {
   applications(where: { applicant: $me }, first: 200) {
     totalCount
     nodes {
-      id status submittedAt applicationHash
+      chainId id status submittedAt applicationHash
       job { id title company status }
       history { status timestamp txHash }
     }
   }
 }`;
 
-const LIVE = `subscription Live($me: Address!) { activity(where: { address: $me }) { kind blockNumber applicant } }`;
+const LIVE = `subscription Live($me: Address!) { activity(where: { address: $me }) { kind chainId blockNumber applicant } }`;
 
 function badge(status: string, current = false): HTMLElement {
   return h("span", { class: `badge ${status.toLowerCase()}${current ? " current" : ""}` }, statusLabel(status));
 }
 
-function card(application: MyApplication, reload: () => void): HTMLElement {
+function card(application: MyApplication, boards: Boards, reload: () => void): HTMLElement {
   const status = txStatus();
-  const live = application.status === "SUBMITTED" || application.status === "SHORTLISTED";
+  const board = boardOn(boards, application.chainId);
+  const live = board !== undefined && (application.status === "SUBMITTED" || application.status === "SHORTLISTED");
   const withdraw = h("button", { type: "button", class: "danger" }, "Withdraw");
   withdraw.addEventListener("click", async () => {
-    const receipt = await runTransaction({ functionName: "withdrawApplication", args: [BigInt(application.id)] }, status, [withdraw]);
+    if (!board) return;
+    const receipt = await runTransaction({ functionName: "withdrawApplication", args: [BigInt(application.id)] }, board, status, [withdraw]);
     if (!receipt) return;
     toast(`Application #${application.id} withdrawn.`, "ok");
     reload();
   });
   return h(
     "li",
-    { class: "card my-application", "data-application": application.id },
+    { class: "card my-application", "data-application": application.id, "data-chain-id": application.chainId },
     h(
       "div",
       { class: "row spread" },
-      h("h2", { class: "title" }, h("a", { href: `/jobs/${application.job.id}` }, application.job.title || "(untitled)")),
+      h("h2", { class: "title" }, h("a", { href: jobPath(boards, application.chainId, application.job.id) }, application.job.title || "(untitled)")),
       badge(application.status, true),
     ),
     h(
       "p",
       { class: "muted" },
+      chainBadge(boards, application.chainId),
       application.job.company ? `${application.job.company} · ` : "",
       `Application #${application.id}, submitted ${relative(application.submittedAt)} (${date(application.submittedAt)})`,
       application.job.status !== "OPEN" ? ` · job ${statusLabel(application.job.status).toLowerCase()}` : "",
@@ -85,7 +92,7 @@ function card(application: MyApplication, reload: () => void): HTMLElement {
   );
 }
 
-async function applications(account: Address, signal: AbortSignal): Promise<Node> {
+async function applications(boards: Boards, account: Address, signal: AbortSignal): Promise<Node> {
   const host = h("div", { class: "stack" });
   const load = async () => {
     const data = await gql<{ applications: { totalCount: number; nodes: MyApplication[] } }>(MINE, { me: account }, fresh(signal));
@@ -96,24 +103,31 @@ async function applications(account: Address, signal: AbortSignal): Promise<Node
       h("p", { class: "muted" }, `${totalCount} application${totalCount === 1 ? "" : "s"} from ${account}`),
       nodes.length === 0
         ? h("div", { class: "empty" }, h("p", null, "You have not applied to any job yet."), h("a", { href: "/" }, "Find a job"))
-        : h("ul", { class: "plain stack" }, nodes.map((application) => card(application, () => void load()))),
+        : h("ul", { class: "plain stack" }, nodes.map((application) => card(application, boards, () => void load()))),
     );
   };
   await load();
-  subscribe<{ activity: { blockNumber: string } }>(
+  subscribe<{ activity: { chainId: string; blockNumber: string } }>(
     LIVE,
     { me: account },
-    (event) => void waitForIndex(BigInt(event.activity.blockNumber)).then(load),
+    ({ activity }) => void waitForIndex({ chainId: activity.chainId, block: BigInt(activity.blockNumber) }).then(load),
     signal,
   );
   return host;
 }
 
-/** /me: the connected applicant's applications. */
-export const myApplicationsView: View = ({ signal }) =>
-  h(
+/** /me: the connected applicant's applications, on every board served. */
+export const myApplicationsView: View = async ({ signal }) => {
+  const boards = await servedBoards();
+  return h(
     "section",
     { class: "stack" },
     h("h1", null, "My applications"),
-    walletGate(signal, "Connect your wallet to see the applications you sent from it.", applications),
+    walletGate(
+      signal,
+      "Connect your wallet to see the applications you sent from it.",
+      (account, own) => applications(boards, account, own),
+      boards.several ? null : boards.first,
+    ),
   );
+};

@@ -3,14 +3,17 @@
 // updateJob and opens the job once the index holds it.
 
 import { parseEventLogs, type Address } from "viem";
+import { headingOnChain, jobPath, noBoard, routeBoard, servedBoards, type Board, type Boards } from "../boards";
 import { h, replace } from "../dom";
 import { gql } from "../graphql";
 import type { PostingFields } from "../posting";
 import { navigate, type View } from "../router";
 import { jobBoardAbi } from "../wallet/abi";
+import { boardChainName } from "../wallet/chain";
+import { walletState } from "../wallet/connection";
 import { walletGate } from "../wallet/gate";
 import { byteLength, checkPosting, LIMITS, type PostingErrors, type PostingInput } from "../wallet/limits";
-import { runTransaction, txStatus } from "../wallet/progress";
+import { runTransaction, txStatus, type TxStatus } from "../wallet/progress";
 import { fresh } from "../wallet/transactions";
 
 /** A job's current posting, as the edit form starts from it. */
@@ -20,8 +23,8 @@ interface JobPosting extends Omit<PostingFields, "deadline"> {
   employer: { address: string };
 }
 
-const JOB = `query Edit($id: ID!) {
-  job(id: $id) {
+const JOB = `query Edit($chainId: BigInt, $id: ID!) {
+  job(chainId: $chainId, id: $id) {
     id title company location tags description salaryCurrency salaryMin salaryMax deadlineUnix status
     employer { address }
   }
@@ -35,8 +38,12 @@ function localInputValue(when: Date): string {
   return `${when.getFullYear()}-${pad(when.getMonth() + 1)}-${pad(when.getDate())}T${pad(when.getHours())}:${pad(when.getMinutes())}`;
 }
 
-/** The posting form; `onSend` sends the checked posting and resolves to the job id to open. */
-function postingForm(initial: Partial<Record<Field, string>>, submitLabel: string, onSend: ReturnType<typeof sender>): HTMLFormElement {
+/** Sends a checked posting; resolves to the path of the job to open, or null. */
+type Send = (posting: NonNullable<ReturnType<typeof checkPosting>["posting"]>, status: TxStatus, submit: HTMLButtonElement) => Promise<string | null>;
+
+/** The posting form; `onSend` sends the checked posting and resolves to the job page to open.
+ * `first` goes above the fields (the chain to post on, when there is a choice). */
+function postingForm(initial: Partial<Record<Field, string>>, submitLabel: string, onSend: Send, first: Node | null = null): HTMLFormElement {
   const inputs = {} as Record<Field, HTMLInputElement | HTMLTextAreaElement>;
   const errors = {} as Record<Field, HTMLElement>;
   const field = (name: Field, label: string, control: HTMLInputElement | HTMLTextAreaElement, hint?: string) => {
@@ -79,6 +86,7 @@ function postingForm(initial: Partial<Record<Field, string>>, submitLabel: strin
   const form = h(
     "form",
     { class: "stack posting-form", novalidate: true },
+    first,
     field("title", "Title (required)", h("input", { type: "text", required: true, autocomplete: "off" })),
     h(
       "div",
@@ -142,38 +150,65 @@ function postingForm(initial: Partial<Record<Field, string>>, submitLabel: strin
       status.clear();
       return;
     }
-    const id = await onSend(posting, status, submit);
-    if (id) navigate(`/jobs/${id}`);
+    const path = await onSend(posting, status, submit);
+    if (path) navigate(path);
   });
   return form;
 }
 
-/** Sends a checked posting as postJob (no id) or updateJob; resolves to the job id, or null. */
-function sender(jobId: string | null) {
-  return async (posting: NonNullable<ReturnType<typeof checkPosting>["posting"]>, status: ReturnType<typeof txStatus>, submit: HTMLButtonElement) => {
+/** Sends a checked posting to the board `board()` gives as postJob (no id) or updateJob. */
+function sender(boards: Boards, board: () => Board, jobId: string | null): Send {
+  return async (posting, status, submit) => {
+    const to = board();
     if (jobId !== null) {
-      const receipt = await runTransaction({ functionName: "updateJob", args: [BigInt(jobId), posting] }, status, [submit]);
-      return receipt ? jobId : null;
+      const receipt = await runTransaction({ functionName: "updateJob", args: [BigInt(jobId), posting] }, to, status, [submit]);
+      return receipt ? jobPath(boards, to.chainId, jobId) : null;
     }
-    const receipt = await runTransaction({ functionName: "postJob", args: [posting] }, status, [submit]);
+    const receipt = await runTransaction({ functionName: "postJob", args: [posting] }, to, status, [submit]);
     if (!receipt) return null;
     const [event] = parseEventLogs({ abi: jobBoardAbi, eventName: "JobPosted", logs: receipt.logs });
-    return event ? String(event.args.jobId) : null;
+    return event ? jobPath(boards, to.chainId, String(event.args.jobId)) : null;
   };
 }
 
-/** /post: a new job from the connected wallet. */
-export const postJobView: View = ({ signal }) =>
-  h(
+/** The form to post a job with, when several boards are served: a chain menu first (the
+ * wallet's chain if a board is on it, else the first board's), then the posting. */
+function postOnChain(boards: Boards): HTMLFormElement {
+  const wallet = walletState().chainId;
+  const initial = boards.all.find((board) => Number(board.chainId) === wallet) ?? boards.first;
+  const chain = h(
+    "select",
+    { id: "posting-chain", name: "chain", "aria-describedby": "posting-chain-hint" },
+    boards.all.map((board) => h("option", { value: board.chainId, selected: board === initial }, `${board.name} (chain ${board.chainId})`)),
+  );
+  const chosen = () => boards.all.find((board) => board.chainId === chain.value) ?? initial;
+  const hint = h("p", { class: "hint", id: "posting-chain-hint" });
+  const explain = () => (hint.textContent = `The job goes on ${boardChainName(chosen())}'s board; your wallet is asked to switch there if it is elsewhere.`);
+  chain.addEventListener("change", explain);
+  explain();
+  const field = h("div", { class: "field field-chain" }, h("label", { for: chain.id }, "Chain"), chain, hint);
+  return postingForm({}, "Post job", sender(boards, chosen, null), field);
+}
+
+/** /post: a new job from the connected wallet, on the one board or on the chain picked. */
+export const postJobView: View = async ({ signal }) => {
+  const boards = await servedBoards();
+  return h(
     "section",
     { class: "stack" },
     h("h1", null, "Post a job"),
     h("p", { class: "hint" }, "The posting is public and permanent on-chain; you can update or close it later."),
-    walletGate(signal, "Connect the wallet to post from: it becomes the job's employer.", () => postingForm({}, "Post job", sender(null))),
+    walletGate(
+      signal,
+      "Connect the wallet to post from: it becomes the job's employer.",
+      () => (boards.several ? postOnChain(boards) : postingForm({}, "Post job", sender(boards, () => boards.first, null))),
+      boards.several ? null : boards.first,
+    ),
   );
+};
 
-async function editForm(id: string, account: Address, signal: AbortSignal): Promise<Node> {
-  const { job } = await gql<{ job: JobPosting | null }>(JOB, { id }, fresh(signal));
+async function editForm(boards: Boards, board: Board, id: string, account: Address, signal: AbortSignal): Promise<Node> {
+  const { job } = await gql<{ job: JobPosting | null }>(JOB, { chainId: board.chainId, id }, fresh(signal, board.chainId));
   if (!job) return h("div", { class: "empty" }, h("p", null, `The board has no job #${id}.`));
   if (job.employer.address.toLowerCase() !== account) {
     return h("div", { class: "notice" }, h("p", null, `Only the job's employer (${job.employer.address}) can edit it; your wallet is ${account}.`));
@@ -193,18 +228,22 @@ async function editForm(id: string, account: Address, signal: AbortSignal): Prom
       deadline: deadline && !Number.isNaN(deadline.getTime()) ? localInputValue(deadline) : "",
     },
     "Update job",
-    sender(id),
+    sender(boards, () => board, id),
   );
 }
 
-/** /jobs/:id/edit: the job's employer replaces its posting (pre-filled from the current one). */
-export const editJobView: View = ({ params, signal }) => {
+/** /jobs/:chain/:id/edit (or /jobs/:id/edit on the first board): the job's employer replaces
+ * its posting (pre-filled from the current one), sent on the job's chain. */
+export const editJobView: View = async ({ params, signal }) => {
   const id = params.id ?? "";
+  const boards = await servedBoards();
+  const board = routeBoard(boards, params.chain);
+  if (!board) return noBoard(params.chain);
   return h(
     "section",
     { class: "stack" },
-    h("h1", null, `Edit job #${id}`),
-    h("p", null, h("a", { href: `/jobs/${id}` }, "Back to the job")),
-    walletGate(signal, "Connect the wallet that posted this job to edit it.", (account, own) => editForm(id, account, own)),
+    headingOnChain(boards, board.chainId, h("h1", null, `Edit job #${id}`)),
+    h("p", null, h("a", { href: jobPath(boards, board.chainId, id) }, "Back to the job")),
+    walletGate(signal, "Connect the wallet that posted this job to edit it.", (account, own) => editForm(boards, board, id, account, own), board),
   );
 };

@@ -1,9 +1,10 @@
 // The header's wallet slot: "Connect wallet", or the connected address with a menu to
-// disconnect, and a switch offer when the wallet is on another chain.
+// disconnect, and a switch offer when the wallet is on a chain no board here is on.
 
+import { servedBoards } from "../boards";
 import { h, replace } from "../dom";
 import { shortAddress } from "../format";
-import { boardChainId, chainName } from "./chain";
+import { chainName } from "./chain";
 import { disconnect, onWalletChange, restoreWallet, walletState } from "./connection";
 import { switchButton } from "./gate";
 import { chooseAndConnect } from "./picker";
@@ -16,7 +17,7 @@ async function render(host: HTMLElement): Promise<void> {
     button.addEventListener("click", () => void chooseAndConnect(message));
     return replace(host, button, message);
   }
-  const boardId = await boardChainId();
+  const boards = await servedBoards();
   const menu = h("div", { class: "wallet-menu", hidden: true }, h("p", { class: "hint" }, `Connected with ${state.info?.name ?? "a wallet"}`));
   const toggle = h(
     "button",
@@ -49,10 +50,10 @@ async function render(host: HTMLElement): Promise<void> {
   const leave = h("button", { type: "button" }, "Disconnect");
   leave.addEventListener("click", () => disconnect());
   menu.append(h("a", { href: "/me" }, "My applications"), h("a", { href: "/dashboard" }, "Dashboard"), copy, leave);
-  const wrong =
-    state.chainId !== boardId
-      ? [h("span", { class: "badge wrong-network" }, `Wrong network: ${chainName(state.chainId ?? 0)}`), switchButton(state, boardId, message)]
-      : [];
+  // With several boards any of their chains is right; the switch offers the first board's.
+  const wrong = !boards.all.some((board) => Number(board.chainId) === state.chainId)
+    ? [h("span", { class: "badge wrong-network" }, `Wrong network: ${chainName(state.chainId ?? 0)}`), switchButton(state, boards.first, message)]
+    : [];
   replace(host, h("div", { class: "wallet-connected" }, wrong, toggle, menu), message);
 }
 

@@ -2,6 +2,7 @@
 // "Confirmed" → done, or why it failed. A live region, so screen readers hear each step.
 
 import type { TransactionReceipt } from "viem";
+import type { Board } from "../boards";
 import { h, replace } from "../dom";
 import { shortAddress } from "../format";
 import { explain, type Failure } from "./errors";
@@ -30,6 +31,8 @@ export function txStatus(): TxStatus {
     element,
     show(stage) {
       switch (stage.step) {
+        case "switching":
+          return set("pending", h("span", { class: "spinner", "aria-hidden": "true" }), `Switch your wallet to ${stage.chain}…`);
         case "checking":
           return set("pending", h("span", { class: "spinner", "aria-hidden": "true" }), "Checking with the board…");
         case "wallet":
@@ -54,14 +57,20 @@ export function txStatus(): TxStatus {
   };
 }
 
-/** Sends `call`, showing its progress in `status`; the receipt once indexed, or null after
- * showing why it failed (nothing changed then). Buttons in `disable` are off meanwhile. */
-export async function runTransaction(call: Call, status: TxStatus, disable: HTMLButtonElement[] = []): Promise<TransactionReceipt | null> {
+/** Sends `call` to `board` (switching the wallet to its chain if need be), showing its
+ * progress in `status`; the receipt once indexed, or null after showing why it failed (nothing
+ * changed then). Buttons in `disable` are off meanwhile. */
+export async function runTransaction(
+  call: Call,
+  board: Board,
+  status: TxStatus,
+  disable: HTMLButtonElement[] = [],
+): Promise<TransactionReceipt | null> {
   status.element.setAttribute("role", "status");
   const before = disable.map((button) => button.disabled);
   for (const button of disable) button.disabled = true;
   try {
-    return await send(call, (stage) => status.show(stage));
+    return await send(call, board, (stage) => status.show(stage));
   } catch (error) {
     status.fail(error instanceof NotSentError ? { kind: "failed", message: error.message } : explain(error));
     return null;

@@ -4,11 +4,13 @@
 
 import { createClient, custom, defineChain, type Address, type Chain, type Hex, type TransactionReceipt } from "viem";
 import { simulateContract, waitForTransactionReceipt, writeContract } from "viem/actions";
-import { ApiError, boardMeta, gql, type QueryOptions } from "../graphql";
+import type { Board } from "../boards";
+import { ApiError, gql, type ChainBlock, type QueryOptions } from "../graphql";
 import { jobBoardAbi } from "./abi";
-import { boardChainId, chainName, publicRpcUrls } from "./chain";
+import { boardChainName, chainName, publicRpcUrls, switchToChain, SwitchError } from "./chain";
 import { walletState } from "./connection";
 import type { Posting } from "./limits";
+import type { Eip1193Provider } from "./providers";
 
 /** A write the page can send: a function of the board with its arguments. */
 export type Call =
@@ -22,6 +24,7 @@ export type Call =
 
 /** Where a transaction is. */
 export type Stage =
+  | { step: "switching"; chain: string }
   | { step: "checking" }
   | { step: "wallet" }
   | { step: "sent"; hash: Hex }
@@ -33,34 +36,41 @@ export class NotSentError extends Error {
   override name = "NotSentError";
 }
 
-let lastWritten: bigint | null = null;
+/** The newest block the page wrote in on each chain, and the newest write on any. */
+const written = new Map<string, bigint>();
+let lastWrite: ChainBlock | null = null;
 
-/** The viem chain of the board, so viem refuses to send when the wallet is elsewhere. (Here,
+/** The viem chain of `board`, so viem refuses to send when the wallet is elsewhere. (Here,
  * not in chain.ts: viem's chain definitions weigh ~100 KiB, and chain.ts is on the first page.) */
-async function boardChain(): Promise<Chain> {
-  const id = await boardChainId();
+async function viemChain(board: Board): Promise<Chain> {
   return defineChain({
-    id,
-    name: chainName(id),
+    id: Number(board.chainId),
+    name: boardChainName(board),
     nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
-    rpcUrls: { default: { http: await publicRpcUrls() } },
+    rpcUrls: { default: { http: await publicRpcUrls(board.chainId) } },
   });
 }
 
-/** Query options that read at least the page's own latest write (X-Min-Block), with `signal`. */
-export function fresh(signal?: AbortSignal): QueryOptions {
+/** Query options that read at least the page's own latest write (X-Min-Block), with `signal`:
+ * the latest on `chainId`'s board for a view of one board, else the latest on any (a view over
+ * every board can name one chain only; it is the one the reader just wrote to). */
+export function fresh(signal?: AbortSignal, chainId?: string): QueryOptions {
   const options: QueryOptions = {};
-  if (lastWritten !== null) options.minBlock = lastWritten;
+  const block = chainId === undefined ? undefined : written.get(chainId);
+  const at = chainId === undefined ? lastWrite : block === undefined ? null : { chainId, block };
+  if (at) options.minBlock = at;
   if (signal) options.signal = signal;
   return options;
 }
 
-/** Waits until the index holds `block`; the server itself waits a bounded time per request. */
-export async function waitForIndex(block: bigint): Promise<void> {
+/** Waits until the index of `at.chainId` holds `at.block`; the server itself waits a bounded
+ * time per request. */
+export async function waitForIndex(at: ChainBlock): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
-      await gql("{ _meta { synced } }", {}, { minBlock: block });
-      if (lastWritten === null || block > lastWritten) lastWritten = block;
+      await gql("query Synced($chainId: BigInt) { _meta(chainId: $chainId) { synced } }", { chainId: at.chainId }, { minBlock: at });
+      if (at.block > (written.get(at.chainId) ?? -1n)) written.set(at.chainId, at.block);
+      lastWrite = at;
       return;
     } catch (error) {
       if (!(error instanceof ApiError) || error.code !== "NOT_YET_INDEXED" || attempt >= 10) throw error;
@@ -68,18 +78,36 @@ export async function waitForIndex(block: bigint): Promise<void> {
   }
 }
 
-/** Sends `call` from the connected wallet; reports each stage; resolves once the index holds
+/** The chain the wallet is on now, asked of the wallet itself (its `chainChanged` event may
+ * come after a switch resolves). */
+async function walletChain(provider: Eip1193Provider): Promise<number | null> {
+  try {
+    return Number(BigInt((await provider.request({ method: "eth_chainId" })) as string));
+  } catch {
+    return null;
+  }
+}
+
+/** Sends `call` to `board` from the connected wallet, asking the wallet to switch to the
+ * board's chain first when it is elsewhere; reports each stage; resolves once the index holds
  * the transaction's block. Throws viem's errors (see errors.ts) or a [`NotSentError`]. */
-export async function send(call: Call, onStage: (stage: Stage) => void): Promise<TransactionReceipt> {
+export async function send(call: Call, board: Board, onStage: (stage: Stage) => void): Promise<TransactionReceipt> {
   const { provider, account, chainId } = walletState();
   if (!provider || !account) throw new NotSentError("Connect your wallet first; nothing was sent.");
-  const chain = await boardChain();
+  const chain = await viemChain(board);
   if (chainId !== chain.id) {
-    throw new NotSentError(
-      `Your wallet is on ${chainName(chainId ?? 0)}; switch it to ${chainName(chain.id)} first. Nothing was sent.`,
-    );
+    onStage({ step: "switching", chain: chain.name });
+    try {
+      await switchToChain(provider, board.chainId, chain.name);
+    } catch (error) {
+      throw error instanceof SwitchError ? new NotSentError(error.message) : error;
+    }
+    const now = await walletChain(provider);
+    if (now !== chain.id) {
+      throw new NotSentError(`Your wallet is on ${chainName(now ?? 0)}; switch it to ${chain.name} first. Nothing was sent.`);
+    }
   }
-  const address = (await boardMeta()).contract as Address;
+  const address = board.contract as Address;
   // A bare client with only the three actions used (not createPublicClient/createWalletClient,
   // whose decorators pull every action into the bundle).
   const client = createClient({ account, chain, transport: custom(provider), pollingInterval: 500 });
@@ -93,7 +121,7 @@ export async function send(call: Call, onStage: (stage: Stage) => void): Promise
   const receipt = await waitForTransactionReceipt(client, { hash, pollingInterval: 500 });
   if (receipt.status !== "success") throw new Error(`transaction ${hash} reverted in block ${receipt.blockNumber}`);
   onStage({ step: "confirmed", hash, block: receipt.blockNumber });
-  await waitForIndex(receipt.blockNumber);
+  await waitForIndex({ chainId: board.chainId, block: receipt.blockNumber });
   onStage({ step: "indexed", hash, block: receipt.blockNumber });
   return receipt;
 }

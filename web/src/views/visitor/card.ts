@@ -1,17 +1,19 @@
 // A job as a card in a list: what a job seeker scans first (title, pay, company, place, tags)
 // and when it was posted and closes. Every value comes from a posting, so all of it is text.
 
+import { chainBadge, jobPath, type Boards } from "../../boards";
 import { h } from "../../dom";
 import { date, relative, salaryRange, shortAddress, statusLabel } from "../../format";
 
 /** The fields a card shows, as a GraphQL fragment (one query fetches a whole page of cards). */
 export const JOB_CARD_FRAGMENT = `fragment JobCard on Job {
-  id title company location tags salaryCurrency salaryMin salaryMax deadline status postedAt
+  chainId id title company location tags salaryCurrency salaryMin salaryMax deadline status postedAt
   applicationCount employer { address }
 }`;
 
 /** A job as JOB_CARD_FRAGMENT returns it. */
 export interface JobCardData {
+  chainId: string;
   id: string;
   title: string;
   company: string;
@@ -57,20 +59,22 @@ export function applicationCount(count: number): string {
   return `${count} application${count === 1 ? "" : "s"}`;
 }
 
-/** One job as a card; the title links to its page and the whole card is its click target. */
-export function jobCard(job: JobCardData, now = Date.now()): HTMLElement {
+/** One job as a card; the title links to its page and the whole card is its click target.
+ * With several boards it carries its chain's badge (ids repeat on every chain). */
+export function jobCard(job: JobCardData, boards: Boards, now = Date.now()): HTMLElement {
   return h(
     "article",
-    { class: "job-card card", "data-testid": "job-card", "data-job-id": job.id },
+    { class: "job-card card", "data-testid": "job-card", "data-job-id": job.id, "data-chain-id": job.chainId },
     h(
       "div",
       { class: "job-card-head" },
-      h("h2", { class: "job-card-title" }, h("a", { href: `/jobs/${encodeURIComponent(job.id)}` }, job.title || "(untitled)")),
+      h("h2", { class: "job-card-title" }, h("a", { href: jobPath(boards, job.chainId, job.id) }, job.title || "(untitled)")),
       payLine(job),
     ),
     h(
       "p",
       { class: "job-card-meta" },
+      chainBadge(boards, job.chainId),
       h("a", { class: "company", href: `/employers/${job.employer.address}` }, job.company || shortAddress(job.employer.address)),
       job.location && [" · ", h("span", { class: "location" }, job.location)],
       job.status !== "OPEN" && [" ", statusBadge(job.status)],

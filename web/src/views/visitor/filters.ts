@@ -1,14 +1,16 @@
 // The list's search box, filters and ordering as a form. It reports every change; the view
 // decides when to ask the API (typing is debounced, menus and checkboxes apply at once).
 
+import type { Boards } from "../../boards";
 import { h } from "../../dom";
 import { defaultSort, parsePay, parseTags, SORTS, type JobSearch, type SortChoice, type StatusChoice } from "./search";
 
 /** How a change arrived: typed text waits for a pause; anything else applies now. */
 export type ChangeKind = "typing" | "now";
 
-/** The filter form, filled from `initial`; `onChange` gets the whole search after each change. */
-export function filterForm(initial: JobSearch, onChange: (search: JobSearch, kind: ChangeKind) => void): HTMLFormElement {
+/** The filter form, filled from `initial`; `onChange` gets the whole search after each change.
+ * With several boards it has a chain menu: every chain, or one of them. */
+export function filterForm(initial: JobSearch, onChange: (search: JobSearch, kind: ChangeKind) => void, boards: Boards): HTMLFormElement {
   const q = h("input", { id: "f-q", name: "q", type: "search", value: initial.q, placeholder: "Title, company, skill…", autocomplete: "off" });
   const status = h(
     "select",
@@ -33,6 +35,15 @@ export function filterForm(initial: JobSearch, onChange: (search: JobSearch, kin
     SORTS.map(([value, , label]) => h("option", { value, selected: value === initial.sort }, label)),
   );
 
+  const chain = boards.several
+    ? h(
+        "select",
+        { id: "f-chain", name: "chain" },
+        h("option", { value: "" }, "All chains"),
+        boards.all.map((board) => h("option", { value: board.chainId, selected: board.chainId === initial.chain }, board.name)),
+      )
+    : null;
+
   const read = (): JobSearch => ({
     q: q.value,
     status: status.value as StatusChoice,
@@ -41,6 +52,7 @@ export function filterForm(initial: JobSearch, onChange: (search: JobSearch, kin
     remote: remote.checked,
     pay: parsePay(pay.value) ?? "",
     sort: sort.value as SortChoice,
+    chain: chain?.value ?? "",
   });
 
   // "Best match" needs a search; without one the API's own default (newest) applies.
@@ -66,7 +78,13 @@ export function filterForm(initial: JobSearch, onChange: (search: JobSearch, kin
   const form = h(
     "form",
     { class: "filters card", role: "search", "aria-label": "Search jobs", "data-testid": "filters" },
-    h("div", { class: "search-row" }, field("f-q", "Search jobs", q), h("button", { type: "submit", class: "button primary" }, "Search")),
+    h(
+      "div",
+      { class: chain ? "search-row with-chain" : "search-row" },
+      field("f-q", "Search jobs", q),
+      chain && h("div", { class: "field field-chain" }, h("label", { for: "f-chain" }, "Chain"), chain),
+      h("button", { type: "submit", class: "button primary" }, "Search"),
+    ),
     h(
       "div",
       { class: "filter-grid" },
@@ -97,6 +115,6 @@ export function filterForm(initial: JobSearch, onChange: (search: JobSearch, kin
       onChange(read(), "typing");
     });
   }
-  for (const control of [status, remote, sort]) control.addEventListener("change", () => onChange(read(), "now"));
+  for (const control of [status, remote, sort, chain]) control?.addEventListener("change", () => onChange(read(), "now"));
   return form;
 }

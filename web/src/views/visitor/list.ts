@@ -1,6 +1,7 @@
 // A list of job cards that grows by "Show more" (keyset cursors, never an offset), shared by
 // the board's front page and an employer's page. It changes only when the reader acts.
 
+import type { Boards } from "../../boards";
 import { h, replace } from "../../dom";
 import { jobCard, type JobCardData } from "./card";
 
@@ -22,12 +23,15 @@ export interface JobList {
   fail(message: string, retry: () => void): void;
   /** Marks the cards as being replaced. */
   busy(on: boolean): void;
-  /** Whether a job is among the cards. */
-  has(id: string): boolean;
+  /** Whether the job `id` of chain `chainId` is among the cards. */
+  has(chainId: string, id: string): boolean;
 }
 
-/** A job list; `empty` says what to do when a first page has no jobs. */
-export function jobList(fetchPage: FetchPage, empty: () => Node, signal: AbortSignal): JobList {
+/** What tells two cards apart: a job id repeats on every chain. */
+const key = (chainId: string, id: string) => `${chainId}/${id}`;
+
+/** A job list over `boards`; `empty` says what to do when a first page has no jobs. */
+export function jobList(fetchPage: FetchPage, empty: () => Node, signal: AbortSignal, boards: Boards): JobList {
   const cards = h("ol", { class: "job-list", "data-testid": "job-list" });
   const more = h("button", { type: "button", class: "button show-more", "data-testid": "show-more" }, "Show more jobs");
   const moreError = h("p", { class: "field-error", role: "alert" });
@@ -41,9 +45,9 @@ export function jobList(fetchPage: FetchPage, empty: () => Node, signal: AbortSi
   const add = (page: JobPage) => {
     const now = Date.now();
     for (const job of page.nodes) {
-      if (ids.has(job.id)) continue;
-      ids.add(job.id);
-      cards.append(h("li", null, jobCard(job, now)));
+      if (ids.has(key(job.chainId, job.id))) continue;
+      ids.add(key(job.chainId, job.id));
+      cards.append(h("li", null, jobCard(job, boards, now)));
     }
     cursor = page.pageInfo.hasNextPage ? page.pageInfo.endCursor : null;
     footer.hidden = cursor === null;
@@ -98,7 +102,7 @@ export function jobList(fetchPage: FetchPage, empty: () => Node, signal: AbortSi
       busy(false);
     },
     busy,
-    has: (id) => ids.has(id),
+    has: (chainId, id) => ids.has(key(chainId, id)),
   };
 }
 

@@ -4,16 +4,17 @@
 import { h } from "../../dom";
 import { subscribe } from "../../graphql";
 
-const NEW_JOBS = `subscription NewJobs { activity(where: { kind_in: [JOB_POSTED] }) { kind jobId } }`;
+// Every chain's new jobs (no `chainId`): the list decides which belong in it.
+const NEW_JOBS = `subscription NewJobs { activity(where: { kind_in: [JOB_POSTED] }) { kind chainId jobId } }`;
 
 interface NewJobEvent {
-  activity: { kind: string; jobId: string | null };
+  activity: { kind: string; chainId: string; jobId: string | null };
 }
 
 /** What the banner asks of its list. */
 export interface BannerOptions {
-  /** Whether a new job belongs in the list as it is filtered (and is not shown already). */
-  relevant: (jobId: string) => Promise<boolean>;
+  /** Whether a chain's new job belongs in the list as it is filtered (and is not shown already). */
+  relevant: (chainId: string, jobId: string) => Promise<boolean>;
   /** Reloads the list's first page. */
   reload: () => void;
   signal: AbortSignal;
@@ -46,17 +47,18 @@ export function newJobsBanner(options: BannerOptions): { element: HTMLElement; r
     {},
     async ({ activity }) => {
       const id = activity.jobId;
-      if (activity.kind !== "JOB_POSTED" || id === null || seen.has(id)) return;
-      seen.add(id);
+      const key = `${activity.chainId}/${id}`;
+      if (activity.kind !== "JOB_POSTED" || id === null || seen.has(key)) return;
+      seen.add(key);
       let relevant: boolean;
       try {
-        relevant = await options.relevant(id);
+        relevant = await options.relevant(activity.chainId, id);
       } catch {
         // Cannot tell: count it, the reload will show what matches.
         relevant = true;
       }
       if (options.signal.aborted || !relevant) return;
-      fresh.add(id);
+      fresh.add(key);
       button.textContent = newJobsLabel(fresh.size);
       button.hidden = false;
     },

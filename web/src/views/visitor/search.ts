@@ -22,6 +22,8 @@ export interface JobSearch {
   /** Minimum pay, decimal digits ("" for none). */
   pay: string;
   sort: SortChoice;
+  /** One chain's jobs only, by chain id ("" for every chain the API serves). */
+  chain: string;
 }
 
 /** A JobFilter input, as far as the list builds one. */
@@ -37,6 +39,8 @@ export interface JobFilter {
 
 /** The `jobs` field's arguments besides paging. */
 export interface JobSearchVariables {
+  /** Null: every chain's jobs, merged. */
+  chainId: string | null;
   where: JobFilter | null;
   search: string | null;
   orderBy: string | null;
@@ -79,11 +83,13 @@ export function parseTags(text: string): string[] {
   return [...new Set(tags)];
 }
 
-/** Reads the reader's search from a query string (unknown values fall back to defaults). */
-export function readSearch(query: URLSearchParams): JobSearch {
+/** Reads the reader's search from a query string (unknown values fall back to defaults); a
+ * `chain` counts only if it is one of `chains`, the chains the reader may pick among. */
+export function readSearch(query: URLSearchParams, chains: readonly string[] = []): JobSearch {
   const q = query.get("q") ?? "";
   const status = query.get("status") as StatusChoice | null;
   const sort = query.get("sort") as SortChoice | null;
+  const chain = query.get("chain") ?? "";
   return {
     q,
     status: status && STATUSES.includes(status) ? status : "open",
@@ -92,6 +98,7 @@ export function readSearch(query: URLSearchParams): JobSearch {
     remote: query.get("remote") === "1",
     pay: parsePay(query.get("pay") ?? "") ?? "",
     sort: sort && SORTS.some(([name]) => name === sort) && (sort !== "relevance" || q.trim()) ? sort : defaultSort(q),
+    chain: chains.includes(chain) ? chain : "",
   };
 }
 
@@ -106,6 +113,7 @@ export function writeSearch(search: JobSearch): URLSearchParams {
   const pay = parsePay(search.pay);
   if (pay) query.set("pay", pay);
   if (search.sort !== defaultSort(search.q)) query.set("sort", search.sort);
+  if (search.chain) query.set("chain", search.chain);
   return query;
 }
 
@@ -123,6 +131,7 @@ export function searchVariables(search: JobSearch): JobSearchVariables {
   const q = search.q.trim();
   const sort = search.sort === "relevance" && !q ? "newest" : search.sort;
   return {
+    chainId: search.chain || null,
     where: combine(parts),
     search: q || null,
     orderBy: SORTS.find(([name]) => name === sort)?.[1] ?? null,
