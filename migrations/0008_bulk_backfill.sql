@@ -1,4 +1,4 @@
--- Backfill by loading raw and projecting in bulk (docs/adr/0020-bulk-backfill.md).
+-- Backfill by loading raw and projecting in bulk (docs/adr/0021-bulk-backfill.md).
 --
 -- Below the finalized block the indexer appends the raw event log (`events`, and the decoded
 -- postings in `job_revisions`) with a mark of its own, then builds the projections from those

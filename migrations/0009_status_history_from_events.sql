@@ -1,6 +1,6 @@
 -- An application's status history is its events: one row per ApplicationSubmitted and
 -- ApplicationStatusChanged, which the event log already holds with the same key and the
--- columns the history shows (docs/adr/0020-bulk-backfill.md). The table repeated each of those
+-- columns the history shows (docs/adr/0021-bulk-backfill.md). The table repeated each of those
 -- events as a second row, with its own primary key: on a board whose events are mostly
 -- application events, nearly a row per event. Measured: 100k history rows took 0.78 s to
 -- insert, as long as the event rows themselves without their secondary indexes.

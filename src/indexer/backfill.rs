@@ -5,7 +5,7 @@
 //! Nothing below the finalized block is ever undone, so a batch is loaded raw (event rows and
 //! posting revisions, with the loaded mark) and the projections are built from those rows in
 //! SQL once `projection_events` have accumulated and at the end of the range, each step in its
-//! own transaction with its own mark (ADR 0020).
+//! own transaction with its own mark (ADR 0021).
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;

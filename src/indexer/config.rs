@@ -42,7 +42,7 @@ pub struct IndexerConfig {
     /// Events per write transaction during backfill (a batch also ends at the last range).
     pub batch_events: usize,
     /// Below the finalized block, load raw rows and build the projections from them in bulk
-    /// (ADR 0020); `false` projects every batch as it is written, as near the head (kept to
+    /// (ADR 0021); `false` projects every batch as it is written, as near the head (kept to
     /// compare the two in tests).
     pub bulk_backfill: bool,
     /// Events loaded raw before they are projected in one transaction (the backfill's end

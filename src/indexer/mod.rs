@@ -161,7 +161,7 @@ pub struct Indexer<'c> {
     /// The stored checkpoint: `(number, hash)` of the last fully indexed block.
     checkpoint: Option<(u64, B256)>,
     /// The stored loaded mark: `(number, hash)` of the last block whose raw rows the backfill
-    /// loaded beyond the checkpoint, not yet projected (ADR 0020).
+    /// loaded beyond the checkpoint, not yet projected (ADR 0021).
     loaded: Option<(u64, B256)>,
     /// Events loaded raw since the last projection.
     unprojected: usize,

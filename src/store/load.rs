@@ -1,7 +1,7 @@
 //! The backfill's first half below the finalized block: appending the raw event log (the event
 //! rows and the decoded postings) with the loaded mark, in one transaction, and nothing else.
 //! [`super::project::project_loaded`] builds the projections from these rows afterwards
-//! (docs/adr/0020-bulk-backfill.md).
+//! (docs/adr/0021-bulk-backfill.md).
 
 use sqlx::{Connection, PgConnection};
 
@@ -28,7 +28,7 @@ pub struct RawBatch<'a> {
 /// Appends `batch`'s event rows and posting revisions and moves the loaded mark to its last
 /// block, in one transaction committed without waiting for the WAL flush: a commit lost to a
 /// server crash takes its mark with it, so the rows are fetched and loaded again (the argument
-/// is in ADR 0020).
+/// is in ADR 0021).
 ///
 /// # Errors
 /// [`StoreError::CheckpointConflict`] if the raw rows do not end at `batch.previous`;

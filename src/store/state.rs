@@ -16,7 +16,7 @@ pub struct IndexerState {
     pub checkpoint: Option<(u64, B256)>,
     /// The last block whose raw rows (events, posting revisions) are loaded, with its hash,
     /// when the backfill loaded beyond the checkpoint and has not projected those rows yet
-    /// (ADR 0020); `None` otherwise.
+    /// (ADR 0021); `None` otherwise.
     pub loaded: Option<(u64, B256)>,
     /// The newest block treated as final.
     pub finalized_block: Option<u64>,

@@ -73,7 +73,7 @@ pub(super) async fn apply_batch(
 }
 
 /// Compare-and-set of the checkpoint: moves it only from where this writer left it, and only
-/// when no raw rows wait beyond it for the bulk projection (those come first: ADR 0020).
+/// when no raw rows wait beyond it for the bulk projection (those come first: ADR 0021).
 async fn move_checkpoint(
     conn: &mut PgConnection,
     board: &Board,

@@ -182,7 +182,7 @@ impl Writer<'_> {
 
     /// Appends a backfill batch's raw rows below the finalized block and moves the loaded mark,
     /// in one transaction, after checking the lock is held; [`Writer::project_loaded`] builds
-    /// their projections later (ADR 0020).
+    /// their projections later (ADR 0021).
     ///
     /// # Errors
     /// [`StoreError::LockLost`], [`StoreError::CheckpointConflict`] or the database's error.

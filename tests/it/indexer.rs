@@ -119,7 +119,7 @@ async fn generated_history_is_indexed_exactly() -> Result<()> {
     assert_same_dump(&dump_tables(&small.pool).await?, &dump_tables(&db.pool).await?)?;
 
     // The backfill projecting every batch in Rust, as the head does, instead of loading raw
-    // and projecting in SQL (ADR 0020): the two must agree on every row and counter.
+    // and projecting in SQL (ADR 0021): the two must agree on every row and counter.
     let per_batch = test_database().await?;
     let mut config = test_config(&chain);
     config.bulk_backfill = false;
@@ -415,7 +415,7 @@ async fn sigkill_at_random_moments_never_loses_or_duplicates_a_row() -> Result<(
     let db = test_database().await?;
     let mut rng = StdRng::seed_from_u64(99);
     // Small batches and ranges make the backfill long and the kills land inside it; small
-    // projection chunks put them between loads, projections and the two (ADR 0020).
+    // projection chunks put them between loads, projections and the two (ADR 0021).
     let args =
         ["--batch-events", "3", "--max-range", "8", "--fetch-concurrency", "2", "--projection-events", "20"];
     let backfilling = || async {
@@ -481,7 +481,7 @@ async fn loaded_mark(db: &TestDatabase, chain: &TestChain) -> Result<Option<u64>
     Ok(load_state(&mut conn, &board_of(chain)).await?.and_then(|s| s.loaded.map(|l| l.0)))
 }
 
-/// A kill -9 after a backfill loaded raw rows and before it projected them (ADR 0020): the next
+/// A kill -9 after a backfill loaded raw rows and before it projected them (ADR 0021): the next
 /// start projects them before anything else and goes on; nothing is lost or written twice.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_between_raw_load_and_projection_resumes_exactly() -> Result<()> {

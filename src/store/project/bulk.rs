@@ -1,6 +1,6 @@
 //! The backfill's second half: the projections built in SQL from the raw rows between the
 //! checkpoint and the loaded mark, a few set-based statements per chunk instead of a Rust fold
-//! per batch (docs/adr/0020-bulk-backfill.md).
+//! per batch (docs/adr/0021-bulk-backfill.md).
 //!
 //! A chunk is everything loaded and not yet projected: up to hundreds of thousands of events.
 //! Each table gets one statement: entities created in the chunk are inserted in their final
@@ -177,7 +177,7 @@ const APPLICANTS: &str = "WITH d AS ( \
 
 /// Projects every raw row loaded beyond the checkpoint and moves the checkpoint to the loaded
 /// mark, in one transaction (committed without waiting for the WAL flush, as the load is: ADR
-/// 0020); returns the new checkpoint, or `None` when nothing was loaded beyond it.
+/// 0021); returns the new checkpoint, or `None` when nothing was loaded beyond it.
 ///
 /// # Errors
 /// [`StoreError::Corrupt`] when an event changes an entity the projections lack (the event log

@@ -9,7 +9,7 @@
 //! which writes it; the statements are in `jobs` (postings, revisions, closes),
 //! `applications` (submissions and status changes) and `counts` (the employer and applicant
 //! counters). Below the finalized block the backfill instead loads the raw rows first and
-//! `bulk` builds the projections from them in SQL, over large chunks (ADR 0020).
+//! `bulk` builds the projections from them in SQL, over large chunks (ADR 0021).
 
 mod applications;
 mod bulk;
