@@ -17,7 +17,9 @@
 //!
 //! `--baseline PATH --repeat N` runs the backfill N times with this build's `jobboard` and N
 //! times with the binary at PATH, alternating, each into a fresh database on the same chain,
-//! and prints each run and the medians: an A/B on a shared machine.
+//! and prints each run and the medians: an A/B on a shared machine. `--index-args "FLAGS"` and
+//! `--baseline-args "FLAGS"` add `jobboard index` flags to either side (an A/B of a flag with
+//! `--baseline` naming this build's own binary).
 //!
 //! With `--chains N` (N >= 2) it instead generates the same dense load on N anvils with distinct
 //! chain ids and compares one `jobboard index --config` over all of them with the first chain
@@ -82,11 +84,22 @@ struct Args {
     baseline: Option<PathBuf>,
     /// Backfills per binary.
     repeat: usize,
+    /// Extra `jobboard index` flags for this build's runs and for the baseline's.
+    extra_args: Vec<String>,
+    baseline_args: Vec<String>,
 }
 
 fn parse_args() -> Result<Args> {
-    let mut args =
-        Args { events: 100_000, live_samples: 20, chains: 1, shape: Shape::Dense, baseline: None, repeat: 1 };
+    let mut args = Args {
+        events: 100_000,
+        live_samples: 20,
+        chains: 1,
+        shape: Shape::Dense,
+        baseline: None,
+        repeat: 1,
+        extra_args: Vec::new(),
+        baseline_args: Vec::new(),
+    };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         match arg.as_str() {
@@ -112,6 +125,22 @@ fn parse_args() -> Result<Args> {
             "--repeat" => {
                 args.repeat = it.next().context("--repeat takes a number")?.parse()?;
                 ensure!(args.repeat >= 1, "--repeat takes 1 or more");
+            }
+            "--index-args" => {
+                args.extra_args = it
+                    .next()
+                    .context("--index-args takes flags")?
+                    .split_whitespace()
+                    .map(str::to_owned)
+                    .collect()
+            }
+            "--baseline-args" => {
+                args.baseline_args = it
+                    .next()
+                    .context("--baseline-args takes flags")?
+                    .split_whitespace()
+                    .map(str::to_owned)
+                    .collect()
             }
             "--bench" => {} // passed by `cargo bench`
             other => {
@@ -209,13 +238,14 @@ struct Target<'t> {
     proxy: Option<&'t remote::RemoteProxy>,
 }
 
-/// Creates database `name`, migrates it (before the clock starts), runs `binary index` into it
+/// Creates database `name`, has `binary` migrate it (before the clock starts), runs `binary index` into it
 /// until the checkpoint reaches the target, and checks every event is there. The process is
 /// left running (the follow measurement continues with it) and returned.
 async fn backfill(
     admin: &sqlx::PgPool,
     pg: &EmbeddedPostgres,
     binary: &Path,
+    extra_args: &[String],
     name: &str,
     target: &Target<'_>,
     log_path: &Path,
@@ -223,26 +253,22 @@ async fn backfill(
     sqlx::query(&format!("DROP DATABASE IF EXISTS {name}")).execute(admin).await?;
     sqlx::query(&format!("CREATE DATABASE {name}")).execute(admin).await?;
     let url = pg.url(name);
-    let pool = PgPoolOptions::new().max_connections(1).connect(&url).await?;
-    jobboard::store::MIGRATOR.run(&pool).await?;
-    pool.close().await;
+    // Each binary migrates with its own migrations (a baseline may lack the newest).
+    let migrated = Command::new(binary).args(["migrate", "--database-url", &url]).status()?;
+    ensure!(migrated.success(), "{} migrate failed: {migrated}", binary.display());
     if let Some(proxy) = target.proxy {
         proxy.reset();
     }
     let metrics_port = free_port()?;
-    let mut child = index(
-        binary,
-        target.endpoint,
-        &url,
-        target,
-        log_path,
-        &[
-            "--poll-interval",
-            &format!("{POLL_INTERVAL_MS}ms"),
-            "--metrics-listen",
-            &format!("127.0.0.1:{metrics_port}"),
-        ],
-    )?;
+    let mut flags = vec![
+        "--poll-interval".to_owned(),
+        format!("{POLL_INTERVAL_MS}ms"),
+        "--metrics-listen".to_owned(),
+        format!("127.0.0.1:{metrics_port}"),
+    ];
+    flags.extend_from_slice(extra_args);
+    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+    let mut child = index(binary, target.endpoint, &url, target, log_path, &flags)?;
     let mut conn = PgConnection::connect(&url).await?;
     let started = Instant::now();
     loop {
@@ -384,26 +410,26 @@ async fn main() -> Result<()> {
         proxy: proxy.as_ref().map(|(p, _)| p),
     };
     let current = PathBuf::from(env!("CARGO_BIN_EXE_jobboard"));
-    let mut binaries = vec![("this", current.clone())];
+    let mut binaries = vec![("this", current.clone(), &args.extra_args)];
     if let Some(baseline) = &args.baseline {
-        binaries.insert(0, ("baseline", baseline.clone()));
+        binaries.insert(0, ("baseline", baseline.clone(), &args.baseline_args));
     }
     let mut runs: Vec<(&str, Backfill)> = Vec::new();
     let mut last: Option<(Child, String)> = None;
     for repeat in 0..args.repeat {
-        for (label, binary) in &binaries {
+        for (label, binary, extra) in &binaries {
             if let Some((mut child, _)) = last.take() {
                 let _: Result<(), _> = child.kill();
                 let _ = child.wait();
             }
             let name = format!("bench_{label}_{repeat}");
-            let (run, child, url) = backfill(&admin, &pg, binary, &name, &target, &log_path).await?;
+            let (run, child, url) = backfill(&admin, &pg, binary, extra, &name, &target, &log_path).await?;
             report_backfill(label, &run, generated, raw_fetch_rate, &args);
             runs.push((label, run));
             last = Some((child, url));
         }
     }
-    for (label, _) in &binaries {
+    for (label, _, _) in &binaries {
         let mine: Vec<&Backfill> = runs.iter().filter(|(l, _)| l == label).map(|(_, r)| r).collect();
         if mine.len() > 1 {
             let took = median(mine.iter().map(|r| r.took.as_secs_f64()).collect());

@@ -298,6 +298,10 @@ pub struct IndexArgs {
     /// Events per database transaction during backfill.
     #[arg(long = "batch-events", env = "JOBBOARD_BATCH_EVENTS", default_value_t = indexer::defaults::BATCH_EVENTS, value_parser = clap::value_parser!(u32).range(1..), conflicts_with = "config")]
     pub batch_events: u32,
+    /// Events loaded raw during the backfill before they are projected in one transaction
+    /// (the backfill's end projects the rest).
+    #[arg(long = "projection-events", env = "JOBBOARD_PROJECTION_EVENTS", default_value_t = indexer::defaults::PROJECTION_EVENTS, value_parser = clap::value_parser!(u32).range(1..), conflicts_with = "config")]
+    pub projection_events: u32,
     /// Longest eth_getLogs block range to request (ranges adapt below it).
     #[arg(long = "max-range", env = "JOBBOARD_MAX_RANGE", default_value_t = indexer::defaults::MAX_RANGE, value_parser = clap::value_parser!(u64).range(1..), conflicts_with = "config")]
     pub max_range: u64,
@@ -343,6 +347,7 @@ impl IndexArgs {
             rpc_timeout: RetryPolicy::default().timeout,
             fetch_concurrency: indexer::defaults::FETCH_CONCURRENCY,
             batch_events: indexer::defaults::BATCH_EVENTS,
+            projection_events: indexer::defaults::PROJECTION_EVENTS,
             max_range: indexer::defaults::MAX_RANGE,
             metrics_listen: None,
             rewind_to: None,
@@ -360,6 +365,7 @@ impl IndexArgs {
         config.poll_interval = self.poll_interval;
         config.fetch_concurrency = usize::from(self.fetch_concurrency);
         config.batch_events = self.batch_events as usize;
+        config.projection_events = self.projection_events as usize;
         config.max_range = self.max_range;
         config.skip_logs = self.skip_logs.iter().copied().collect();
         Some(BoardConfig {

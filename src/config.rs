@@ -199,6 +199,7 @@ struct RawBoard {
     rpc_timeout: Option<String>,
     fetch_concurrency: Option<u16>,
     batch_events: Option<u32>,
+    projection_events: Option<u32>,
     max_range: Option<u64>,
     #[serde(default)]
     skip_logs: Vec<String>,
@@ -379,6 +380,12 @@ impl RawBoard {
                 return Err(("batch_events", "must be at least 1".into()));
             }
             indexer.batch_events = n as usize;
+        }
+        if let Some(n) = self.projection_events {
+            if n == 0 {
+                return Err(("projection_events", "must be at least 1".into()));
+            }
+            indexer.projection_events = n as usize;
         }
         if let Some(n) = self.max_range {
             if n == 0 {

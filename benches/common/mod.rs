@@ -76,9 +76,22 @@ pub async fn start_with_board(
     chain_id: u64,
 ) -> Result<(AnvilProcess, RootProvider, Address, u64)> {
     let chain_id_arg = chain_id.to_string();
+    // No block states spilled to ~/.foundry: nothing here reads state at an old block, and
+    // anvil otherwise writes every older block's state there (12 GB for the sparse 100k shape,
+    // more for the remote one), which also slows the generation.
     let anvil = AnvilProcess::start(
         &find_anvil(root)?,
-        &["--accounts", "101", "--gas-limit", "300000000", "--no-mining", "--chain-id", &chain_id_arg],
+        &[
+            "--accounts",
+            "101",
+            "--gas-limit",
+            "300000000",
+            "--no-mining",
+            "--chain-id",
+            &chain_id_arg,
+            "--max-persisted-states",
+            "0",
+        ],
     )?;
     let provider = ProviderBuilder::new()
         .disable_recommended_fillers()

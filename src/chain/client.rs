@@ -13,17 +13,17 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use alloy::eips::{BlockId, BlockNumberOrTag};
-use alloy::primitives::{Address, B256, U64};
+use alloy::primitives::{Address, B256};
 use alloy::providers::{Provider, RootProvider};
-use alloy::rpc::client::BatchRequest;
-use alloy::rpc::types::{Filter, Log};
+use alloy::rpc::types::{Block, Filter, Log};
 use alloy::transports::{TransportError, TransportErrorKind};
 use serde::Deserialize;
 use tracing::{debug, info, warn};
 use url::Url;
 
-use super::endpoints::{ChainCheck, Endpoints};
+use super::endpoints::{ChainCheck, Endpoint, Endpoints};
 use super::error::{NodeBehind, NodeLacksBlock};
+use super::logs_answer::{LogsAnswer, fetch_logs};
 use super::refusal::{RangeRefusal, parse_refusal};
 use super::{BlockRef, ChainError, Header};
 use crate::telemetry::Metrics;
@@ -236,17 +236,31 @@ impl ChainClient {
         endpoints.probed();
     }
 
-    /// One attempt of `call` on endpoint `index`, with the time-out, recorded in the metrics and
-    /// the endpoint's health.
+    /// One attempt of `call` on endpoint `index`'s provider (see [`Self::attempt_on`]).
     async fn attempt<T, F, Fut>(&self, index: usize, method: &'static str, call: F) -> Result<T, ChainError>
     where
         F: FnOnce(RootProvider) -> Fut,
         Fut: Future<Output = Result<T, TransportError>>,
     {
+        self.attempt_on(index, method, |endpoint| call(endpoint.provider.clone())).await
+    }
+
+    /// One attempt of `call` on endpoint `index`, with the time-out, recorded in the metrics and
+    /// the endpoint's health.
+    async fn attempt_on<T, F, Fut>(
+        &self,
+        index: usize,
+        method: &'static str,
+        call: F,
+    ) -> Result<T, ChainError>
+    where
+        F: FnOnce(&Endpoint) -> Fut,
+        Fut: Future<Output = Result<T, TransportError>>,
+    {
         let inner = &self.inner;
         let endpoint = inner.endpoints.get(index);
         let timeout = inner.retry.timeout;
-        let result = match tokio::time::timeout(timeout, call(endpoint.provider.clone())).await {
+        let result = match tokio::time::timeout(timeout, call(endpoint)).await {
             Ok(result) => result,
             Err(_) => Err(TransportErrorKind::custom_str(&format!("timed out after {timeout:?}"))),
         };
@@ -284,6 +298,20 @@ impl ChainClient {
         F: Fn(RootProvider) -> Fut,
         Fut: Future<Output = Result<T, TransportError>>,
     {
+        self.call_with_on(method, is_answer, |endpoint: &Endpoint| call(endpoint.provider.clone())).await
+    }
+
+    /// [`Self::call_with`] for a call that needs more of the endpoint than its provider.
+    async fn call_with_on<T, F, Fut>(
+        &self,
+        method: &'static str,
+        is_answer: fn(&TransportError) -> bool,
+        call: F,
+    ) -> Result<T, ChainError>
+    where
+        F: Fn(&Endpoint) -> Fut,
+        Fut: Future<Output = Result<T, TransportError>>,
+    {
         let inner = &self.inner;
         let retry = inner.retry;
         let mut backoff = retry.initial_backoff;
@@ -291,7 +319,7 @@ impl ChainClient {
         loop {
             attempt += 1;
             let index = self.pin.unwrap_or_else(|| inner.endpoints.any());
-            let error = match self.attempt(index, method, &call).await {
+            let error = match self.attempt_on(index, method, &call).await {
                 Ok(value) => return Ok(value),
                 Err(error) => error,
             };
@@ -387,15 +415,7 @@ impl ChainClient {
                 p.get_block_by_number(BlockNumberOrTag::Number(number)).await
             })
             .await?;
-        Ok(block.map(|b| Header {
-            block: BlockRef {
-                number: b.header.number,
-                hash: b.header.hash,
-                parent_hash: b.header.parent_hash,
-                time: b.header.timestamp,
-            },
-            logs_bloom: b.header.logs_bloom,
-        }))
+        Ok(block.map(|b| Header { block: block_ref(&b), logs_bloom: b.header.logs_bloom }))
     }
 
     /// The header of block `number`, or `None` if the node does not have it (yet).
@@ -414,22 +434,20 @@ impl ChainClient {
     pub async fn block_required(&self, number: u64) -> Result<BlockRef, ChainError> {
         self.call("eth_getBlockByNumber", |p| async move {
             match p.get_block_by_number(BlockNumberOrTag::Number(number)).await? {
-                Some(b) => Ok(BlockRef {
-                    number: b.header.number,
-                    hash: b.header.hash,
-                    parent_hash: b.header.parent_hash,
-                    time: b.header.timestamp,
-                }),
+                Some(b) => Ok(block_ref(&b)),
                 None => Err(TransportErrorKind::custom(NodeLacksBlock(number.to_string()))),
             }
         })
         .await
     }
 
-    /// The board's logs in `[from, to]`, or the node's refusal of the range. The node's head is
-    /// asked in the same JSON-RPC batch, before the logs: an answer from a node whose head is
-    /// below `to` may lack logs (a lagging node behind a load balancer, or a provider capping
-    /// `toBlock` at its head), so it is retried like a failure and never returned.
+    /// The board's logs in `[from, to]` with the header of block `to`, or the node's refusal of
+    /// the range, parsed as the answer arrives ([`super::logs_answer`]). The node's head is
+    /// asked in the same JSON-RPC batch, before the logs: an
+    /// answer from a node whose head is below `to` may lack logs (a lagging node behind a load
+    /// balancer, or a provider capping `toBlock` at its head), so it is retried like a failure
+    /// and never returned. Block `to`'s header comes in the same batch too, so a backfill knows
+    /// the hash of each range's last block (its checkpoint) without another round trip.
     ///
     /// # Errors
     /// `Ok(Err(refusal))` when the node refuses the range as too large; [`ChainError::Rpc`]
@@ -439,28 +457,25 @@ impl ChainClient {
         contract: Address,
         from: u64,
         to: u64,
-    ) -> Result<Result<Vec<Log>, RangeRefusal>, ChainError> {
+    ) -> Result<Result<(Vec<Log>, BlockRef), RangeRefusal>, ChainError> {
         let filter = Filter::new().address(contract).from_block(from).to_block(to);
         let result = self
-            .call_with("eth_getLogs", is_refusal, |p| {
-                let filter = filter.clone();
+            .call_with_on("eth_getLogs", is_refusal, |endpoint: &Endpoint| {
+                let (http, url, filter) = (endpoint.http.clone(), endpoint.url.clone(), filter.clone());
                 async move {
-                    let mut batch = BatchRequest::new(p.client());
-                    let no_params: [(); 0] = [];
-                    let head = batch.add_call::<_, U64>("eth_blockNumber", &no_params)?;
-                    let logs = batch.add_call::<_, Vec<Log>>("eth_getLogs", &(filter,))?;
-                    batch.send().await?;
-                    let logs = logs.await?;
-                    let head: u64 = head.await?.to();
+                    let LogsAnswer { head, logs, last } = fetch_logs(&http, &url, &filter, to).await?;
                     if head < to {
                         return Err(TransportErrorKind::custom(NodeBehind { head, needed: to }));
                     }
-                    Ok(logs)
+                    let Some(last) = last else {
+                        return Err(TransportErrorKind::custom(NodeLacksBlock(to.to_string())));
+                    };
+                    Ok((logs, block_ref(&last)))
                 }
             })
             .await;
         match result {
-            Ok(logs) => Ok(Ok(logs)),
+            Ok(answer) => Ok(Ok(answer)),
             Err(ChainError::Rpc { failure, method }) => {
                 match failure.as_error_resp().and_then(|e| parse_refusal(&e.message)) {
                     Some(refusal) => {
@@ -513,6 +528,16 @@ impl ChainClient {
             Ok(receipts.into_iter().flat_map(|r| r.logs).filter(|log| log.address() == contract).collect())
         })
         .await
+    }
+}
+
+/// The parts of a block the indexer keeps.
+fn block_ref(block: &Block) -> BlockRef {
+    BlockRef {
+        number: block.header.number,
+        hash: block.header.hash,
+        parent_hash: block.header.parent_hash,
+        time: block.header.timestamp,
     }
 }
 

@@ -37,6 +37,11 @@ pub(crate) struct Endpoint {
     pub shown: String,
     /// Its client.
     pub provider: RootProvider,
+    /// The URL itself (it may carry a key: never printed), for the calls made without the
+    /// provider (`eth_getLogs`, parsed as it arrives: `super::logs_answer`).
+    pub url: Url,
+    /// The HTTP client of those calls.
+    pub http: alloy::transports::http::reqwest::Client,
     health: Mutex<Health>,
 }
 
@@ -60,7 +65,13 @@ struct Health {
 impl Endpoint {
     fn new(url: &Url) -> Endpoint {
         let provider = ProviderBuilder::new().disable_recommended_fillers().connect_http(url.clone());
-        Endpoint { shown: redact(url), provider: provider.root().clone(), health: Mutex::default() }
+        Endpoint {
+            shown: redact(url),
+            provider: provider.root().clone(),
+            url: url.clone(),
+            http: alloy::transports::http::reqwest::Client::new(),
+            health: Mutex::default(),
+        }
     }
 
     fn health(&self) -> MutexGuard<'_, Health> {

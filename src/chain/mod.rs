@@ -7,6 +7,7 @@ mod deploy;
 mod endpoints;
 mod error;
 mod heads;
+mod logs_answer;
 mod redact;
 mod refusal;
 

@@ -1,6 +1,11 @@
 //! Backfill: the final blocks below the finalized point, fetched ahead on several concurrent
 //! `eth_getLogs` ranges through a bounded, ordered pipeline, decoded off the writer's task, and
 //! written in bulk batches of whole blocks.
+//!
+//! Nothing below the finalized block is ever undone, so a batch is loaded raw (event rows and
+//! posting revisions, with the loaded mark) and the projections are built from those rows in
+//! SQL once `projection_events` have accumulated and at the end of the range, each step in its
+//! own transaction with its own mark (ADR 0021).
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -15,10 +20,11 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, instrument};
 
 use super::budget::LogBudget;
-use super::{Indexer, IndexerError, RangeSizer, decode, fetch_all_logs, progress, range};
-use crate::chain::ChainClient;
+use super::range::FetchedLogs;
+use super::{Indexer, IndexerError, RangeSizer, decode, fetch_all_logs, progress, range, supervise};
+use crate::chain::{BlockRef, ChainClient};
 use crate::contract::{IndexedEvent, SkippedLogs};
-use crate::store::Batch;
+use crate::store::{Batch, RawBatch};
 
 impl Indexer<'_> {
     /// Indexes the final blocks `[from, to]`: fetching runs ahead on several concurrent requests
@@ -60,35 +66,44 @@ impl Indexer<'_> {
         let mut covered = None;
         let mut last_write = Instant::now();
         let mut result = Ok(());
-        while let Some(fetched) = rx.recv().await {
-            let (range_to, events) = match fetched {
-                Ok(fetched) => fetched,
-                Err(error) => {
-                    result = Err(error);
-                    break;
+        loop {
+            let waiting = Instant::now();
+            let Some(fetched) = rx.recv().await else { break };
+            // The node is slower than the writer when ranges keep it waiting.
+            let slow_node = waiting.elapsed() >= SLOW_NODE_WAIT;
+            let step = async {
+                let Range { to: range_to, last_block, events } = fetched?;
+                pending.extend(events);
+                covered = Some(range_to);
+                if !self.config.bulk_backfill {
+                    // A range far larger than a batch (dense blocks) is projected in batch-sized
+                    // runs of whole blocks, which bounds the fold's buffers (a raw load streams).
+                    self.write_whole_blocks(&mut pending, &run).await?;
                 }
+                let full = pending.len() >= self.config.batch_events;
+                let due = last_write.elapsed() >= Duration::from_secs(2);
+                if full || due || range_to == to || cancel.is_cancelled() {
+                    let written = pending.len();
+                    self.write_backfill_batch(&mut pending, range_to, last_block, &run).await?;
+                    progress.advance(range_to, written);
+                    last_write = Instant::now();
+                }
+                // Projected in large chunks, at the end, and behind a slow node whenever the
+                // writer would otherwise wait for it (its latency then hides the projections).
+                // Behind a fast node chunks stay large: more of an entity's life in one insert.
+                let idle = slow_node && rx.is_empty() && self.unprojected >= self.config.batch_events;
+                let chunk = self.unprojected >= self.config.projection_events;
+                if self.loaded.is_some() && (chunk || idle || range_to == to) && !cancel.is_cancelled() {
+                    self.project_loaded().await?;
+                }
+                Ok::<(), IndexerError>(())
             };
-            pending.extend(events);
-            covered = Some(range_to);
-            // A range far larger than a batch (dense blocks) is written in batch-sized runs of
-            // whole blocks, which bounds the write's own buffers.
-            if let Err(error) = self.write_whole_blocks(&mut pending, &run).await {
+            if let Err(error) = step.await {
                 result = Err(error);
                 break;
             }
-            let full = pending.len() >= self.config.batch_events;
-            let due = last_write.elapsed() >= Duration::from_secs(2);
-            if full || due || range_to == to || cancel.is_cancelled() {
-                let written = pending.len();
-                if let Err(error) = self.write_backfill_batch(&mut pending, range_to, &run).await {
-                    result = Err(error);
-                    break;
-                }
-                progress.advance(range_to, written);
-                last_write = Instant::now();
-                if cancel.is_cancelled() {
-                    break;
-                }
+            if cancel.is_cancelled() {
+                break;
             }
         }
         drop(rx);
@@ -118,34 +133,51 @@ impl Indexer<'_> {
             };
             let last_block = block_of(split - 1);
             let rest = pending.split_off(split);
-            self.write_backfill_batch(pending, last_block, run).await?;
+            self.write_backfill_batch(pending, last_block, None, run).await?;
             *pending = rest;
         }
         Ok(())
     }
 
-    /// Writes `pending` as one batch ending at block `range_to`, then empties it and returns
-    /// its logs to the budget.
+    /// Writes `pending` as one batch ending at block `range_to` (whose header the fetch may
+    /// have brought as `known`), then empties it and returns its logs to the budget.
     async fn write_backfill_batch(
         &mut self,
         pending: &mut Vec<IndexedEvent>,
         range_to: u64,
+        known: Option<BlockRef>,
         run: &BackfillRun<'_>,
     ) -> Result<(), IndexerError> {
-        let block = self.client.block_required(range_to).await?;
+        let block = match known {
+            Some(block) if block.number == range_to => block,
+            _ => self.client.block_required(range_to).await?,
+        };
         let ids = self.ids.advance(pending)?;
         let write_started = Instant::now();
-        let window = [block];
-        let batch = Batch {
-            previous: self.checkpoint(),
-            checkpoint: block,
-            events: pending,
-            window: &window,
-            finalized: Some(run.finalized),
-            head: Some(run.head),
-            backfill_done: false,
-        };
-        self.write(&batch).await?;
+        if self.config.bulk_backfill {
+            let batch = RawBatch {
+                previous: self.loaded.or(self.checkpoint).map(|(n, _)| n),
+                to: block,
+                events: pending,
+            };
+            let load = self.writer.load_raw(&batch);
+            supervise::timed(self.config.statement_timeout, "loading a batch", load).await?;
+            self.loaded = Some((block.number, block.hash));
+            self.unprojected += pending.len();
+        } else {
+            let window = [block];
+            let batch = Batch {
+                previous: self.checkpoint(),
+                checkpoint: block,
+                events: pending,
+                window: &window,
+                finalized: Some(run.finalized),
+                head: Some(run.head),
+                backfill_done: false,
+            };
+            self.write(&batch).await?;
+            self.checkpoint = Some((block.number, block.hash));
+        }
         let took = write_started.elapsed();
         self.client.metrics().batch_written(pending.len(), range_to, took);
         debug!(
@@ -157,11 +189,28 @@ impl Indexer<'_> {
         );
         run.budget.release(pending.len());
         pending.clear();
-        self.checkpoint = Some((block.number, block.hash));
         self.ids = ids;
         Ok(())
     }
+
+    /// Projects every raw row loaded beyond the checkpoint, which moves to the loaded mark.
+    #[instrument(level = "debug", name = "project", skip_all, fields(events = self.unprojected))]
+    pub(super) async fn project_loaded(&mut self) -> Result<(), IndexerError> {
+        let started = Instant::now();
+        let project = self.writer.project_loaded();
+        let to = supervise::timed(self.config.statement_timeout, "projecting loaded rows", project).await?;
+        if to.is_some() {
+            self.checkpoint = self.loaded.take();
+        }
+        debug!(checkpoint = ?to, events = self.unprojected, took = ?started.elapsed(), "projected loaded rows");
+        self.unprojected = 0;
+        Ok(())
+    }
 }
+
+/// How long the writer must have waited for the last fetched range for the node to count as
+/// slow: local nodes answer within milliseconds, remote ones in 50-200 ms.
+const SLOW_NODE_WAIT: Duration = Duration::from_millis(50);
 
 /// What every batch of one backfill shares: where it ends, the chain as seen when it started,
 /// and the memory budget its written logs return to.
@@ -172,7 +221,15 @@ struct BackfillRun<'b> {
     budget: &'b LogBudget,
 }
 
-type Fetched = Result<(u64, Vec<IndexedEvent>), IndexerError>;
+/// A fetched range: its last block's number (and header, when the fetch brought it) and its
+/// decoded events.
+struct Range {
+    to: u64,
+    last_block: Option<BlockRef>,
+    events: Vec<IndexedEvent>,
+}
+
+type Fetched = Result<Range, IndexerError>;
 
 /// What the backfill's fetching shares: the node, the range sizer and the memory budget.
 struct Pipeline {
@@ -215,14 +272,15 @@ async fn fetch_pipeline(
                 let (client, sizer, budget, skips) = (client.clone(), sizer.clone(), budget.clone(), skips.clone());
                 let start = next;
                 in_flight.push_back(tokio::spawn(async move {
-                    let logs = fetch_all_logs(&client, &sizer, contract, start, end).await?;
+                    let FetchedLogs { logs, last_block } = fetch_all_logs(&client, &sizer, contract, start, end).await?;
                     budget.settle(expected, logs.len());
-                    let events = decode_with_timestamps(&client, &logs, &skips).await?;
-                    if events.len() < logs.len() {
+                    let fetched = logs.len();
+                    let events = decode_with_timestamps(&client, logs, &skips).await?;
+                    if events.len() < fetched {
                         // Skipped logs are never written: their share of the budget returns now.
-                        budget.release(logs.len() - events.len());
+                        budget.release(fetched - events.len());
                     }
-                    Ok((end, events))
+                    Ok(Range { to: end, last_block, events })
                 }));
                 next = end + 1;
             }
@@ -231,10 +289,11 @@ async fn fetch_pipeline(
     }
 }
 
-/// Decodes logs, fetching headers only for blocks whose logs lack `blockTimestamp`.
+/// Decodes logs, fetching headers only for blocks whose logs lack `blockTimestamp`. Each log
+/// is dropped once decoded, so a large answer is not held twice over.
 async fn decode_with_timestamps(
     client: &ChainClient,
-    logs: &[Log],
+    logs: Vec<Log>,
     skips: &SkippedLogs,
 ) -> Result<Vec<IndexedEvent>, IndexerError> {
     let missing: BTreeSet<u64> =
@@ -249,7 +308,7 @@ async fn decode_with_timestamps(
     let mut events = Vec::with_capacity(logs.len());
     for log in logs {
         let time = log.block_number.and_then(|n| times.get(&n).copied());
-        events.extend(decode::decode_log(log, time, skips, client.metrics())?);
+        events.extend(decode::decode_log(&log, time, skips, client.metrics())?);
     }
     Ok(events)
 }

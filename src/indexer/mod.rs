@@ -41,7 +41,7 @@ use tracing::{Instrument, Span, debug, debug_span, field, info, instrument, trac
 
 pub use completeness::{IdGap, IdKind};
 pub use config::{IndexerConfig, defaults};
-pub use range::{FetchError, RangeSizer, fetch_all_logs};
+pub use range::{FetchError, FetchedLogs, RangeSizer, fetch_all_logs};
 pub use status::{StatusReporter, Statuses};
 pub use supervise::{Backoff, Writer};
 
@@ -160,6 +160,11 @@ pub struct Indexer<'c> {
     sizer: RangeSizer,
     /// The stored checkpoint: `(number, hash)` of the last fully indexed block.
     checkpoint: Option<(u64, B256)>,
+    /// The stored loaded mark: `(number, hash)` of the last block whose raw rows the backfill
+    /// loaded beyond the checkpoint, not yet projected (ADR 0021).
+    loaded: Option<(u64, B256)>,
+    /// Events loaded raw since the last projection.
+    unprojected: usize,
     backfill_done: bool,
     /// Signalled when the node announces a new head: ends the poll interval's wait early.
     wake: Option<Arc<Notify>>,
@@ -209,7 +214,15 @@ impl<'c> Indexer<'c> {
         config: IndexerConfig,
     ) -> Result<Indexer<'c>, IndexerError> {
         let registering = async {
-            let state = writer.register(config.start_block).await?;
+            let mut state = writer.register(config.start_block).await?;
+            if state.loaded.is_some() {
+                // Raw rows a previous run loaded and did not project (it stopped in between):
+                // projected first, so that the ids and the checkpoint below include them.
+                let to = writer.project_loaded().await?;
+                info!(checkpoint = ?to, "projected the raw rows a previous run loaded");
+                state =
+                    writer.state().await?.ok_or(StoreError::Corrupt("the board's state vanished".into()))?;
+            }
             Ok((state, writer.last_ids().await?))
         };
         let (state, last_ids) =
@@ -222,6 +235,8 @@ impl<'c> Indexer<'c> {
             writer,
             sizer,
             checkpoint: state.checkpoint,
+            loaded: state.loaded,
+            unprojected: 0,
             backfill_done: state.backfill_done,
             config,
             wake: None,
@@ -255,7 +270,7 @@ impl<'c> Indexer<'c> {
     }
 
     fn next_block(&self) -> u64 {
-        self.checkpoint.map_or(self.config.start_block, |(n, _)| n + 1)
+        self.loaded.or(self.checkpoint).map_or(self.config.start_block, |(n, _)| n + 1)
     }
 
     /// Runs until `cancel` fires (returning `Ok`) or a permanent error occurs. Cancellation is
@@ -378,6 +393,10 @@ impl<'c> Indexer<'c> {
             self.backfill(next, finalized, head, finalized, cancel).await?;
             return Ok(true);
         }
+        if self.loaded.is_some() {
+            // A backfill that stopped (the node failed it) between loading and projecting.
+            self.project_loaded().await?;
+        }
         if !self.backfill_done {
             self.mark_backfill_done(head, finalized).await?;
         }
@@ -455,6 +474,8 @@ impl<'c> Indexer<'c> {
         let depth = number - fork.number;
         self.client.metrics().reorg(depth, fork.number);
         self.ids = IdCursor::new(self.writer.last_ids().await?);
+        self.loaded = None;
+        self.unprojected = 0;
         warn!(
             depth,
             fork = fork.number,
@@ -529,7 +550,7 @@ impl<'c> Indexer<'c> {
         }
         let to = headers.last().map_or(to, |b| b.number);
         let logs = async {
-            let logs = fetch_all_logs(&self.client, &self.sizer, self.config.contract, from, to).await?;
+            let logs = fetch_all_logs(&self.client, &self.sizer, self.config.contract, from, to).await?.logs;
             completeness::complete_logs(&self.client, self.config.contract, &full_headers, logs).await
         }
         .instrument(debug_span!("logs", to))

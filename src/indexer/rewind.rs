@@ -44,6 +44,7 @@ impl Indexer<'_> {
             "rewound the index as --rewind-to asked; indexing again from the next block"
         );
         self.checkpoint = Some((fork.number, fork.hash));
+        self.loaded = None;
         Ok(summary)
     }
 }

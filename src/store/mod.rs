@@ -14,6 +14,7 @@ mod decode;
 mod error;
 pub mod health;
 mod ids;
+mod load;
 pub mod lock;
 pub mod notify;
 mod project;
@@ -33,6 +34,7 @@ use sqlx::migrate::Migrator;
 pub use board_status::{BoardReport, BoardState, BoardStatus, StatusWriter, board_statuses};
 pub use error::StoreError;
 pub use ids::LastIds;
+pub use load::RawBatch;
 pub use read::{
     ActivityFilter, ActivityRow, ApplicantRow, ApplicationFilter, ApplicationOrder, ApplicationParent,
     ApplicationRow, ApplicationScope, BlockInfo, EmployerRow, IndexStatus, IndexedWindow, JobFilter,

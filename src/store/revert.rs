@@ -111,14 +111,6 @@ pub(super) async fn revert_to(
     .bind(&applications)
     .fetch_all(&mut *tx)
     .await?;
-    sqlx::query(
-        "DELETE FROM application_status_changes WHERE chain_id = $1 AND contract = $2 AND application_id = ANY($3)",
-    )
-    .bind(chain_id)
-    .bind(&contract)
-    .bind(&applications)
-    .execute(&mut *tx)
-    .await?;
 
     // Replay what remains of those entities' histories.
     let rows: Vec<StoredEventRow> = sqlx::query_as(
@@ -152,7 +144,8 @@ pub(super) async fn revert_to(
         .execute(&mut *tx)
         .await?;
     sqlx::query(
-        "UPDATE indexer_state SET block_number = $3, block_hash = $4, block_time = $5, updated_at = now() \
+        "UPDATE indexer_state SET block_number = $3, block_hash = $4, block_time = $5, loaded_block = NULL, \
+             loaded_hash = NULL, loaded_time = NULL, updated_at = now() \
          WHERE chain_id = $1 AND contract = $2",
     )
     .bind(chain_id)

@@ -14,6 +14,10 @@ pub struct IndexerState {
     pub start_block: u64,
     /// The last block whose events are all in the database, with its hash.
     pub checkpoint: Option<(u64, B256)>,
+    /// The last block whose raw rows (events, posting revisions) are loaded, with its hash,
+    /// when the backfill loaded beyond the checkpoint and has not projected those rows yet
+    /// (ADR 0021); `None` otherwise.
+    pub loaded: Option<(u64, B256)>,
     /// The newest block treated as final.
     pub finalized_block: Option<u64>,
     /// The node's head as last seen.
@@ -58,7 +62,17 @@ pub(super) async fn register_board(
 }
 
 type WindowRow = (i64, Vec<u8>, Vec<u8>, DateTime<Utc>);
-type StateRow = (i64, Option<i64>, Option<Vec<u8>>, Option<i64>, Option<i64>, bool, DateTime<Utc>);
+type StateRow = (
+    i64,
+    Option<i64>,
+    Option<Vec<u8>>,
+    Option<i64>,
+    Option<Vec<u8>>,
+    Option<i64>,
+    Option<i64>,
+    bool,
+    DateTime<Utc>,
+);
 
 /// Reads the board's indexer state; `None` if it was never registered.
 ///
@@ -66,24 +80,32 @@ type StateRow = (i64, Option<i64>, Option<Vec<u8>>, Option<i64>, Option<i64>, bo
 /// [`StoreError::Database`] on a failed query, [`StoreError::Corrupt`] on impossible values.
 pub async fn load_state(conn: &mut PgConnection, board: &Board) -> Result<Option<IndexerState>, StoreError> {
     let row: Option<StateRow> = sqlx::query_as(
-        "SELECT start_block, block_number, block_hash, finalized_block, head_block, backfill_done, updated_at \
+        "SELECT start_block, block_number, block_hash, loaded_block, loaded_hash, finalized_block, head_block, \
+             backfill_done, updated_at \
          FROM indexer_state WHERE chain_id = $1 AND contract = $2",
     )
     .bind(board.chain_id_sql()?)
     .bind(board.contract.to_vec())
     .fetch_optional(conn)
     .await?;
-    let Some((start, number, hash, finalized, head, backfill_done, updated_at)) = row else {
+    let Some((start, number, hash, loaded_number, loaded_hash, finalized, head, backfill_done, updated_at)) =
+        row
+    else {
         return Ok(None);
     };
-    let checkpoint = match (number, hash) {
-        (Some(number), Some(hash)) => Some((from_sql_i64(number, "block number")?, hash_from_sql(&hash)?)),
-        (None, None) => None,
-        _ => return Err(StoreError::Corrupt("checkpoint has a number without a hash".into())),
+    let mark = |number: Option<i64>, hash: Option<Vec<u8>>| match (number, hash) {
+        (Some(number), Some(hash)) => {
+            Ok(Some((from_sql_i64(number, "block number")?, hash_from_sql(&hash)?)))
+        }
+        (None, None) => Ok(None),
+        _ => Err(StoreError::Corrupt("a mark has a block number without a hash".into())),
     };
+    let checkpoint = mark(number, hash)?;
+    let loaded = mark(loaded_number, loaded_hash)?;
     Ok(Some(IndexerState {
         start_block: from_sql_i64(start, "start block")?,
         checkpoint,
+        loaded,
         finalized_block: finalized.map(|b| from_sql_i64(b, "finalized block")).transpose()?,
         head_block: head.map(|b| from_sql_i64(b, "head block")).transpose()?,
         backfill_done,
@@ -140,6 +162,32 @@ pub(super) async fn update_head(
     Ok(())
 }
 
+/// The error for a write whose compare-and-set found the rows ending elsewhere than
+/// `expected`: where they end (the loaded mark, else the checkpoint), or why that is unknown.
+pub(super) async fn checkpoint_conflict(
+    conn: &mut PgConnection,
+    board: &Board,
+    expected: Option<u64>,
+) -> StoreError {
+    let found: Result<Option<Option<i64>>, StoreError> = async {
+        Ok(sqlx::query_scalar(
+            "SELECT COALESCE(loaded_block, block_number) FROM indexer_state WHERE chain_id = $1 AND contract = $2",
+        )
+        .bind(board.chain_id_sql()?)
+        .bind(board.contract.to_vec())
+        .fetch_optional(conn)
+        .await?)
+    }
+    .await;
+    match found {
+        Ok(Some(found)) => {
+            StoreError::CheckpointConflict { expected, found: found.and_then(|b| u64::try_from(b).ok()) }
+        }
+        Ok(None) => StoreError::Corrupt("the board is not registered in indexer_state".into()),
+        Err(error) => error,
+    }
+}
+
 pub(crate) fn hash_from_sql(bytes: &[u8]) -> Result<B256, StoreError> {
     B256::try_from(bytes).map_err(|_| StoreError::Corrupt(format!("hash of {} bytes", bytes.len())))
 }
@@ -170,10 +218,8 @@ pub async fn chains_indexing(
 /// # Errors
 /// [`StoreError::Database`] if the statement fails.
 pub(super) async fn refresh_statistics(conn: &mut PgConnection) -> Result<(), StoreError> {
-    sqlx::query(
-        "ANALYZE events, jobs, job_revisions, applications, application_status_changes, employers, applicants",
-    )
-    .execute(conn)
-    .await?;
+    sqlx::query("ANALYZE events, jobs, job_revisions, applications, employers, applicants")
+        .execute(conn)
+        .await?;
     Ok(())
 }

@@ -8,6 +8,7 @@ use tracing::trace;
 use super::copy::CopyRows;
 use super::notify::{Change, notify};
 use super::project::{apply_count_deltas, project};
+use super::state::checkpoint_conflict;
 use super::{Board, StoreError, to_sql_i64, to_sql_time};
 use crate::chain::BlockRef;
 use crate::contract::{BoardEvent, IndexedEvent};
@@ -71,7 +72,8 @@ pub(super) async fn apply_batch(
     Ok(())
 }
 
-/// Compare-and-set of the checkpoint: moves it only from where this writer left it.
+/// Compare-and-set of the checkpoint: moves it only from where this writer left it, and only
+/// when no raw rows wait beyond it for the bulk projection (those come first: ADR 0021).
 async fn move_checkpoint(
     conn: &mut PgConnection,
     board: &Board,
@@ -84,7 +86,8 @@ async fn move_checkpoint(
         "UPDATE indexer_state SET block_number = $3, block_hash = $4, block_time = $5, \
              finalized_block = GREATEST(finalized_block, $6), head_block = GREATEST(head_block, $7), \
              backfill_done = backfill_done OR $8, updated_at = now() \
-         WHERE chain_id = $1 AND contract = $2 AND block_number IS NOT DISTINCT FROM $9",
+         WHERE chain_id = $1 AND contract = $2 AND block_number IS NOT DISTINCT FROM $9 \
+             AND loaded_block IS NULL",
     )
     .bind(board.chain_id_sql()?)
     .bind(board.contract.to_vec())
@@ -100,19 +103,7 @@ async fn move_checkpoint(
     if updated.rows_affected() == 1 {
         return Ok(());
     }
-    let found: Option<Option<i64>> =
-        sqlx::query_scalar("SELECT block_number FROM indexer_state WHERE chain_id = $1 AND contract = $2")
-            .bind(board.chain_id_sql()?)
-            .bind(board.contract.to_vec())
-            .fetch_optional(&mut *conn)
-            .await?;
-    let Some(found) = found else {
-        return Err(StoreError::Corrupt("the board is not registered in indexer_state".into()));
-    };
-    Err(StoreError::CheckpointConflict {
-        expected: batch.previous,
-        found: found.and_then(|b| u64::try_from(b).ok()),
-    })
+    Err(checkpoint_conflict(conn, board, batch.previous).await)
 }
 
 /// Bytes of `COPY` data sent per message: PostgreSQL works on one chunk while the next is
@@ -124,7 +115,7 @@ const COPY_CHUNK_BYTES: usize = 1 << 20;
 /// arrays with an allocation per cell (the `INSERT … SELECT FROM UNNEST` this replaced). The
 /// rows then cost what the bench's raw `COPY` into the same table costs; the table's indexes
 /// are most of that (measured: 6.4 µs a row with all five, 2.2 µs with the primary key alone).
-async fn insert_events(
+pub(super) async fn insert_events(
     conn: &mut PgConnection,
     chain_id: i64,
     contract: &[u8],

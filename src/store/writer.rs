@@ -11,6 +11,8 @@ use std::time::Duration;
 use sqlx::PgConnection;
 
 use super::ids::{LastIds, last_ids};
+use super::load::{RawBatch, load_raw};
+use super::project::project_loaded;
 use super::revert::{RevertSummary, revert_to};
 use super::state::{IndexerState, load_state, load_window, refresh_statistics, register_board, update_head};
 use super::write::{Batch, apply_batch};
@@ -176,6 +178,28 @@ impl Writer<'_> {
     pub async fn apply_batch(&mut self, batch: &Batch<'_>) -> Result<(), StoreError> {
         self.ensure_held().await?;
         apply_batch(&mut self.conn, &self.board, batch).await
+    }
+
+    /// Appends a backfill batch's raw rows below the finalized block and moves the loaded mark,
+    /// in one transaction, after checking the lock is held; [`Writer::project_loaded`] builds
+    /// their projections later (ADR 0021).
+    ///
+    /// # Errors
+    /// [`StoreError::LockLost`], [`StoreError::CheckpointConflict`] or the database's error.
+    pub async fn load_raw(&mut self, batch: &RawBatch<'_>) -> Result<(), StoreError> {
+        self.ensure_held().await?;
+        load_raw(&mut self.conn, &self.board, batch).await
+    }
+
+    /// Projects every raw row loaded beyond the checkpoint and moves the checkpoint to the
+    /// loaded mark, in one transaction, after checking the lock is held; returns the new
+    /// checkpoint, or `None` when nothing waited.
+    ///
+    /// # Errors
+    /// [`StoreError::LockLost`], [`StoreError::Corrupt`] or the database's error.
+    pub async fn project_loaded(&mut self) -> Result<Option<u64>, StoreError> {
+        self.ensure_held().await?;
+        project_loaded(&mut self.conn, &self.board).await
     }
 
     /// Reverts the board to the state after block `fork` in one transaction, after checking

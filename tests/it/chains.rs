@@ -359,9 +359,14 @@ async fn kill_9_mid_backfill_hands_every_board_to_the_standby_with_zero_diff() -
     let dir = tempfile::tempdir()?;
     let entries = entries_named(&["one", "two"], &chains);
     // Small batches and ranges make the backfill long, so the kill lands inside it even when a
-    // loaded machine takes seconds to start the standby.
-    let file =
-        boards_file_with(dir.path(), &entries, "batch_events = 1\nmax_range = 2\nfetch_concurrency = 1")?;
+    // loaded machine takes seconds to start the standby; projecting every batch moves the
+    // checkpoint during the backfill (by default it moves once a large chunk is loaded: ADR 0021)
+    // and lets the kill land between a load and its projection too.
+    let file = boards_file_with(
+        dir.path(),
+        &entries,
+        "batch_events = 1\nprojection_events = 1\nmax_range = 2\nfetch_concurrency = 1",
+    )?;
     let db = test_database().await?;
     let mut first = index_with_config(&file, &db)?;
     let deadline = Instant::now() + Duration::from_secs(60);

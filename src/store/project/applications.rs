@@ -1,11 +1,11 @@
-//! Writing applications: new submissions, status changes of existing ones, and each
-//! application's status history, one `UNNEST` statement each.
+//! Writing applications: new submissions and status changes of existing ones, one `UNNEST`
+//! statement each (an application's status history is its events: migration 0009).
 
 use std::collections::HashMap;
 
 use sqlx::PgConnection;
 
-use super::{NewApplication, Stamp, StatusChange, expect_updated};
+use super::{NewApplication, Stamp, expect_updated};
 use crate::store::StoreError;
 
 pub(super) async fn write_new_applications(
@@ -88,42 +88,4 @@ pub(super) async fn write_application_changes(
     .execute(conn)
     .await?;
     expect_updated(result.rows_affected(), ids.len(), "applications")
-}
-
-pub(super) async fn write_status_changes(
-    conn: &mut PgConnection,
-    chain_id: i64,
-    contract: &[u8],
-    changes: &[StatusChange],
-) -> Result<(), StoreError> {
-    if changes.is_empty() {
-        return Ok(());
-    }
-    let (mut ids, mut blocks, mut log_indexes, mut statuses, mut txs, mut times) =
-        (vec![], vec![], vec![], vec![], vec![], vec![]);
-    for c in changes {
-        ids.push(c.application_id);
-        blocks.push(c.at.block);
-        log_indexes.push(c.log_index);
-        statuses.push(c.status);
-        txs.push(c.tx.clone());
-        times.push(c.at.time);
-    }
-    sqlx::query(
-        "INSERT INTO application_status_changes (chain_id, contract, application_id, block_number, log_index, \
-             status, tx_hash, block_time) \
-         SELECT $1, $2, u.* FROM UNNEST($3::bigint[], $4::bigint[], $5::int[], $6::smallint[], $7::bytea[], \
-             $8::timestamptz[]) AS u",
-    )
-    .bind(chain_id)
-    .bind(contract)
-    .bind(&ids)
-    .bind(&blocks)
-    .bind(&log_indexes)
-    .bind(&statuses)
-    .bind(&txs)
-    .bind(&times)
-    .execute(conn)
-    .await?;
-    Ok(())
 }

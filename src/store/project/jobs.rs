@@ -29,10 +29,11 @@ pub(super) async fn write_revisions(
         times.push(r.at.time);
     }
     sqlx::query(
-        "INSERT INTO job_revisions (chain_id, contract, job_id, title, company, location, tags_text, \
+        "INSERT INTO job_revisions (chain_id, contract, job_id, title, company, location, tags_text, tags, \
              description, salary_currency, salary_min, salary_max, deadline_unix, block_number, log_index, \
              tx_hash, block_time) \
-         SELECT $1, $2, u.job_id, u.title, u.company, u.location, u.tags_text, u.description, \
+         SELECT $1, $2, u.job_id, u.title, u.company, u.location, u.tags_text, \
+             string_to_array(u.tags_joined, chr(31)), u.description, \
              u.salary_currency, u.salary_min::numeric, u.salary_max::numeric, u.deadline::numeric, u.block_number, \
              u.log_index, u.tx_hash, u.block_time \
          FROM UNNEST($3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], \

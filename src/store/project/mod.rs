@@ -8,9 +8,11 @@
 //! This module holds the fold (what a run of events does to each entity) and [`project`],
 //! which writes it; the statements are in `jobs` (postings, revisions, closes),
 //! `applications` (submissions and status changes) and `counts` (the employer and applicant
-//! counters).
+//! counters). Below the finalized block the backfill instead loads the raw rows first and
+//! `bulk` builds the projections from them in SQL, over large chunks (ADR 0021).
 
 mod applications;
+mod bulk;
 mod counts;
 mod jobs;
 
@@ -19,7 +21,8 @@ use std::collections::{BTreeSet, HashMap};
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
-use applications::{write_application_changes, write_new_applications, write_status_changes};
+use applications::{write_application_changes, write_new_applications};
+pub(crate) use bulk::project_loaded;
 pub(crate) use counts::{apply_count_deltas, recompute_counts};
 use jobs::{write_job_changes, write_new_jobs, write_revisions};
 
@@ -115,15 +118,6 @@ struct Revision {
     at: Stamp,
 }
 
-#[derive(Debug)]
-struct StatusChange {
-    application_id: i64,
-    status: i16,
-    log_index: i32,
-    tx: Vec<u8>,
-    at: Stamp,
-}
-
 /// What a projected batch touched, for the counter recomputation.
 #[derive(Debug, Default)]
 pub(crate) struct Touched {
@@ -161,7 +155,6 @@ struct Fold {
     revisions: Vec<Revision>,
     new_applications: HashMap<i64, NewApplication>,
     application_changes: HashMap<i64, (i16, Stamp)>,
-    status_changes: Vec<StatusChange>,
     touched: Touched,
 }
 
@@ -236,13 +229,6 @@ impl Fold {
                     fold.touched.deltas.submitted_by.push(applicant.to_vec());
                     fold.touched.applications.insert(id);
                     fold.touched.jobs_with_application_events.insert(job_id);
-                    fold.status_changes.push(StatusChange {
-                        application_id: id,
-                        status,
-                        log_index,
-                        tx: tx.clone(),
-                        at,
-                    });
                     fold.new_applications.insert(
                         id,
                         NewApplication {
@@ -266,7 +252,6 @@ impl Fold {
                     let status = *status as i16;
                     fold.touched.applications.insert(id);
                     fold.touched.jobs_with_application_events.insert(job_id);
-                    fold.status_changes.push(StatusChange { application_id: id, status, log_index, tx, at });
                     if let Some(application) = fold.new_applications.get_mut(&id) {
                         application.status = status;
                         application.updated = at;
@@ -278,6 +263,36 @@ impl Fold {
         }
         Ok(fold)
     }
+}
+
+/// Writes the posting revision of every `JobPosted` and `JobUpdated` in `events`: the raw
+/// load's share of the projections, since only Rust decodes a posting (the bulk projection
+/// reads the revisions back to build the jobs).
+pub(crate) async fn write_posting_revisions(
+    conn: &mut PgConnection,
+    chain_id: i64,
+    contract: &[u8],
+    events: &[IndexedEvent],
+) -> Result<(), StoreError> {
+    let mut revisions = Vec::new();
+    for indexed in events {
+        let (BoardEvent::JobPosted { posting, .. } | BoardEvent::JobUpdated { posting, .. }) = &indexed.event
+        else {
+            continue;
+        };
+        let p = &indexed.position;
+        revisions.push(Revision {
+            job_id: to_sql_i64(indexed.event.job_id(), "job id")?,
+            posting: PostingRow::new(posting),
+            log_index: log_index_sql(p.log_index)?,
+            tx: p.tx_hash.to_vec(),
+            at: Stamp {
+                block: to_sql_i64(p.block_number, "block number")?,
+                time: to_sql_time(p.block_time)?,
+            },
+        });
+    }
+    write_revisions(conn, chain_id, contract, &revisions).await
 }
 
 /// Folds `events` (in chain order) into the projections and returns what they touched.
@@ -300,13 +315,10 @@ pub(crate) async fn project(
     write_new_applications(conn, chain_id, &contract, &fold.new_applications).await?;
     let new_applications = started.elapsed();
     write_application_changes(conn, chain_id, &contract, &fold.application_changes).await?;
-    let application_changes = started.elapsed();
-    write_status_changes(conn, chain_id, &contract, &fold.status_changes).await?;
     tracing::trace!(
         ?jobs,
         new_applications = ?(new_applications - jobs),
-        application_changes = ?(application_changes - new_applications),
-        status_changes = ?(started.elapsed() - application_changes),
+        application_changes = ?(started.elapsed() - new_applications),
         "projection phases"
     );
     Ok(fold.touched)
