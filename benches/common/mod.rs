@@ -89,11 +89,8 @@ pub async fn start_with_board(
             "--no-mining",
             "--chain-id",
             &chain_id_arg,
-            // At most 64 states in memory and none on disk: the benches read blocks and logs,
-            // never old states, and without a bound anvil's memory grew past this machine's
-            // 24 GiB generating 1M dense events (it was killed by the OOM killer).
-            "--prune-history",
-            "64",
+            "--max-persisted-states",
+            "0",
         ],
     )?;
     let provider = ProviderBuilder::new()
