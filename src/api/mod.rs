@@ -29,7 +29,7 @@ mod snapshot;
 mod ws;
 
 use std::net::SocketAddr;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 use tokio::sync::Semaphore;
@@ -50,8 +50,9 @@ use crate::telemetry::Metrics;
 pub struct ApiState {
     config: Arc<ApiConfig>,
     metrics: Metrics,
-    /// The schema and the boards' readers, once the indexer has registered the boards.
-    board: Arc<OnceLock<Board>>,
+    /// The schema and the boards' readers, once the indexer has registered the boards; replaced
+    /// whole when a board is added, so a request reads one set of boards from start to end.
+    board: Arc<RwLock<Option<Arc<Board>>>>,
     /// One permit per WebSocket connection the server may still accept.
     connections: Arc<Semaphore>,
     /// Why there is no board yet, when it is not simply "not registered" (the database is
@@ -100,38 +101,51 @@ impl ApiState {
         self.waiting_for.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
     }
 
-    /// Gives the state its board, once: see [`ApiState::attach_all`].
+    /// Gives the state its board: see [`ApiState::attach_all`].
     pub fn attach(&self, reader: Reader, tasks: &Tasks) -> bool {
         self.attach_all(vec![reader], tasks)
     }
 
-    /// Gives the state the boards it serves, once: builds the schema and starts a live hub
-    /// per board as one of `tasks` (critical tasks: the API cannot push to subscriptions
-    /// without them). Lookups without `chainId` and `X-Min-Block: N` mean the first board.
-    /// Returns false (and changes nothing) if it already has boards, or `readers` is empty or
-    /// names one chain twice (a `chainId` must say which board).
+    /// Adds the boards of `readers` this state does not serve yet: starts a live hub for each
+    /// as one of `tasks` (critical tasks: the API cannot push to subscriptions without them)
+    /// and swaps in a schema over every board. Boards already served keep their place, reader,
+    /// loaders and hub, so the first board stays the one that lookups without `chainId` (while
+    /// it is the only one) and `X-Min-Block: N` mean. A request, or a WebSocket connection,
+    /// keeps the set of boards it started with; the next ones see the new set.
+    ///
+    /// Returns false (and changes nothing) if no reader adds a board: `readers` is empty, or
+    /// every chain it names is served already. A chain named twice is added once (a `chainId`
+    /// must say which board).
     pub fn attach_all(&self, readers: Vec<Reader>, tasks: &Tasks) -> bool {
-        let mut chains: Vec<u64> = readers.iter().map(|r| r.board().chain_id).collect();
-        chains.sort_unstable();
-        chains.dedup();
-        if self.board.get().is_some() || readers.is_empty() || chains.len() != readers.len() {
-            return false;
-        }
         let config = &self.config;
-        let results = Arc::new(result_cache::ResultCache::new(
-            config.result_cache_bytes,
-            config.result_cache_ttl,
-            readers.len(),
-        ));
-        let boards: Vec<schema::BoardApi> = readers
-            .into_iter()
-            .enumerate()
-            .map(|(hub, reader)| schema::BoardApi {
+        let mut slot = self.board.write().unwrap_or_else(PoisonError::into_inner);
+        let (mut boards, results) = match slot.as_deref() {
+            Some(board) => (board.context.boards.to_vec(), Arc::clone(&board.results)),
+            None => (
+                Vec::new(),
+                Arc::new(result_cache::ResultCache::new(
+                    config.result_cache_bytes,
+                    config.result_cache_ttl,
+                    0,
+                )),
+            ),
+        };
+        let served = boards.len();
+        for reader in readers {
+            if boards.iter().any(|b| b.chain_id() == reader.board().chain_id) {
+                continue;
+            }
+            // The hub's number in the cache is the board's place in the list.
+            let hub = results.add_hub();
+            boards.push(schema::BoardApi {
                 loaders: Arc::new(loaders::loaders(reader.clone(), config.batch_wait)),
                 live: live::spawn(reader.clone(), self.metrics.clone(), results.clone(), hub, tasks),
                 reader,
-            })
-            .collect();
+            });
+        }
+        if boards.len() == served {
+            return false;
+        }
         let context = schema::ApiContext {
             boards: boards.into(),
             pages: config.pages,
@@ -140,11 +154,18 @@ impl ApiState {
         };
         let schema = schema::build_schema(Some(context.clone()), config.max_depth, config.max_complexity);
         let schema = codes::CodedSchema::new(schema, schema::build_pricing_schema(), config.max_complexity);
-        self.board.set(Board { schema, context, results }).is_ok()
+        *slot = Some(Arc::new(Board { schema, context, results }));
+        true
     }
 
-    fn board(&self) -> Option<&Board> {
-        self.board.get()
+    /// Whether a board on `chain_id` is served.
+    pub fn serves_chain(&self, chain_id: u64) -> bool {
+        self.board().is_some_and(|board| board.context.boards.iter().any(|b| b.chain_id() == chain_id))
+    }
+
+    /// The boards served now (`None` before the first is attached).
+    fn board(&self) -> Option<Arc<Board>> {
+        self.board.read().unwrap_or_else(PoisonError::into_inner).clone()
     }
 }
 

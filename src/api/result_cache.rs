@@ -140,6 +140,9 @@ impl ResultCache {
         let epoch = state.epoch;
         if let Some(entry) = state.entries.get(&key)
             && entry.stored.elapsed() < self.ttl
+            // Read over as many boards as this request's: not by a request that started
+            // before a board was added and kept its answer after.
+            && entry.blocks.len() == indexed.len()
             && min_block.is_none_or(|(board, wanted)| {
                 entry.blocks.get(board).copied().flatten().is_some_and(|held| held >= wanted)
             })
@@ -184,6 +187,18 @@ impl ResultCache {
         state.epoch += 1;
         state.entries.clear();
         state.bytes = 0;
+    }
+
+    /// Makes room for one more live hub (a board the API starts serving) and returns its
+    /// number. Nothing is cached until it listens, and nothing kept before is served again:
+    /// those answers were read over fewer boards.
+    pub fn add_hub(&self) -> usize {
+        let mut state = self.state();
+        state.listening.push(false);
+        state.epoch += 1;
+        state.entries.clear();
+        state.bytes = 0;
+        state.listening.len() - 1
     }
 
     /// Whether the change notices of hub `hub` are arriving. Turning it on or off also

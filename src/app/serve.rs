@@ -4,6 +4,8 @@
 
 use std::time::Duration;
 
+use alloy::primitives::Address;
+
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
@@ -19,8 +21,8 @@ use crate::telemetry::Metrics;
 /// appears. It never migrates (the writer or `jobboard migrate` does) and only reads: a role
 /// with SELECT on the tables is enough.
 ///
-/// Without `--chain-id` it serves the contract on every chain the database indexes it on when
-/// the first appears (one API over several chains; restart it to add a chain registered later).
+/// Without `--chain-id` it serves the contract on every chain the database indexes it on (one
+/// API over several chains), adding chains the indexer registers later within seconds.
 ///
 /// # Errors
 /// A flag that cannot be used, the listen address taken, or the task that stopped the process.
@@ -60,11 +62,69 @@ pub async fn serve(args: ServeArgs, cancel: CancellationToken) -> Result<(), App
                 }
             }
             state.attach_all(readers, &tasks);
+            if args.chain_id.is_none() {
+                let (pool, contract, state, adding) =
+                    (pool.clone(), args.contract, state.clone(), tasks.clone());
+                tasks.spawn_critical_infallible("serving chains registered later", async move {
+                    serve_new_chains(&pool, contract, &state, &adding).await;
+                });
+            }
         }
         Ok(None) => {}
         Err(error) => return stop_with(tasks, error).await,
     }
     Ok(tasks.wait().await?)
+}
+
+/// How often `serve` looks for the contract on chains it does not serve yet.
+const NEW_CHAINS_EVERY: Duration = Duration::from_secs(5);
+
+/// Serves the contract on every chain the indexer registers it on after `serve` started (an
+/// indexer with a boards file registers its boards one by one, and may be started after the
+/// API, or given a new board later): looks every [`NEW_CHAINS_EVERY`] until `tasks` stop.
+/// A chain whose board cannot be read (an id out of SQL's range) is logged once and left out;
+/// the chains served go on meanwhile.
+async fn serve_new_chains(pool: &ReadPool, contract: Address, state: &ApiState, tasks: &Tasks) {
+    let mut failing = false;
+    let mut refused = std::collections::HashSet::new();
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(NEW_CHAINS_EVERY) => {}
+            () = tasks.token().cancelled() => return,
+        }
+        let chains = match chains_indexing(pool, &contract).await {
+            Ok(chains) => chains,
+            Err(error) => {
+                // The served boards' own reads report an unreachable database; say it once here.
+                if !failing {
+                    warn!(%error, "cannot look for chains registered since; retrying");
+                    failing = true;
+                }
+                continue;
+            }
+        };
+        failing = false;
+        let new: Vec<u64> =
+            chains.into_iter().filter(|&c| !state.serves_chain(c) && !refused.contains(&c)).collect();
+        let mut readers = Vec::with_capacity(new.len());
+        for chain_id in new {
+            match Reader::new(pool.clone(), Board { chain_id, contract }) {
+                Ok(reader) => readers.push(reader),
+                Err(error) => {
+                    warn!(chain_id, %error, "the board on this chain cannot be served; leaving it out");
+                    refused.insert(chain_id);
+                }
+            }
+        }
+        let chains: Vec<u64> = readers.iter().map(|r| r.board().chain_id).collect();
+        if state.attach_all(readers, tasks) {
+            info!(
+                ?chains,
+                %contract,
+                "serving the board on chains registered since start (lookups without chainId now need it when several chains are served)"
+            );
+        }
+    }
 }
 
 /// Stops the tasks already started and returns `error`, the reason.

@@ -290,3 +290,81 @@ async fn check_merged(serve: &ServeProcess, list: &str, fields: &str, key: &Key)
     ensure!(seen == expected, "backward:\n{seen:?}\nexpected:\n{expected:?}");
     Ok(())
 }
+
+/// `serve` started before any indexer (as an API Deployment and an indexer Deployment start
+/// together) serves each chain as it is registered, without a restart: the first when an
+/// indexer registers it, a second when another indexer registers it later. A list answered
+/// (and cached) over one chain is answered over both once the second is served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_adds_a_chain_registered_after_it_started() -> Result<()> {
+    let mut chains = Vec::new();
+    let mut scenarios = Vec::new();
+    for (n, chain_id) in CHAINS.iter().enumerate() {
+        let chain = TestChain::start_with(&["--chain-id", &chain_id.to_string()]).await?;
+        let mut scenario = Scenario::new(&chain, 900 + n as u64);
+        scenario.run(&chain, 15).await?;
+        chains.push(chain);
+        scenarios.push(scenario);
+    }
+    let db = test_database().await?;
+    let serve = ServeProcess::start(&db.url, chains[0].board, &[]).await?;
+    let (status, _) = serve.get("/readyz").await?;
+    ensure!(status == 503, "ready before any board was registered: {status}");
+
+    // One indexer per chain, each with its own boards file: the second starts later.
+    let dir = tempfile::tempdir()?;
+    let mut indexers = Vec::new();
+    let mut index = |name: &str, chain: &TestChain| -> Result<()> {
+        let file = dir.path().join(format!("{name}.toml"));
+        std::fs::write(&file, board_entry(name, chain))?;
+        let path = file.to_str().context("utf-8 path")?.to_owned();
+        indexers.push(JobboardProcess::run(&["index", "--config", &path, "--database-url", &db.url])?);
+        Ok(())
+    };
+    index("alpha", &chains[0])?;
+    serve.wait_for("/readyz", 200, Duration::from_secs(60)).await?;
+    let alpha_head = chains[0].head().await?;
+    let every_job = "{ jobs(first: 1000) { nodes { nodeId } } }";
+    let (status, answer) = serve.post_at(json!({ "query": every_job }).to_string(), Some(alpha_head)).await?;
+    ensure!(status == 200, "{answer}");
+    let alpha_jobs = node_ids(&answer)?;
+    ensure!(alpha_jobs.len() == scenarios[0].model.jobs.len(), "alpha's jobs: {answer}");
+    // Asked twice: the second answer comes from the result cache.
+    ensure!(serve.query(every_job).await? == answer, "a repeat answers the same");
+    let one = serve.query(r#"{ job(id: "1") { nodeId } }"#).await?;
+    ensure!(one["data"]["job"]["nodeId"] == "Job:31337:1", "one chain served, no chainId needed: {one}");
+
+    index("beta", &chains[1])?;
+    let beta_head = chains[1].head().await?;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let meta = serve.query("{ _meta { boards { chainId served } } }").await?;
+        let served = meta["data"]["_meta"]["boards"]
+            .as_array()
+            .is_some_and(|boards| boards.iter().filter(|b| b["served"] == true).count() == 2);
+        if served {
+            break;
+        }
+        ensure!(Instant::now() < deadline, "the second chain was never served: {meta}\n{}", serve.stderr());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let query = r#"{ job(chainId: "31338", id: "1") { nodeId } }"#;
+    let (status, answer) =
+        serve.post_chain_at(json!({ "query": query }).to_string(), 31338, beta_head).await?;
+    ensure!(status == 200 && answer["data"]["job"]["nodeId"] == "Job:31338:1", "{status} {answer}");
+    let both = node_ids(&serve.query(every_job).await?)?;
+    let beta_jobs = both.iter().filter(|id| id.starts_with("Job:31338:")).count();
+    ensure!(
+        both.len() == alpha_jobs.len() + scenarios[1].model.jobs.len()
+            && beta_jobs == scenarios[1].model.jobs.len(),
+        "the list cached over alpha now holds both chains' jobs: {both:?}"
+    );
+    let one = serve.query(r#"{ job(id: "1") { nodeId } }"#).await?;
+    ensure!(first_code(&one) == Some("BAD_USER_INPUT"), "two chains served, a lookup names its chain: {one}");
+    Ok(())
+}
+
+fn node_ids(answer: &Value) -> Result<Vec<String>> {
+    let nodes = answer["data"]["jobs"]["nodes"].as_array().with_context(|| format!("no jobs in {answer}"))?;
+    Ok(nodes.iter().filter_map(|node| node["nodeId"].as_str().map(str::to_owned)).collect())
+}
