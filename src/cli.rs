@@ -298,8 +298,9 @@ pub struct IndexArgs {
     /// Events per database transaction during backfill.
     #[arg(long = "batch-events", env = "JOBBOARD_BATCH_EVENTS", default_value_t = indexer::defaults::BATCH_EVENTS, value_parser = clap::value_parser!(u32).range(1..), conflicts_with = "config")]
     pub batch_events: u32,
-    /// Events loaded raw during the backfill before they are projected in one transaction
-    /// (the backfill's end projects the rest).
+    /// Most events loaded raw during the backfill and waiting for their projection beyond the
+    /// chunk being projected (chunks are projected on a second connection beside the loads;
+    /// the backfill's end projects the rest).
     #[arg(long = "projection-events", env = "JOBBOARD_PROJECTION_EVENTS", default_value_t = indexer::defaults::PROJECTION_EVENTS, value_parser = clap::value_parser!(u32).range(1..), conflicts_with = "config")]
     pub projection_events: u32,
     /// Longest eth_getLogs block range to request (ranges adapt below it).

@@ -4,8 +4,8 @@
 //!
 //! Nothing below the finalized block is ever undone, so a batch is loaded raw (event rows and
 //! posting revisions, with the loaded mark) and the projections are built from those rows in
-//! SQL once `projection_events` have accumulated and at the end of the range, each step in its
-//! own transaction with its own mark (ADR 0021).
+//! SQL, in chunks projected on the writer's second connection while the next batches load,
+//! and at the end of the range; each step in its own transaction with its own mark (ADR 0021).
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -17,14 +17,14 @@ use futures::StreamExt;
 use futures::stream::FuturesOrdered;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
-use tracing::{debug, info, instrument};
+use tracing::{Instrument, debug, debug_span, info, instrument};
 
 use super::budget::LogBudget;
 use super::range::FetchedLogs;
 use super::{Indexer, IndexerError, RangeSizer, decode, fetch_all_logs, progress, range, supervise};
 use crate::chain::{BlockRef, ChainClient};
 use crate::contract::{IndexedEvent, SkippedLogs};
-use crate::store::{Batch, RawBatch};
+use crate::store::{Batch, Projector, RawBatch, StoreError};
 
 impl Indexer<'_> {
     /// Indexes the final blocks `[from, to]`: fetching runs ahead on several concurrent requests
@@ -65,7 +65,11 @@ impl Indexer<'_> {
         let mut pending: Vec<IndexedEvent> = Vec::new();
         let mut covered = None;
         let mut last_write = Instant::now();
+        // The last block loaded raw: where the next chunk's projection ends.
+        let mut last_loaded: Option<BlockRef> = None;
         let mut result = Ok(());
+        // A chunk being projected on the projector connection while the writer loads on.
+        let mut in_flight: Option<InFlight> = None;
         loop {
             let waiting = Instant::now();
             let Some(fetched) = rx.recv().await else { break };
@@ -84,16 +88,33 @@ impl Indexer<'_> {
                 let due = last_write.elapsed() >= Duration::from_secs(2);
                 if full || due || range_to == to || cancel.is_cancelled() {
                     let written = pending.len();
-                    self.write_backfill_batch(&mut pending, range_to, last_block, &run).await?;
+                    let block = self.write_backfill_batch(&mut pending, range_to, last_block, &run).await?;
                     progress.advance(range_to, written);
                     last_write = Instant::now();
+                    if self.config.bulk_backfill {
+                        last_loaded = Some(block);
+                    }
                 }
-                // Projected in large chunks, at the end, and behind a slow node whenever the
-                // writer would otherwise wait for it (its latency then hides the projections).
-                // Behind a fast node chunks stay large: more of an entity's life in one insert.
+                if self.loaded.is_none() || cancel.is_cancelled() {
+                    return Ok(());
+                }
+                if range_to == to {
+                    // The range's end: every chunk projected before the range is done.
+                    self.finish_projection(&mut in_flight).await?;
+                    if self.loaded.is_some() {
+                        self.project_loaded().await?;
+                    }
+                    return Ok(());
+                }
+                if let Some(through) = last_loaded.filter(|_| self.projector_possible) {
+                    return self.overlap_projection(&mut in_flight, through).await;
+                }
+                // Without a projector: projected in large chunks, and behind a slow node
+                // whenever the writer would otherwise wait for it (its latency then hides the
+                // projections). Behind a fast node chunks stay large: more of an entity's life
+                // in one insert.
                 let idle = slow_node && rx.is_empty() && self.unprojected >= self.config.batch_events;
-                let chunk = self.unprojected >= self.config.projection_events;
-                if self.loaded.is_some() && (chunk || idle || range_to == to) && !cancel.is_cancelled() {
+                if self.unprojected >= self.config.projection_events || idle {
                     self.project_loaded().await?;
                 }
                 Ok::<(), IndexerError>(())
@@ -108,8 +129,14 @@ impl Indexer<'_> {
         }
         drop(rx);
         fetcher.abort();
+        // A chunk still being projected (the range failed or was cancelled meanwhile) is a
+        // write under way: it finishes, and its checkpoint counts.
+        let finished = self.finish_projection(&mut in_flight).await;
+        // Closed with the range: a writer following the head needs no idle second connection.
+        self.projector = None;
         progress.finish();
         result?;
+        finished?;
         if covered.is_some() && !pending.is_empty() {
             return Err(IndexerError::Internal("backfill ended with unwritten events".into()));
         }
@@ -147,7 +174,7 @@ impl Indexer<'_> {
         range_to: u64,
         known: Option<BlockRef>,
         run: &BackfillRun<'_>,
-    ) -> Result<(), IndexerError> {
+    ) -> Result<BlockRef, IndexerError> {
         let block = match known {
             Some(block) if block.number == range_to => block,
             _ => self.client.block_required(range_to).await?,
@@ -190,7 +217,7 @@ impl Indexer<'_> {
         run.budget.release(pending.len());
         pending.clear();
         self.ids = ids;
-        Ok(())
+        Ok(block)
     }
 
     /// Projects every raw row loaded beyond the checkpoint, which moves to the loaded mark.
@@ -206,6 +233,95 @@ impl Indexer<'_> {
         self.unprojected = 0;
         Ok(())
     }
+
+    /// After a load: collects the chunk being projected if it is done, and starts projecting
+    /// everything loaded up to `through` on the projector connection when none is and at
+    /// least a batch waits. The next loads run meanwhile, so a chunk holds what loaded while
+    /// the previous one was projected: chunks grow until projecting keeps pace with loading.
+    /// Only when `projection_events` wait beyond the chunk in flight does the writer wait for it.
+    async fn overlap_projection(
+        &mut self,
+        in_flight: &mut Option<InFlight>,
+        through: BlockRef,
+    ) -> Result<(), IndexerError> {
+        let waiting = self.unprojected.saturating_sub(in_flight.as_ref().map_or(0, |chunk| chunk.events));
+        if in_flight.as_ref().is_some_and(|chunk| chunk.task.is_finished())
+            || waiting >= self.config.projection_events
+        {
+            self.finish_projection(in_flight).await?;
+        }
+        if in_flight.is_some()
+            || self.unprojected < self.config.batch_events.min(self.config.projection_events)
+        {
+            return Ok(());
+        }
+        let mut projector = match self.projector.take() {
+            Some(projector) => projector,
+            None => {
+                let opening = self.writer.open_projector();
+                match supervise::timed(self.config.statement_timeout, "opening the projector", opening)
+                    .await?
+                {
+                    Some(projector) => projector,
+                    None => {
+                        // A lent connection cannot be opened again: project on the writer's.
+                        self.projector_possible = false;
+                        return Ok(());
+                    }
+                }
+            }
+        };
+        let timeout = self.config.statement_timeout;
+        let events = self.unprojected;
+        let task = tokio::spawn(
+            async move {
+                let project = projector.project_through(&through);
+                let result = supervise::timed(timeout, "projecting loaded rows", project).await;
+                // After a failure the connection's state is unknown: a new one is opened.
+                (result.is_ok().then_some(projector), result)
+            }
+            .instrument(debug_span!("project", events, to_block = through.number)),
+        );
+        *in_flight = Some(InFlight { task, through, events, started: Instant::now() });
+        Ok(())
+    }
+
+    /// Waits for the chunk being projected, if any: the checkpoint moves to its end.
+    async fn finish_projection(&mut self, in_flight: &mut Option<InFlight>) -> Result<(), IndexerError> {
+        let Some(chunk) = in_flight.take() else { return Ok(()) };
+        let (projector, result) =
+            chunk.task.await.map_err(|e| IndexerError::Internal(format!("a projection task failed: {e}")))?;
+        self.projector = projector;
+        let to = result?;
+        if to.is_some() {
+            self.checkpoint = Some((chunk.through.number, chunk.through.hash));
+            if self.loaded.is_some_and(|(number, _)| number == chunk.through.number) {
+                self.loaded = None;
+            }
+        }
+        self.unprojected = self.unprojected.saturating_sub(chunk.events);
+        debug!(
+            checkpoint = ?to,
+            events = chunk.events,
+            took = ?chunk.started.elapsed(),
+            "projected loaded rows beside the load"
+        );
+        Ok(())
+    }
+}
+
+/// What a projection task ends with: the projector connection (not after a failure, when its
+/// state is unknown) and the new checkpoint.
+type Projected = (Option<Projector>, Result<Option<u64>, StoreError>);
+
+/// A chunk being projected on the writer's projector connection.
+struct InFlight {
+    task: tokio::task::JoinHandle<Projected>,
+    /// The chunk's last block: the checkpoint once it is projected.
+    through: BlockRef,
+    /// The events it projects.
+    events: usize,
+    started: Instant,
 }
 
 /// How long the writer must have waited for the last fetched range for the node to count as

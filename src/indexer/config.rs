@@ -45,9 +45,12 @@ pub struct IndexerConfig {
     /// (ADR 0021); `false` projects every batch as it is written, as near the head (kept to
     /// compare the two in tests).
     pub bulk_backfill: bool,
-    /// Events loaded raw before they are projected in one transaction (the backfill's end
-    /// projects the rest): larger chunks fold more of an entity's life into one write, smaller
-    /// ones move the checkpoint the API reports more often.
+    /// The most events loaded raw and waiting for their projection beyond the chunk being
+    /// projected. With the writer's second connection (its projector) a chunk is projected
+    /// beside the next loads, starting whenever the previous one is done and a batch waits;
+    /// the writer waits for it only when this many wait. On the writer's one connection (a
+    /// connection lent by a test) a chunk is projected once this many are loaded. The
+    /// backfill's end projects the rest.
     pub projection_events: usize,
     /// First `eth_getLogs` range length; it adapts from there. One block: on a dense chain
     /// every fetch in flight starts with it before the first answer teaches the sizer, and it

@@ -163,8 +163,14 @@ pub struct Indexer<'c> {
     /// The stored loaded mark: `(number, hash)` of the last block whose raw rows the backfill
     /// loaded beyond the checkpoint, not yet projected (ADR 0021).
     loaded: Option<(u64, B256)>,
-    /// Events loaded raw since the last projection.
+    /// Events loaded raw and not yet projected (a chunk being projected included).
     unprojected: usize,
+    /// The writer's second connection, on which the backfill projects a chunk while the next
+    /// batch loads; opened at a range's first chunk, closed at its end or after a failed
+    /// projection.
+    projector: Option<store::Projector>,
+    /// Whether the writer can open a projector (not over a connection a caller lent).
+    projector_possible: bool,
     backfill_done: bool,
     /// Signalled when the node announces a new head: ends the poll interval's wait early.
     wake: Option<Arc<Notify>>,
@@ -237,6 +243,8 @@ impl<'c> Indexer<'c> {
             checkpoint: state.checkpoint,
             loaded: state.loaded,
             unprojected: 0,
+            projector: None,
+            projector_possible: true,
             backfill_done: state.backfill_done,
             config,
             wake: None,

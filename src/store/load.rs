@@ -32,7 +32,9 @@ pub struct RawBatch<'a> {
 ///
 /// # Errors
 /// [`StoreError::CheckpointConflict`] if the raw rows do not end at `batch.previous`;
-/// [`StoreError::Database`] if a statement fails (nothing is written).
+/// [`StoreError::Database`] if a statement fails (nothing is written). A writer that lost its
+/// lock between the read of where the rows end and its copy, to one that loaded the same
+/// blocks meanwhile, fails on the event table's key instead: still nothing is written.
 pub(super) async fn load_raw(
     conn: &mut PgConnection,
     board: &Board,
@@ -42,9 +44,24 @@ pub(super) async fn load_raw(
     let contract = board.contract.to_vec();
     let mut tx = conn.begin().await?;
     sqlx::query("SET LOCAL synchronous_commit = off").execute(&mut *tx).await?;
-    move_loaded_mark(&mut tx, board, batch).await?;
+    // Where the raw rows end is checked first with a plain read, and the mark moves by its
+    // compare-and-set last: the board's state row stays unlocked while the rows are copied,
+    // so a projection running beside this load (which moves the checkpoint in that row at its
+    // own end) does not wait for the copy.
+    let ends: Option<Option<i64>> = sqlx::query_scalar(
+        "SELECT COALESCE(loaded_block, block_number) FROM indexer_state WHERE chain_id = $1 AND contract = $2",
+    )
+    .bind(chain_id)
+    .bind(&contract)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let previous = batch.previous.map(|b| to_sql_i64(b, "block number")).transpose()?;
+    if ends != Some(previous) {
+        return Err(checkpoint_conflict(&mut tx, board, batch.previous).await);
+    }
     insert_events(&mut tx, chain_id, &contract, batch.events).await?;
     write_posting_revisions(&mut tx, chain_id, &contract, batch.events).await?;
+    move_loaded_mark(&mut tx, board, batch).await?;
     tx.commit().await?;
     Ok(())
 }

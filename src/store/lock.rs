@@ -113,6 +113,19 @@ pub(super) async fn ensure_held(conn: &mut PgConnection, key: i64) -> Result<(),
     if held { Ok(()) } else { Err(StoreError::LockLost) }
 }
 
+/// Checks, from another session, that the session with backend pid `pid` still holds the lock
+/// of `key`: the writer's second connection (its projector) writes only for a writer that still
+/// holds the board.
+///
+/// # Errors
+/// [`StoreError::LockLost`] if that session does not hold it; [`StoreError::Database`] if the
+/// statement fails.
+pub(super) async fn ensure_held_by(conn: &mut PgConnection, key: i64, pid: i32) -> Result<(), StoreError> {
+    let sql = format!("SELECT EXISTS (SELECT 1 FROM pg_locks WHERE {LOCK_ROW} AND pid = $2)");
+    let held: bool = sqlx::query_scalar(&sql).bind(key).bind(pid).fetch_one(conn).await?;
+    if held { Ok(()) } else { Err(StoreError::LockLost) }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -50,7 +50,7 @@ pub use snapshot::{Snapshot, SnapshotOutcome};
 pub use sqlx::postgres::PgConnectOptions as SessionOptions;
 pub use state::{IndexerState, chains_indexing, load_state};
 pub use write::Batch;
-pub use writer::{Acquired, Session, Writer};
+pub use writer::{Acquired, Projector, Session, Writer};
 
 /// The schema migrations in `migrations/`, embedded in the binary.
 pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");

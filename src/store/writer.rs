@@ -50,6 +50,9 @@ impl DerefMut for Conn<'_> {
 /// migrate, try the lock and name the lock's holder, but not write.
 pub struct Session<'c> {
     conn: Conn<'c>,
+    /// How the session connected, when it did so itself: its writer opens a second connection
+    /// the same way for its [`Projector`].
+    reconnect: Option<(SessionOptions, Duration)>,
 }
 
 impl Session<'static> {
@@ -60,14 +63,14 @@ impl Session<'static> {
     /// [`StoreError::Database`] if connecting fails, [`StoreError::Timeout`] if it takes too long.
     pub async fn connect(options: &SessionOptions, timeout: Duration) -> Result<Self, StoreError> {
         let conn = lock::connect(options, timeout).await?;
-        Ok(Session { conn: Conn::Owned(Box::new(conn)) })
+        Ok(Session { conn: Conn::Owned(Box::new(conn)), reconnect: Some((options.clone(), timeout)) })
     }
 }
 
 /// A session over a connection the caller opened and keeps.
 impl<'c> From<&'c mut PgConnection> for Session<'c> {
     fn from(conn: &'c mut PgConnection) -> Self {
-        Session { conn: Conn::Borrowed(conn) }
+        Session { conn: Conn::Borrowed(conn), reconnect: None }
     }
 }
 
@@ -89,7 +92,7 @@ impl<'c> Session<'c> {
     pub async fn try_acquire(mut self, board: Board) -> Result<Acquired<'c>, StoreError> {
         let key = lock::lock_key(&board);
         if lock::try_acquire(&mut self.conn, key).await? {
-            Ok(Acquired::Writer(Writer { conn: self.conn, board, key }))
+            Ok(Acquired::Writer(Writer { conn: self.conn, board, key, reconnect: self.reconnect }))
         } else {
             Ok(Acquired::Busy(self))
         }
@@ -120,6 +123,7 @@ pub struct Writer<'c> {
     conn: Conn<'c>,
     board: Board,
     key: i64,
+    reconnect: Option<(SessionOptions, Duration)>,
 }
 
 impl Writer<'_> {
@@ -199,7 +203,22 @@ impl Writer<'_> {
     /// [`StoreError::LockLost`], [`StoreError::Corrupt`] or the database's error.
     pub async fn project_loaded(&mut self) -> Result<Option<u64>, StoreError> {
         self.ensure_held().await?;
-        project_loaded(&mut self.conn, &self.board).await
+        project_loaded(&mut self.conn, &self.board, None).await
+    }
+
+    /// Opens this writer's [`Projector`]: a second connection, made as this session was, on
+    /// which the backfill projects one chunk while this one loads the next. `None` for a
+    /// session over a connection the caller lent (it cannot be made again).
+    ///
+    /// # Errors
+    /// [`StoreError::Database`] if connecting fails, [`StoreError::Timeout`] if it takes too long.
+    pub async fn open_projector(&mut self) -> Result<Option<Projector>, StoreError> {
+        let Some((options, timeout)) = &self.reconnect else { return Ok(None) };
+        let writer_pid: i32 =
+            sqlx::query_scalar("SELECT pg_backend_pid()").fetch_one(&mut *self.conn).await?;
+        let options = options.clone().application_name("jobboard-projector");
+        let conn = lock::connect(&options, *timeout).await?;
+        Ok(Some(Projector { conn, board: self.board, key: self.key, writer_pid }))
     }
 
     /// Reverts the board to the state after block `fork` in one transaction, after checking
@@ -229,5 +248,32 @@ impl Writer<'_> {
     /// [`StoreError::Database`] if the statement fails.
     pub async fn analyse(&mut self) -> Result<(), StoreError> {
         refresh_statistics(&mut self.conn).await
+    }
+}
+
+/// A writer's second connection, on which the backfill projects loaded rows while the writer's
+/// own connection loads the next batch (ADR 0021): the two transactions touch different
+/// tables, and each moves its own mark. It writes only while the writer's session still holds
+/// the board's lock, and its checkpoint moves by a compare-and-set, so a writer that lost the
+/// board never projects beside the one that took it.
+pub struct Projector {
+    conn: PgConnection,
+    board: Board,
+    key: i64,
+    /// The backend pid of the writer's session, which must hold the lock.
+    writer_pid: i32,
+}
+
+impl Projector {
+    /// Projects the rows loaded beyond the checkpoint up to block `through` (which the loaded
+    /// mark has reached) and moves the checkpoint there, in one transaction, after checking
+    /// that the writer's session still holds the lock; returns the new checkpoint.
+    ///
+    /// # Errors
+    /// [`StoreError::LockLost`], [`StoreError::CheckpointConflict`], [`StoreError::Corrupt`]
+    /// or the database's error; nothing is written then.
+    pub async fn project_through(&mut self, through: &BlockRef) -> Result<Option<u64>, StoreError> {
+        lock::ensure_held_by(&mut self.conn, self.key, self.writer_pid).await?;
+        project_loaded(&mut self.conn, &self.board, Some(through)).await
     }
 }

@@ -1,8 +1,9 @@
 //! The backfill's second half: the projections built in SQL from the raw rows between the
-//! checkpoint and the loaded mark, a few set-based statements per chunk instead of a Rust fold
+//! checkpoint and a loaded block, a few set-based statements per chunk instead of a Rust fold
 //! per batch (docs/adr/0021-bulk-backfill.md).
 //!
-//! A chunk is everything loaded and not yet projected: up to hundreds of thousands of events.
+//! A chunk is what was loaded and not yet projected up to that block: up to hundreds of
+//! thousands of events.
 //! Each table gets one statement: entities created in the chunk are inserted in their final
 //! state (a job posted, updated and closed in the chunk is one insert), entities created
 //! earlier are updated once, and the counters move by the chunk's sums. The rules are the
@@ -26,23 +27,33 @@
 //! `ApplicationSubmitted`'s only non-indexed parameter, the `bytes32` application hash, is the
 //! whole of its data.
 
+use chrono::{DateTime, Utc};
 use sqlx::{Connection, PgConnection};
 
 use super::super::notify::{Change, notify};
-use super::super::{Board, StoreError, from_sql_i64};
+use super::super::state::checkpoint_conflict;
+use super::super::{Board, StoreError, from_sql_i64, to_sql_i64, to_sql_time};
+use crate::chain::BlockRef;
 use crate::contract::{ApplicationStatus, EventKind};
+
+/// The board's marks as stored: the checkpoint, and the loaded mark's block, hash and time.
+type Marks = (Option<i64>, Option<i64>, Option<Vec<u8>>, Option<DateTime<Utc>>);
 
 /// The temporary tables of one projection: the chunk's events (narrow columns, with the first
 /// 32 bytes of their data, an `ApplicationSubmitted`'s hash) and its latest revision of each
-/// job. Created empty (a utility statement takes no parameters), then filled.
-const CREATE_TEMPORARY: &str = "CREATE TEMP TABLE chunk ON COMMIT DROP AS \
+/// job. Created empty (a utility statement takes no parameters), then filled; one statement
+/// each (the driver's multi-statement `raw_sql` future is not `Send`, and the projection runs
+/// on a task of its own).
+const CREATE_TEMPORARY: [&str; 2] = [
+    "CREATE TEMP TABLE chunk ON COMMIT DROP AS \
          SELECT job_id, application_id, kind, block_number, log_index, block_time, tx_hash, actor, status, \
              substring(data FROM 1 FOR 32) AS head \
-         FROM events WITH NO DATA; \
-     CREATE TEMP TABLE revision ON COMMIT DROP AS \
+         FROM events WITH NO DATA",
+    "CREATE TEMP TABLE revision ON COMMIT DROP AS \
          SELECT job_id, title, company, location, tags_text, tags, description, salary_currency, salary_min, \
              salary_max, deadline_unix \
-         FROM job_revisions WITH NO DATA";
+         FROM job_revisions WITH NO DATA",
+];
 
 /// The statistics the chunk's statements are planned on: the chunk's and, as important, the
 /// base tables' row counts. A table last analysed when it was empty, or empty but for the
@@ -187,17 +198,27 @@ const APPLICANTS: &str = "WITH d AS ( \
        SET application_count = applicants.application_count + EXCLUDED.application_count, \
            live_application_count = applicants.live_application_count + EXCLUDED.live_application_count";
 
-/// Projects every raw row loaded beyond the checkpoint and moves the checkpoint to the loaded
-/// mark, in one transaction (committed without waiting for the WAL flush, as the load is: ADR
-/// 0021); returns the new checkpoint, or `None` when nothing was loaded beyond it.
+/// Projects the raw rows loaded beyond the checkpoint and moves the checkpoint over them, in one
+/// transaction (committed without waiting for the WAL flush, as the load is: ADR 0021): up to
+/// `through` when given (a block the loaded mark has reached), else up to the loaded mark.
+/// Returns the new checkpoint, or `None` when nothing was loaded beyond it.
+///
+/// The marks are read without a row lock, so that the next batch's load (which moves the
+/// loaded mark) runs beside this projection, on another connection; the checkpoint then moves
+/// by a compare-and-set at the end: from the value read here, and only while the loaded mark is
+/// at or beyond `through`. A raw row is read only if its block is at or below `through`, which
+/// every load that reached `through` had committed before it was named, so the rows of a load
+/// committing meanwhile are not part of this chunk.
 ///
 /// # Errors
-/// [`StoreError::Corrupt`] when an event changes an entity the projections lack (the event log
-/// and the projections disagree); [`StoreError::Database`] if a statement fails. Either way
-/// nothing is written.
+/// [`StoreError::CheckpointConflict`] when `through` is not between the checkpoint and the
+/// loaded mark, or either moved meanwhile (another writer); [`StoreError::Corrupt`] when an
+/// event changes an entity the projections lack (the event log and the projections disagree);
+/// [`StoreError::Database`] if a statement fails. Either way nothing is written.
 pub(crate) async fn project_loaded(
     conn: &mut PgConnection,
     board: &Board,
+    through: Option<&BlockRef>,
 ) -> Result<Option<u64>, StoreError> {
     let chain_id = board.chain_id_sql()?;
     let contract = board.contract.to_vec();
@@ -206,21 +227,37 @@ pub(crate) async fn project_loaded(
     sqlx::query("SET LOCAL synchronous_commit = off").execute(&mut *tx).await?;
     // The chunk's DISTINCT ON sorts and GROUP BYs hold a few hundred thousand narrow rows.
     sqlx::query("SET LOCAL work_mem = '64MB'").execute(&mut *tx).await?;
-    let marks: Option<(Option<i64>, Option<i64>)> = sqlx::query_as(
-        "SELECT block_number, loaded_block FROM indexer_state WHERE chain_id = $1 AND contract = $2 FOR UPDATE",
+    let marks: Option<Marks> = sqlx::query_as(
+        "SELECT block_number, loaded_block, loaded_hash, loaded_time FROM indexer_state \
+         WHERE chain_id = $1 AND contract = $2",
     )
     .bind(chain_id)
     .bind(&contract)
     .fetch_optional(&mut *tx)
     .await?;
-    let Some((checkpoint, Some(loaded))) = marks else { return Ok(None) };
+    let Some((checkpoint, Some(loaded), Some(loaded_hash), Some(loaded_time))) = marks else {
+        return Ok(None);
+    };
     let after = checkpoint.unwrap_or(-1);
+    let (to, to_hash, to_time) = match through {
+        None => (loaded, loaded_hash, loaded_time),
+        Some(block) => {
+            let number = to_sql_i64(block.number, "block number")?;
+            if number > loaded || number <= after {
+                let found = from_sql_i64(loaded, "block number").ok();
+                return Err(StoreError::CheckpointConflict { expected: Some(block.number), found });
+            }
+            (number, block.hash.to_vec(), to_sql_time(block.time)?)
+        }
+    };
     let name = |kind: EventKind| kind.name();
     let (submitted, withdrawn) = (ApplicationStatus::Submitted as i16, ApplicationStatus::Withdrawn as i16);
 
-    sqlx::raw_sql(CREATE_TEMPORARY).execute(&mut *tx).await?;
+    for create in CREATE_TEMPORARY {
+        sqlx::query(create).execute(&mut *tx).await?;
+    }
     for fill in [FILL_CHUNK, FILL_REVISIONS] {
-        sqlx::query(fill).bind(chain_id).bind(&contract).bind(after).bind(loaded).execute(&mut *tx).await?;
+        sqlx::query(fill).bind(chain_id).bind(&contract).bind(after).bind(to).execute(&mut *tx).await?;
     }
     // Row counts, not histograms, are what these plans need: a small sample reads a few
     // thousand pages however large the tables grow (the backfill's end analyses them in full).
@@ -267,22 +304,31 @@ pub(crate) async fn project_loaded(
         .execute(&mut *tx)
         .await?;
     let counted = started.elapsed();
-    sqlx::query(
-        "UPDATE indexer_state SET block_number = loaded_block, block_hash = loaded_hash, \
-             block_time = loaded_time, loaded_block = NULL, loaded_hash = NULL, loaded_time = NULL, \
-             updated_at = now() \
-         WHERE chain_id = $1 AND contract = $2",
+    let moved = sqlx::query(
+        "UPDATE indexer_state SET block_number = $3, block_hash = $4, block_time = $5, \
+             loaded_block = NULLIF(loaded_block, $3), \
+             loaded_hash = CASE WHEN loaded_block = $3 THEN NULL ELSE loaded_hash END, \
+             loaded_time = CASE WHEN loaded_block = $3 THEN NULL ELSE loaded_time END, updated_at = now() \
+         WHERE chain_id = $1 AND contract = $2 AND block_number IS NOT DISTINCT FROM $6 AND loaded_block >= $3",
     )
     .bind(chain_id)
     .bind(&contract)
+    .bind(to)
+    .bind(&to_hash)
+    .bind(to_time)
+    .bind(checkpoint)
     .execute(&mut *tx)
     .await?;
-    let to = from_sql_i64(loaded, "block number")?;
+    if moved.rows_affected() != 1 {
+        let expected = checkpoint.and_then(|c| u64::try_from(c).ok());
+        return Err(checkpoint_conflict(&mut tx, board, expected).await);
+    }
+    let to = from_sql_i64(to, "block number")?;
     notify(&mut tx, board, Change::Indexed { to }).await?;
     tx.commit().await?;
     tracing::debug!(
         from_block = after + 1,
-        to_block = loaded,
+        to_block = to,
         jobs_posted = posted,
         jobs_changed,
         applications_submitted,
